@@ -1,0 +1,78 @@
+// The configuration contract of DESIGN.md ("Config keys"). Every object is strict: an unknown key
+// is an error that names it, so a typo in production fails at start instead of being ignored.
+import { z } from 'zod';
+import { validate as isValidCron } from 'node-cron';
+
+const port = z.number().int().min(0).max(65535);
+const listener = z.strictObject({ host: z.string().min(1), port });
+const domain = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'expected a domain name');
+const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'expected an email address');
+const cron = z.string().refine((expr) => isValidCron(expr), { message: 'expected a cron expression' });
+/** "30s", "5m", "1h", "5d". */
+export const durationPattern = /^(\d+)(s|m|h|d)$/;
+const duration = z.string().regex(durationPattern, 'expected a duration such as "30s", "5m", "1h" or "5d"');
+
+export const configSchema = z.strictObject({
+  hostname: z.string().min(1),
+  dataDir: z.string().min(1),
+  domains: z.strictObject({
+    mssante: z.array(domain).min(1, 'at least one MSSanté domain is required'),
+    internal: z.array(domain),
+  }),
+  listen: z.strictObject({
+    smtp: listener,
+    submission: listener,
+    submissions: listener,
+    imap: listener,
+    imaps: listener,
+  }),
+  tls: z.strictObject({
+    certFile: z.string(),
+    keyFile: z.string(),
+    caFile: z.string(),
+    requireClientCertificate: z.boolean(),
+  }),
+  trustSpace: z.strictObject({
+    allowlistFile: z.string().min(1),
+    patientDomain: domain,
+  }),
+  limits: z.strictObject({
+    maxRecipients: z.number().int().min(1).max(1000),
+    maxMessageBytes: z.number().int().min(1024),
+    maxConnections: z.number().int().min(1),
+    maxConnectionsPerIp: z.number().int().min(1),
+    shutdownGraceSeconds: z.number().min(0).max(600),
+  }),
+  retention: z.strictObject({ days: z.number().int().min(1) }),
+  schedules: z.strictObject({ purge: cron, directory: cron, digest: cron, allowlist: cron }),
+  notifications: z.strictObject({
+    smtp: z.strictObject({ host: z.string().min(1), port, secure: z.boolean() }),
+    from: email,
+  }),
+  relay: z.strictObject({
+    smarthost: z.strictObject({ host: z.string().min(1), port }).nullable(),
+    requireTls: z.boolean(),
+    certFile: z.string(),
+    keyFile: z.string(),
+    caFile: z.string(),
+    retryDelays: z.array(duration).min(1),
+    maxAge: duration,
+  }),
+  directory: z.strictObject({ outputDir: z.string(), endpoint: z.string() }),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type Listener = z.infer<typeof listener>;
+
+/** Milliseconds of a duration string already validated by `durationPattern`. */
+export function durationMs(text: string): number {
+  const match = durationPattern.exec(text);
+  if (!match) throw new Error(`not a duration: ${text}`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,61 @@
+// Opening the SQLite store and applying the numbered migrations (migrations/NNN_name.sql), each in
+// its own transaction, recorded in schema_migrations and never applied twice.
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../config/load';
+
+export type Db = Database.Database;
+
+export const migrationsDir = path.join(projectRoot, 'migrations');
+
+/**
+ * Opens `dataDir/mssd.sqlite` in WAL mode with synchronous=FULL: a commit is on disk before the
+ * call returns, which is what lets SMTP answer 250 only for durable messages (R14).
+ */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(path.join(dataDir, 'mssd.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export interface AppliedMigration {
+  version: number;
+  name: string;
+}
+
+/** Applies the migrations not yet recorded, in order; returns those it applied. */
+export function migrate(db: Db, dir = migrationsDir): AppliedMigration[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  const done = new Set(
+    db.prepare('SELECT version FROM schema_migrations').all().map((row) => (row as { version: number }).version),
+  );
+  const files = readdirSync(dir)
+    .map((file) => /^(\d+)_([\w-]+)\.sql$/.exec(file))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ version: Number(match[1]), name: match[2], file: path.join(dir, match[0]) }))
+    .sort((a, b) => a.version - b.version);
+  const applied: AppliedMigration[] = [];
+  for (const migration of files) {
+    if (done.has(migration.version)) continue;
+    const sql = readFileSync(migration.file, 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        Date.now(),
+      );
+    })();
+    applied.push({ version: migration.version, name: migration.name });
+  }
+  return applied;
+}
