@@ -1,0 +1,220 @@
+// The outbound queue (remote deliveries, forwards, automatic replies, DSNs, notices): entries are
+// committed before SMTP answers 250 (R14) and worked through with retries by the relay. This module
+// is the only SQL on outbound_queue / outbound_recipients; the operator inspects it through
+// `mssd queue list|show|retry|delete`.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from './database';
+
+export type QueueKind = 'relay' | 'forward' | 'autoreply' | 'dsn' | 'notice';
+export type QueueRecipientStatus = 'pending' | 'sent' | 'failed';
+
+export interface QueueRecipientInput {
+  address: string;
+  /** RFC 3461 ORCPT and NOTIFY parameters, carried over from the inbound transaction. */
+  orcpt?: string | null;
+  notify?: string | null;
+}
+
+export interface EnqueueInput {
+  kind: QueueKind;
+  /** Reverse-path; '' for the null sender (DSNs, RFC 5321 section 4.5.5). */
+  mailFrom: string;
+  recipients: QueueRecipientInput[];
+  /** A body already stored (its hash) or a new one (its bytes): either way it gains one reference. */
+  body: { hash: string } | { content: Buffer };
+  queueId?: string;
+  deliveryId?: number | null;
+  senderAccountId?: number | null;
+  envid?: string | null;
+  ret?: 'FULL' | 'HDRS' | null;
+  /** Defaults to now: a new entry is due at once. */
+  nextAttemptAt?: number;
+  now?: number;
+}
+
+export interface QueueRecipient {
+  address: string;
+  domain: string;
+  status: QueueRecipientStatus;
+  orcpt: string | null;
+  notify: string | null;
+  lastReply: string | null;
+  updatedAt: number;
+}
+
+export interface QueueEntry {
+  queueId: string;
+  kind: QueueKind;
+  status: 'queued' | 'done';
+  mailFrom: string;
+  senderAccountId: number | null;
+  deliveryId: number | null;
+  envid: string | null;
+  ret: string | null;
+  bodyHash: string;
+  size: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  attempts: number;
+  recipients: QueueRecipient[];
+}
+
+/** A queue identifier: 16 upper-case hex characters, like the ones SMTP replies quote. */
+export function newQueueId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 0) throw new Error(`not an email address: ${address}`);
+  return address.slice(at + 1).toLowerCase();
+}
+
+/**
+ * Adds an entry, its recipients and one reference on its body, in one transaction (R14: the
+ * caller commits this before acknowledging). Returns the entry's queue id.
+ */
+export function enqueueOutbound(db: Db, input: EnqueueInput): string {
+  if (input.recipients.length === 0) throw new Error('an outbound entry needs at least one recipient');
+  const now = input.now ?? Date.now();
+  const queueId = input.queueId ?? newQueueId();
+  const recipientDomains = input.recipients.map((rcpt) => domainOf(rcpt.address));
+  db.transaction(() => {
+    let bodyHash: string;
+    if ('content' in input.body) {
+      bodyHash = createHash('sha256').update(input.body.content).digest('hex');
+      db.prepare(
+        `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, 1, ?, ?)
+         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1`,
+      ).run(bodyHash, input.body.content.length, input.body.content, now);
+    } else {
+      bodyHash = input.body.hash;
+      const updated = db.prepare('UPDATE bodies SET refcount = refcount + 1 WHERE hash = ?').run(bodyHash);
+      if (updated.changes !== 1) throw new Error(`no stored body ${bodyHash}`);
+    }
+    const row = db
+      .prepare(
+        `INSERT INTO outbound_queue (queue_id, kind, delivery_id, sender_account_id, body_hash, mail_from,
+           envid, ret, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        queueId,
+        input.kind,
+        input.deliveryId ?? null,
+        input.senderAccountId ?? null,
+        bodyHash,
+        input.mailFrom,
+        input.envid ?? null,
+        input.ret ?? null,
+        now,
+        input.nextAttemptAt ?? now,
+      );
+    const addRecipient = db.prepare(
+      `INSERT INTO outbound_recipients (queue_row_id, address, domain, orcpt, notify, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    input.recipients.forEach((rcpt, i) =>
+      addRecipient.run(row.lastInsertRowid, rcpt.address, recipientDomains[i], rcpt.orcpt ?? null, rcpt.notify ?? null, now),
+    );
+  })();
+  return queueId;
+}
+
+interface QueueRow {
+  id: number;
+  queue_id: string;
+  kind: QueueKind;
+  status: 'queued' | 'done';
+  mail_from: string;
+  sender_account_id: number | null;
+  delivery_id: number | null;
+  envid: string | null;
+  ret: string | null;
+  body_hash: string;
+  size: number;
+  created_at: number;
+  next_attempt_at: number;
+  attempts: number;
+}
+
+const ENTRY_COLUMNS = `q.id, q.queue_id, q.kind, q.status, q.mail_from, q.sender_account_id, q.delivery_id,
+  q.envid, q.ret, q.body_hash, b.size, q.created_at, q.next_attempt_at, q.attempts`;
+
+function recipientsOf(db: Db, rowId: number): QueueRecipient[] {
+  return db
+    .prepare(
+      `SELECT address, domain, status, orcpt, notify, last_reply AS lastReply, updated_at AS updatedAt
+       FROM outbound_recipients WHERE queue_row_id = ? ORDER BY address`,
+    )
+    .all(rowId) as QueueRecipient[];
+}
+
+function toEntry(db: Db, row: QueueRow): QueueEntry {
+  return {
+    queueId: row.queue_id,
+    kind: row.kind,
+    status: row.status,
+    mailFrom: row.mail_from,
+    senderAccountId: row.sender_account_id,
+    deliveryId: row.delivery_id,
+    envid: row.envid,
+    ret: row.ret,
+    bodyHash: row.body_hash,
+    size: row.size,
+    createdAt: row.created_at,
+    nextAttemptAt: row.next_attempt_at,
+    attempts: row.attempts,
+    recipients: recipientsOf(db, row.id),
+  };
+}
+
+/** Entries still to be worked (status 'queued'), the next due first. */
+export function listQueued(db: Db): QueueEntry[] {
+  const rows = db
+    .prepare(
+      `SELECT ${ENTRY_COLUMNS} FROM outbound_queue q JOIN bodies b ON b.hash = q.body_hash
+       WHERE q.status = 'queued' ORDER BY q.next_attempt_at, q.id`,
+    )
+    .all() as QueueRow[];
+  return rows.map((row) => toEntry(db, row));
+}
+
+/** One entry, queued or done; undefined when the id is unknown. */
+export function findQueueEntry(db: Db, queueId: string): QueueEntry | undefined {
+  const row = db
+    .prepare(`SELECT ${ENTRY_COLUMNS} FROM outbound_queue q JOIN bodies b ON b.hash = q.body_hash WHERE q.queue_id = ?`)
+    .get(queueId) as QueueRow | undefined;
+  return row && toEntry(db, row);
+}
+
+export type RetryOutcome = 'due' | 'unknown' | 'done';
+
+/** Makes a queued entry due at `now`, so the relay picks it up on its next pass. */
+export function retryQueueEntry(db: Db, queueId: string, now = Date.now()): RetryOutcome {
+  const row = db.prepare('SELECT status FROM outbound_queue WHERE queue_id = ?').get(queueId) as
+    | { status: 'queued' | 'done' }
+    | undefined;
+  if (!row) return 'unknown';
+  if (row.status === 'done') return 'done';
+  db.prepare(`UPDATE outbound_queue SET next_attempt_at = ? WHERE queue_id = ? AND status = 'queued'`).run(now, queueId);
+  return 'due';
+}
+
+/**
+ * Removes an entry (its recipients go with it, ON DELETE CASCADE) and releases its body: one
+ * reference fewer, and the body itself is deleted once nothing refers to it, all in one
+ * transaction. Returns false when the id is unknown.
+ */
+export function deleteQueueEntry(db: Db, queueId: string): boolean {
+  return db.transaction(() => {
+    const row = db.prepare('SELECT id, body_hash FROM outbound_queue WHERE queue_id = ?').get(queueId) as
+      | { id: number; body_hash: string }
+      | undefined;
+    if (!row) return false;
+    db.prepare('DELETE FROM outbound_queue WHERE id = ?').run(row.id);
+    db.prepare('UPDATE bodies SET refcount = refcount - 1 WHERE hash = ?').run(row.body_hash);
+    db.prepare('DELETE FROM bodies WHERE hash = ? AND refcount = 0').run(row.body_hash);
+    return true;
+  }).immediate();
+}
