@@ -2,8 +2,9 @@
 // committed before SMTP answers 250 (R14) and worked through with retries by the relay. This module
 // is the only SQL on outbound_queue / outbound_recipients; the operator inspects it through
 // `mssd queue list|show|retry|delete`.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from './database';
+import { bodyHash as hashOf, releaseBody, retainBody } from './messages';
 
 export type QueueKind = 'relay' | 'forward' | 'autoreply' | 'dsn' | 'notice';
 export type QueueRecipientStatus = 'pending' | 'sent' | 'failed';
@@ -82,11 +83,8 @@ export function enqueueOutbound(db: Db, input: EnqueueInput): string {
   db.transaction(() => {
     let bodyHash: string;
     if ('content' in input.body) {
-      bodyHash = createHash('sha256').update(input.body.content).digest('hex');
-      db.prepare(
-        `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, 1, ?, ?)
-         ON CONFLICT (hash) DO UPDATE SET refcount = refcount + 1`,
-      ).run(bodyHash, input.body.content.length, input.body.content, now);
+      bodyHash = hashOf(input.body.content);
+      retainBody(db, bodyHash, input.body.content, 1, now);
     } else {
       bodyHash = input.body.hash;
       const updated = db.prepare('UPDATE bodies SET refcount = refcount + 1 WHERE hash = ?').run(bodyHash);
@@ -213,8 +211,7 @@ export function deleteQueueEntry(db: Db, queueId: string): boolean {
       | undefined;
     if (!row) return false;
     db.prepare('DELETE FROM outbound_queue WHERE id = ?').run(row.id);
-    db.prepare('UPDATE bodies SET refcount = refcount - 1 WHERE hash = ?').run(row.body_hash);
-    db.prepare('DELETE FROM bodies WHERE hash = ? AND refcount = 0').run(row.body_hash);
+    releaseBody(db, row.body_hash);
     return true;
   }).immediate();
 }

@@ -1,0 +1,203 @@
+// Retention (R10): every message in every folder of every box — INBOX, folders, drafts, sent,
+// trash, and the folders of ORG boxes — is deleted `retention.days` after it arrived
+// (messages.arrived_at, kept across moves). One function serves `mssd purge`, the nightly
+// schedule and the daemon.
+//
+// Deletion runs in small transactions: each batch removes its messages, records them in
+// `expunged` with a new MODSEQ (RFC 7162 section 3.2.10: an expunge advances the mailbox's
+// HIGHESTMODSEQ), and releases their bodies, all at once. A process killed at any moment thus
+// leaves whole messages or none, and the next run simply finds what is left. Between batches the
+// function yields to the event loop so that SMTP and IMAP sessions of the same process keep being
+// served while a large purge runs.
+import type { Db } from './database';
+import { insertAudit } from './audit';
+import { releaseBody } from './messages';
+
+const DAY_MS = 86_400_000;
+
+export interface PurgeOptions {
+  now: Date;
+  retentionDays: number;
+  dryRun: boolean;
+  /** Messages deleted per transaction (default 500). */
+  batchSize?: number;
+  /**
+   * Called after each committed batch with the ids of the mailboxes it touched, so that open IMAP
+   * sessions can be told of the expunges (R10). An exception stops the purge: what is committed
+   * stays deleted, the rest waits for the next run.
+   */
+  onBatch?: (mailboxIds: number[]) => void | Promise<void>;
+  /** Recorded in the audit row ('cli', 'schedule', ...). */
+  source?: string;
+}
+
+export interface PurgeBoxReport {
+  /** Login of the box (for an ORG box, its login too). */
+  box: string;
+  accountId: number;
+  /** Messages deleted (or, in a dry run, to delete) per mailbox name. */
+  mailboxes: Record<string, number>;
+  total: number;
+}
+
+export interface PurgeReport {
+  now: string;
+  /** Messages that arrived at or before this instant are expired. */
+  cutoff: string;
+  retentionDays: number;
+  dryRun: boolean;
+  boxes: PurgeBoxReport[];
+  total: number;
+  batches: number;
+}
+
+interface ExpiredMessage {
+  id: number;
+  mailbox_id: number;
+  uid: number;
+  body_hash: string;
+  mailbox: string;
+  account_id: number;
+  login: string;
+}
+
+/** The instant before which (inclusive) a message has outlived its retention. */
+export function retentionCutoff(now: Date, retentionDays: number): number {
+  return now.getTime() - retentionDays * DAY_MS;
+}
+
+/** Accumulates per-box, per-mailbox counts in first-seen order, then sorts boxes by login. */
+class Tally {
+  private readonly boxes = new Map<number, PurgeBoxReport>();
+  total = 0;
+
+  add(accountId: number, login: string, mailbox: string, count: number): void {
+    let box = this.boxes.get(accountId);
+    if (!box) {
+      box = { box: login, accountId, mailboxes: {}, total: 0 };
+      this.boxes.set(accountId, box);
+    }
+    box.mailboxes[mailbox] = (box.mailboxes[mailbox] ?? 0) + count;
+    box.total += count;
+    this.total += count;
+  }
+
+  report(): PurgeBoxReport[] {
+    return [...this.boxes.values()].sort((a, b) => a.box.localeCompare(b.box));
+  }
+}
+
+/** Counts what a purge would delete, without touching anything. */
+function countExpired(db: Db, cutoff: number, tally: Tally): void {
+  const rows = db
+    .prepare(
+      `SELECT a.id AS account_id, a.login, mb.name AS mailbox, COUNT(*) AS n
+       FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN accounts a ON a.id = mb.account_id
+       WHERE m.arrived_at <= ?
+       GROUP BY mb.id ORDER BY a.login, mb.name`,
+    )
+    .all(cutoff) as Array<{ account_id: number; login: string; mailbox: string; n: number }>;
+  for (const row of rows) tally.add(row.account_id, row.login, row.mailbox, row.n);
+}
+
+/**
+ * Deletes one batch of expired messages in one transaction; returns the mailboxes it touched
+ * (empty when nothing is left to delete).
+ */
+function deleteBatch(db: Db, cutoff: number, batchSize: number, tally: Tally): number[] {
+  const selectExpired = db.prepare(
+    `SELECT m.id, m.mailbox_id, m.uid, m.body_hash, mb.name AS mailbox, a.id AS account_id, a.login
+     FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN accounts a ON a.id = mb.account_id
+     WHERE m.arrived_at <= ? ORDER BY m.arrived_at, m.id LIMIT ?`,
+  );
+  const bumpModseq = db.prepare(
+    'UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq',
+  );
+  const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
+  const recordExpunge = db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
+
+  return db
+    .transaction(() => {
+      const expired = selectExpired.all(cutoff, batchSize) as ExpiredMessage[];
+      // One new MODSEQ per mailbox per batch: all its expunges in this batch happen together.
+      const newModseq = new Map<number, number>();
+      for (const message of expired) {
+        let modseq = newModseq.get(message.mailbox_id);
+        if (modseq === undefined) {
+          modseq = (bumpModseq.get(message.mailbox_id) as { highestmodseq: number }).highestmodseq;
+          newModseq.set(message.mailbox_id, modseq);
+        }
+        deleteMessage.run(message.id);
+        recordExpunge.run(message.mailbox_id, message.uid, modseq);
+        releaseBody(db, message.body_hash);
+      }
+      for (const message of expired) tally.add(message.account_id, message.login, message.mailbox, 1);
+      return [...newModseq.keys()];
+    })
+    .immediate();
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Deletes (or, with dryRun, counts) every message older than the retention period. One audit row
+ * (event 'purge') records each real run with its counts, never any content; a dry run writes
+ * nothing at all.
+ */
+export async function purgeExpired(db: Db, options: PurgeOptions): Promise<PurgeReport> {
+  const batchSize = options.batchSize ?? 500;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
+  if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) {
+    throw new Error('retentionDays must be a positive integer');
+  }
+  const cutoff = retentionCutoff(options.now, options.retentionDays);
+  const tally = new Tally();
+  let batches = 0;
+  const report = (): PurgeReport => ({
+    now: options.now.toISOString(),
+    cutoff: new Date(cutoff).toISOString(),
+    retentionDays: options.retentionDays,
+    dryRun: options.dryRun,
+    boxes: tally.report(),
+    total: tally.total,
+    batches,
+  });
+
+  if (options.dryRun) {
+    countExpired(db, cutoff, tally);
+    return report();
+  }
+
+  const audit = (outcome: string, error?: unknown) => {
+    const { boxes, total } = report();
+    const detail = {
+      cutoff: new Date(cutoff).toISOString(),
+      retentionDays: options.retentionDays,
+      total,
+      batches,
+      boxes: Object.fromEntries(boxes.map((box) => [box.box, box.total])),
+      ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+    };
+    insertAudit(db, { event: 'purge', source: options.source ?? null, outcome, detail: JSON.stringify(detail) });
+  };
+
+  try {
+    for (;;) {
+      const touched = deleteBatch(db, cutoff, batchSize, tally);
+      if (touched.length === 0) break;
+      batches++;
+      await options.onBatch?.(touched);
+      await yieldToEventLoop();
+    }
+  } catch (err) {
+    // What was committed stays deleted; record the partial run before reporting the failure.
+    try {
+      audit('interrupted', err);
+    } catch {
+      // the store itself is failing: the original error is the one worth reporting
+    }
+    throw err;
+  }
+  audit('ok');
+  return report();
+}
