@@ -1,0 +1,141 @@
+// Composition root: wires the config, the store, TLS, the trust space, the router and the
+// protocol front ends together, and owns the process lifecycle (start, reload, stop).
+import type { Server } from 'node:net';
+import type { SMTPServer } from 'smtp-server';
+import { configFileFromEnv, loadConfig } from './config/load';
+import type { Config, Listener } from './config/schema';
+import { MailboxChanges, Router } from './delivery/router';
+import { loadTrustSpaceFile, type TrustSpace } from './policy/trustspace';
+import { createMta } from './smtp/mta';
+import { CommitBatcher } from './store/commit-batcher';
+import { migrate, openDatabase, type Db } from './store/database';
+import { serverTlsOptions } from './tls/server-options';
+import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
+import { createLogger, type Logger } from './util/log';
+
+export interface Daemon {
+  config: Config;
+  db: Db;
+  log: Logger;
+  router: Router;
+  /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
+  listening: Record<string, string>;
+  /** Re-reads the allowlist; keeps the previous one when the new one is unusable. */
+  reloadTrustSpace(): boolean;
+  stop(): Promise<void>;
+}
+
+function listenOn(server: Server, listener: Listener): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listener.port, listener.host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address));
+    });
+  });
+}
+
+function closeSmtp(server: SMTPServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
+  let lock: InstanceLock | undefined;
+  let db: Db | undefined;
+  try {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(config.dataDir, { recursive: true });
+    lock = await acquireInstanceLock(config.dataDir);
+    db = openDatabase(config.dataDir);
+    const applied = migrate(db);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+
+    const tls = serverTlsOptions(config);
+    if (tls.development) {
+      log.warn({ caFile: tls.caFile }, `development certificates in use; clients must trust the CA in ${tls.caFile}`);
+    }
+
+    let trustSpace: TrustSpace = loadTrustSpaceFile(config.trustSpace.allowlistFile);
+    log.info({ file: config.trustSpace.allowlistFile, domains: trustSpace.domainCount, dns: trustSpace.dnCount }, 'trust space loaded');
+    const reloadTrustSpace = (): boolean => {
+      try {
+        const next = loadTrustSpaceFile(config.trustSpace.allowlistFile);
+        const diff = next.diff(trustSpace);
+        trustSpace = next;
+        log.info(
+          { domains: next.domainCount, domainsAdded: diff.domainsAdded.length, domainsRemoved: diff.domainsRemoved.length, dnsAdded: diff.dnsAdded.length, dnsRemoved: diff.dnsRemoved.length },
+          'trust space reloaded',
+        );
+        return true;
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'trust space reload refused; the previous list stays in force');
+        return false;
+      }
+    };
+
+    const batcher = new CommitBatcher(db);
+    const router = new Router(db, batcher, config, new MailboxChanges());
+    const smtpServers: SMTPServer[] = [];
+    const listening: Record<string, string> = {};
+    if (config.listen.smtp.port !== 0) {
+      const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls });
+      listening.smtp = await listenOn(mta.server, config.listen.smtp);
+      smtpServers.push(mta);
+    }
+    log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
+
+    const openDb = db;
+    const heldLock = lock;
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      db,
+      log,
+      router,
+      listening,
+      reloadTrustSpace,
+      stop() {
+        stopping ??= (async () => {
+          log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
+          await Promise.all(smtpServers.map(closeSmtp));
+          // Let the last group commit run before closing the database.
+          await new Promise((resolve) => setImmediate(resolve));
+          while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          openDb.close();
+          await heldLock.release();
+          log.info('mssd stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    db?.close();
+    await lock?.release();
+    throw err;
+  }
+}
+
+/** `mssd serve`: runs until SIGTERM/SIGINT, reloads the allowlist on SIGHUP. */
+export async function serve(configFile?: string): Promise<void> {
+  const config = loadConfig(configFile ?? configFileFromEnv());
+  const log = createLogger(config.log.level);
+  const daemon = await startDaemon(config, log);
+  process.on('SIGHUP', () => daemon.reloadTrustSpace());
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'signal received');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      // A second signal while stopping ends the process at once.
+      process.once('SIGTERM', () => process.exit(1));
+      process.once('SIGINT', () => process.exit(1));
+      daemon.stop().then(resolve, (err) => {
+        log.error({ err }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

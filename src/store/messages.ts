@@ -1,0 +1,157 @@
+// Writing messages into mailboxes. Bodies are stored once by SHA-256 with a reference count
+// (one reference per message row or queue entry that holds them); UIDs and MODSEQs follow
+// RFC 3501 section 2.3.1.1 (strictly increasing, never reused) and RFC 7162 section 3.
+import { createHash } from 'node:crypto';
+import type { Db } from './database';
+
+/** System flags as stored in messages.flags (a bit mask). */
+export const FLAG_BITS = {
+  '\\Seen': 1,
+  '\\Answered': 2,
+  '\\Flagged': 4,
+  '\\Deleted': 8,
+  '\\Draft': 16,
+} as const;
+
+export function bodyHash(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+/** Adds `references` references to a body, inserting it the first time it is seen. */
+export function retainBody(db: Db, hash: string, raw: Buffer, references: number, now: number): void {
+  db.prepare(
+    `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount`,
+  ).run(hash, raw.length, references, raw, now);
+}
+
+/** Drops one reference; a body nobody references any more is deleted at once. */
+export function releaseBody(db: Db, hash: string): void {
+  db.prepare('UPDATE bodies SET refcount = refcount - 1 WHERE hash = ?').run(hash);
+  db.prepare('DELETE FROM bodies WHERE hash = ? AND refcount <= 0').run(hash);
+}
+
+export function readBody(db: Db, hash: string): Buffer | undefined {
+  const row = db.prepare('SELECT content FROM bodies WHERE hash = ?').get(hash) as { content: Buffer } | undefined;
+  return row?.content;
+}
+
+export interface NewMessage {
+  mailboxId: number;
+  bodyHash: string;
+  size: number;
+  internalDate: number;
+  arrivedAt: number;
+  flags?: number;
+  keywords?: string[];
+  deliveryId?: number | null;
+  messageId?: string | null;
+  trashOrigin?: string | null;
+  envelope: string;
+  structure: string;
+}
+
+export interface AppendedMessage {
+  mailboxId: number;
+  uid: number;
+  modseq: number;
+}
+
+/**
+ * Appends a message to a mailbox: takes the mailbox's UIDNEXT and the next MODSEQ and advances
+ * both. The caller holds a transaction and has already retained the body for this row.
+ */
+export function appendMessage(db: Db, message: NewMessage): AppendedMessage {
+  const slot = db
+    .prepare(
+      `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+       WHERE id = ? RETURNING uidnext - 1 AS uid, highestmodseq AS modseq`,
+    )
+    .get(message.mailboxId) as { uid: number; modseq: number } | undefined;
+  if (!slot) throw new Error(`mailbox ${message.mailboxId} does not exist`);
+  db.prepare(
+    `INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, arrived_at, size,
+       body_hash, delivery_id, message_id, trash_origin, envelope, structure)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    message.mailboxId,
+    slot.uid,
+    slot.modseq,
+    message.flags ?? 0,
+    (message.keywords ?? []).join(' '),
+    message.internalDate,
+    message.arrivedAt,
+    message.size,
+    message.bodyHash,
+    message.deliveryId ?? null,
+    message.messageId ?? null,
+    message.trashOrigin ?? null,
+    message.envelope,
+    message.structure,
+  );
+  return { mailboxId: message.mailboxId, uid: slot.uid, modseq: slot.modseq };
+}
+
+export function inboxOf(db: Db, accountId: number): number {
+  const row = db.prepare(`SELECT id FROM mailboxes WHERE account_id = ? AND name = 'INBOX'`).get(accountId) as
+    | { id: number }
+    | undefined;
+  if (!row) throw new Error(`account ${accountId} has no INBOX`);
+  return row.id;
+}
+
+export interface DeliveryRecord {
+  queueId: string;
+  source: 'mta' | 'submission' | 'internal';
+  receivedAt: number;
+  peerAddress: string | null;
+  helo: string | null;
+  tlsProtocol: string | null;
+  clientDn: string | null;
+  authLogin: string | null;
+  mailFrom: string;
+  envid: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  messageId: string | null;
+  size: number;
+}
+
+export function insertDelivery(db: Db, delivery: DeliveryRecord): number {
+  const result = db
+    .prepare(
+      `INSERT INTO deliveries (queue_id, source, received_at, peer_address, helo, tls_protocol, client_dn,
+         auth_login, mail_from, envid, ret, message_id, size)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      delivery.queueId,
+      delivery.source,
+      delivery.receivedAt,
+      delivery.peerAddress,
+      delivery.helo,
+      delivery.tlsProtocol,
+      delivery.clientDn,
+      delivery.authLogin,
+      delivery.mailFrom,
+      delivery.envid,
+      delivery.ret,
+      delivery.messageId,
+      delivery.size,
+    );
+  return Number(result.lastInsertRowid);
+}
+
+export interface DeliveryRecipientRecord {
+  address: string;
+  orcpt: string | null;
+  notify: string | null;
+  accountId: number | null;
+  outcome: 'delivered' | 'queued';
+}
+
+export function insertDeliveryRecipient(db: Db, deliveryId: number, recipient: DeliveryRecipientRecord): void {
+  db.prepare(
+    `INSERT OR IGNORE INTO delivery_recipients (delivery_id, address, orcpt, notify, account_id, outcome)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  ).run(deliveryId, recipient.address, recipient.orcpt, recipient.notify, recipient.accountId, recipient.outcome);
+}
