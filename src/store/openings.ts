@@ -1,0 +1,103 @@
+// Opening status (R9): which local recipients of a message have opened it. IMAP records the first
+// \Seen of a message by a recipient box; `mssd message status` and the opening notification read
+// the status back. Only local recipients can be known: remote ones are reported as 'unknown'.
+import type { Db } from './database';
+
+/** The Message-ID without its angle brackets (RFC 5322 section 3.6.4 msg-id: "<" id ">"). */
+export function bareMessageId(messageId: string): string {
+  const trimmed = messageId.trim();
+  return trimmed.startsWith('<') && trimmed.endsWith('>') ? trimmed.slice(1, -1).trim() : trimmed;
+}
+
+/** Both spellings a Message-ID may have been stored under: with and without angle brackets. */
+function spellings(messageId: string): [string, string] {
+  const bare = bareMessageId(messageId);
+  return [bare, `<${bare}>`];
+}
+
+/**
+ * Records that `accountId` opened the message; only the first opening counts. Returns true when
+ * this call recorded it (the caller may then check whether every recipient has now opened it).
+ * The Message-ID is stored in its bracketed form.
+ */
+export function recordOpening(db: Db, messageId: string, accountId: number, at: number): boolean {
+  const [bare, bracketed] = spellings(messageId);
+  if (bare === '') throw new Error('empty Message-ID');
+  // An opening already stored under the bare spelling counts as the same one.
+  const existing = db
+    .prepare('SELECT 1 FROM openings WHERE message_id IN (?, ?) AND account_id = ?')
+    .get(bare, bracketed, accountId);
+  if (existing) return false;
+  return (
+    db
+      .prepare('INSERT OR IGNORE INTO openings (message_id, account_id, opened_at) VALUES (?, ?, ?)')
+      .run(bracketed, accountId, at).changes === 1
+  );
+}
+
+export type OpeningSummary = 'none' | 'some' | 'all';
+
+export interface LocalRecipientOpening {
+  address: string;
+  accountId: number;
+  login: string;
+  /** Milliseconds since the epoch; null while unopened. */
+  openedAt: number | null;
+}
+
+export interface OpeningStatus {
+  messageId: string;
+  sender: string;
+  receivedAt: number;
+  /** Over local recipients: none, some or all of them have opened the message. */
+  status: OpeningSummary;
+  local: LocalRecipientOpening[];
+  /** Recipients of other operators: their opening cannot be known. */
+  remote: Array<{ address: string; status: 'unknown' }>;
+}
+
+/**
+ * The opening status of a message, from its deliveries (every accepted SMTP transaction that
+ * carried this Message-ID) and the openings recorded; undefined when no delivery carries it.
+ */
+export function openingStatus(db: Db, messageId: string): OpeningStatus | undefined {
+  const [bare, bracketed] = spellings(messageId);
+  if (bare === '') return undefined;
+  const delivery = db
+    .prepare(
+      `SELECT MIN(received_at) AS receivedAt, COUNT(*) AS n,
+              (SELECT mail_from FROM deliveries WHERE message_id IN (@bare, @bracketed) ORDER BY received_at, id LIMIT 1) AS sender
+       FROM deliveries WHERE message_id IN (@bare, @bracketed)`,
+    )
+    .get({ bare, bracketed }) as { receivedAt: number | null; n: number; sender: string | null };
+  if (delivery.n === 0) return undefined;
+
+  // A box counts once however many of its addresses (login, MSSanté) the message was sent to.
+  const local = db
+    .prepare(
+      `SELECT MIN(r.address) AS address, r.account_id AS accountId, a.login,
+              (SELECT MIN(o.opened_at) FROM openings o WHERE o.account_id = r.account_id AND o.message_id IN (@bare, @bracketed))
+                AS openedAt
+       FROM delivery_recipients r JOIN deliveries d ON d.id = r.delivery_id JOIN accounts a ON a.id = r.account_id
+       WHERE d.message_id IN (@bare, @bracketed) AND r.account_id IS NOT NULL
+       GROUP BY r.account_id ORDER BY address`,
+    )
+    .all({ bare, bracketed }) as LocalRecipientOpening[];
+  const remote = db
+    .prepare(
+      `SELECT DISTINCT r.address FROM delivery_recipients r JOIN deliveries d ON d.id = r.delivery_id
+       WHERE d.message_id IN (@bare, @bracketed) AND r.account_id IS NULL ORDER BY r.address`,
+    )
+    .all({ bare, bracketed }) as Array<{ address: string }>;
+
+  const opened = local.filter((rcpt) => rcpt.openedAt !== null).length;
+  const status: OpeningSummary = opened === 0 ? 'none' : opened === local.length ? 'all' : 'some';
+  return {
+    messageId: bracketed,
+    sender: delivery.sender ?? '',
+    receivedAt: delivery.receivedAt ?? 0,
+    status,
+    local,
+    remote: remote.map(({ address }) => ({ address, status: 'unknown' as const })),
+  };
+}
