@@ -41,9 +41,22 @@ const NOT_BEFORE_SKEW_MS = 5 * 60 * 1000;
 // ANS allowlist (`CN=…,OU=…,O=…,ST=…,C=FR`).
 const SUBJECT_ORDER: Array<keyof DnFields> = ['C', 'ST', 'L', 'O', 'OU', 'CN'];
 
-function subjectAttributes(subject: DnFields): forge.pki.CertificateField[] {
+/** A name attribute as forge reads and writes it. @types/node-forge types `valueTagClass` as an
+ * ASN.1 class, but forge stores the universal tag (UTF8String, PrintableString…) there. */
+interface NameAttribute {
+  type?: string;
+  shortName?: string;
+  value: string;
+  valueTagClass: number;
+}
+
+function asForgeFields(attributes: NameAttribute[]): forge.pki.CertificateField[] {
+  return attributes as unknown as forge.pki.CertificateField[];
+}
+
+function subjectAttributes(subject: DnFields): NameAttribute[] {
   if (!subject.CN) throw new Error('certificate subject needs a CN');
-  const attributes: forge.pki.CertificateField[] = [];
+  const attributes: NameAttribute[] = [];
   for (const shortName of SUBJECT_ORDER) {
     const value = subject[shortName];
     if (value === undefined || value === '') continue;
@@ -51,7 +64,7 @@ function subjectAttributes(subject: DnFields): forge.pki.CertificateField[] {
     // attributes are UTF8String, which carries accents (forge encodes the JS string to UTF-8).
     const valueTagClass = shortName === 'C' ? forge.asn1.Type.PRINTABLESTRING : forge.asn1.Type.UTF8;
     if (shortName === 'C' && !/^[A-Z]{2}$/.test(value)) throw new Error(`country must be two capital letters, got "${value}"`);
-    attributes.push({ shortName, value, valueTagClass } as forge.pki.CertificateField);
+    attributes.push({ shortName, value, valueTagClass });
   }
   return attributes;
 }
@@ -60,12 +73,12 @@ function subjectAttributes(subject: DnFields): forge.pki.CertificateField[] {
  * forge hands back parsed name values as raw bytes (UTF-8 still encoded) but re-encodes UTF8String
  * values when writing them, so an issuer copied as-is would be double-encoded. Decode first.
  */
-function reusableAttributes(attributes: forge.pki.CertificateField[]): forge.pki.CertificateField[] {
-  return attributes.map((attribute) => {
-    const value =
-      attribute.valueTagClass === forge.asn1.Type.UTF8 ? forge.util.decodeUtf8(String(attribute.value)) : attribute.value;
-    return { type: attribute.type, value, valueTagClass: attribute.valueTagClass } as forge.pki.CertificateField;
-  });
+function reusableAttributes(fields: forge.pki.CertificateField[]): NameAttribute[] {
+  return (fields as unknown as NameAttribute[]).map(({ type, value, valueTagClass }) => ({
+    type,
+    value: valueTagClass === forge.asn1.Type.UTF8 ? forge.util.decodeUtf8(value) : value,
+    valueTagClass,
+  }));
 }
 
 /** RFC 5280 §4.1.2.2: a positive integer of at most 20 octets, unpredictable (CA/B BR: ≥ 64 bits). */
@@ -115,7 +128,7 @@ export function createCertificateAuthority(subject: DnFields, days: number): Cer
   cert.publicKey = keys.publicKey;
   cert.serialNumber = randomSerialHex();
   validity(cert, days);
-  const name = subjectAttributes(subject);
+  const name = asForgeFields(subjectAttributes(subject));
   cert.setSubject(name);
   cert.setIssuer(name);
   const keyIdentifier = cert.generateSubjectKeyIdentifier().getBytes();
@@ -139,8 +152,8 @@ export function issueCertificate(ca: CertificateAndKey, options: IssueOptions): 
   cert.publicKey = keys.publicKey;
   cert.serialNumber = randomSerialHex();
   validity(cert, options.days);
-  cert.setSubject(subjectAttributes(options.subject));
-  cert.setIssuer(reusableAttributes(caCert.subject.attributes));
+  cert.setSubject(asForgeFields(subjectAttributes(options.subject)));
+  cert.setIssuer(asForgeFields(reusableAttributes(caCert.subject.attributes)));
 
   // RFC 5280 §4.2.1.1: the authority key identifier is the issuer's subject key identifier.
   const caSki = caCert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
