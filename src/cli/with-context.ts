@@ -13,6 +13,7 @@
 import type { Command } from 'commander';
 import { ConfigError, configFileFromEnv, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
+import { AccountError } from '../store/accounts';
 import { migrate, openDatabase, type Db } from '../store/database';
 import { CliError, makePrinter, type CliContext } from './context';
 
@@ -64,7 +65,7 @@ function oneLine(text: string): string {
 /** Prints the one line describing `err` on stderr and returns the exit code it deserves. */
 export function reportError(err: unknown): number {
   if (err instanceof CommandFailed) return err.exitCode;
-  if (err instanceof CliError || err instanceof ConfigError) {
+  if (err instanceof CliError || err instanceof ConfigError || err instanceof AccountError) {
     process.stderr.write(`mssd: ${oneLine(err.message)}\n`);
     return EXIT_USAGE;
   }
