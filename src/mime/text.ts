@@ -1,0 +1,227 @@
+// Decoded text of a message, for SEARCH: transfer decoding (RFC 2045 §6), charsets, RFC 2047
+// encoded words. Nothing here runs on the ingest path except decodeBytes (RFC 2231 parameters).
+import { TextDecoder } from 'node:util';
+import type { MimePart } from './structure';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const TAB = 0x09;
+const EQUALS = 0x3d;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const decoders = new Map<string, TextDecoder | null>();
+
+function decoderFor(label: string): TextDecoder | null {
+  let decoder = decoders.get(label);
+  if (decoder === undefined) {
+    try {
+      decoder = new TextDecoder(label);
+    } catch {
+      decoder = null; // a label the WHATWG Encoding Standard does not know
+    }
+    if (decoders.size < 256) decoders.set(label, decoder);
+  }
+  return decoder;
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return false;
+  return true;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** UTF-8 when the bytes are valid UTF-8, otherwise ISO-8859-1 (which cannot fail). */
+export function utf8OrLatin1(bytes: Uint8Array): string {
+  if (isAscii(bytes)) return toBuffer(bytes).toString('latin1');
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return toBuffer(bytes).toString('latin1');
+  }
+}
+
+/**
+ * Bytes in a declared charset. US-ASCII, UTF-8, a missing or an unknown charset are read as
+ * UTF-8 when valid, else Latin-1: 8-bit mail often lies about its charset (RFC 6152 senders
+ * that forgot to label UTF-8), and Latin-1 never loses a byte.
+ */
+export function decodeBytes(bytes: Uint8Array, charset?: string | null): string {
+  const label = (charset ?? '').trim().toLowerCase();
+  if (label === '' || label === 'us-ascii' || label === 'ascii' || label === 'utf-8' || label === 'utf8') {
+    return utf8OrLatin1(bytes);
+  }
+  const decoder = decoderFor(label);
+  return decoder ? decoder.decode(bytes) : utf8OrLatin1(bytes);
+}
+
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
+  return -1;
+}
+
+/**
+ * Quoted-printable (RFC 2045 §6.7): "=XX" is an octet, "=" at the end of a line is a soft line
+ * break, whitespace at the end of an encoded line was added in transport and is dropped (rule 3).
+ * A lone "=" that is neither is kept as is.
+ */
+export function decodeQuotedPrintable(input: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(input.length);
+  let length = 0;
+  let trailingSpaceFrom = -1; // where literal whitespace at the end of the current line starts
+  for (let i = 0; i < input.length; i++) {
+    const byte = input[i];
+    if (byte === EQUALS) {
+      const high = i + 2 < input.length ? hexValue(input[i + 1]) : -1;
+      const low = high >= 0 ? hexValue(input[i + 2]) : -1;
+      if (high >= 0 && low >= 0) {
+        out[length++] = (high << 4) | low;
+        trailingSpaceFrom = -1;
+        i += 2;
+        continue;
+      }
+      let j = i + 1;
+      while (j < input.length && (input[j] === SP || input[j] === TAB)) j++;
+      if (j < input.length && (input[j] === LF || (input[j] === CR && input[j + 1] === LF))) {
+        i = input[j] === CR ? j + 1 : j; // soft line break: whitespace before it is data
+        trailingSpaceFrom = -1;
+        continue;
+      }
+      if (j === input.length) break; // "=" closing the body: a soft break before nothing
+    }
+    if (byte === SP || byte === TAB) {
+      if (trailingSpaceFrom < 0) trailingSpaceFrom = length;
+    } else if (byte === CR || byte === LF) {
+      if (trailingSpaceFrom >= 0) length = trailingSpaceFrom;
+      trailingSpaceFrom = -1;
+    } else {
+      trailingSpaceFrom = -1;
+    }
+    out[length++] = byte;
+  }
+  if (trailingSpaceFrom >= 0) length = trailingSpaceFrom;
+  return out.subarray(0, length);
+}
+
+/** A part's body without its content-transfer-encoding (RFC 2045 §6). */
+export function decodeBody(raw: Buffer, part: MimePart): Buffer {
+  const body = raw.subarray(part.bodyStart, part.end);
+  switch (part.encoding.toLowerCase()) {
+    case 'base64':
+      // Node's decoder skips line breaks and characters outside the alphabet (RFC 2045 §6.8).
+      return Buffer.from(body.toString('latin1'), 'base64');
+    case 'quoted-printable':
+      return decodeQuotedPrintable(body);
+    default: // 7bit, 8bit, binary, and unknown encodings, which RFC 2045 §6.4 says to leave alone
+      return body;
+  }
+}
+
+/** The text of a part, decoded from its transfer encoding and its charset. */
+export function textOf(raw: Buffer, part: MimePart): string {
+  return decodeBytes(decodeBody(raw, part), part.params.charset);
+}
+
+// RFC 2047 §2 encoded-word; the charset may carry an RFC 2231 §5 language suffix ("utf-8*fr").
+const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
+
+function decodeQ(text: string): Buffer {
+  // RFC 2047 §4.2: "_" is a space, "=XX" an octet.
+  const bytes = Buffer.from(text, 'utf8');
+  const out = Buffer.allocUnsafe(bytes.length);
+  let length = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === 0x5f) {
+      out[length++] = SP;
+    } else if (byte === EQUALS && i + 2 < bytes.length && hexValue(bytes[i + 1]) >= 0 && hexValue(bytes[i + 2]) >= 0) {
+      out[length++] = (hexValue(bytes[i + 1]) << 4) | hexValue(bytes[i + 2]);
+      i += 2;
+    } else {
+      out[length++] = byte;
+    }
+  }
+  return out.subarray(0, length);
+}
+
+/**
+ * A header value with its RFC 2047 encoded words decoded. Whitespace between two adjacent
+ * encoded words is dropped (§6.2), and adjacent words in one charset are decoded together, so a
+ * multi-byte character split across two words survives.
+ */
+export function decodeHeaderValue(value: string): string {
+  if (!value.includes('=?')) return value;
+  let result = '';
+  let pendingCharset = '';
+  let pending: Buffer[] = [];
+  let last = 0;
+  const flush = (): void => {
+    if (pending.length > 0) result += decodeBytes(Buffer.concat(pending), pendingCharset);
+    pending = [];
+  };
+  for (const match of value.matchAll(ENCODED_WORD)) {
+    const index = match.index ?? 0;
+    const gap = value.slice(last, index);
+    const adjacent = pending.length > 0 && gap.trim() === '';
+    const charset = match[1].split('*')[0].toLowerCase();
+    const bytes = match[2].toLowerCase() === 'b' ? Buffer.from(match[3], 'base64') : decodeQ(match[3]);
+    if (!adjacent || charset !== pendingCharset) {
+      flush();
+      if (!adjacent) result += gap;
+      pendingCharset = charset;
+    }
+    pending.push(bytes);
+    last = index + match[0].length;
+  }
+  flush();
+  return result + value.slice(last);
+}
+
+const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** Text of an HTML body for searching: tags become spaces, common entities are decoded. Linear. */
+function htmlToText(html: string): string {
+  let text = '';
+  let pos = 0;
+  for (;;) {
+    const open = html.indexOf('<', pos);
+    if (open < 0) break;
+    const close = html.indexOf('>', open + 1);
+    if (close < 0) break; // an unclosed "<" is text
+    text += html.slice(pos, open) + ' ';
+    pos = close + 1;
+  }
+  text += html.slice(pos);
+  return text.replace(/&(#[0-9]{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,6});/gi, (entity, name: string) => {
+    if (name[0] === '#') {
+      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+    }
+    return NAMED_ENTITIES[name.toLowerCase()] ?? entity;
+  });
+}
+
+/**
+ * The text SEARCH BODY/TEXT looks into: every text/* part, decoded, including those of forwarded
+ * messages; other attachments (PDF, IHE_XDM.ZIP...) are skipped.
+ */
+export function searchableText(raw: Buffer, structure: MimePart): string {
+  const texts: string[] = [];
+  const visit = (part: MimePart): void => {
+    if (part.parts) {
+      for (const child of part.parts) visit(child);
+    } else if (part.message) {
+      visit(part.message);
+    } else if (part.type === 'text') {
+      const text = textOf(raw, part);
+      texts.push(part.subtype === 'html' ? htmlToText(text) : text);
+    }
+  };
+  visit(structure);
+  return texts.join('\n');
+}
