@@ -1,0 +1,206 @@
+// Publication to the national directory (R13): the entries to publish now are compared with the
+// snapshot of the last successful publication, and the full list plus the diff are handed to each
+// configured sender. The only sender so far writes files under `directory.outputDir`; the HTTP
+// endpoint (`directory.endpoint`) is not implemented yet and that key is deliberately left unused
+// — a sender for it plugs into `publishDirectory` without changing the rest.
+//
+// Each run is a `directory_publications` row: 'pending' while senders run, then 'published' (the
+// new reference snapshot) or 'failed'. A run that fails or is killed leaves the previous
+// 'published' snapshot as the reference, so the next run recomputes the full diff.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Db } from '../store/database';
+import { nationalEntries, type DirectoryEntry } from './entries';
+
+export interface DirectoryDiff {
+  created: DirectoryEntry[];
+  updated: Array<{ before: DirectoryEntry; after: DirectoryEntry }>;
+  removed: DirectoryEntry[];
+}
+
+export interface Publication {
+  publishedAt: Date;
+  /** When the reference snapshot was published; null for the first publication. */
+  since: Date | null;
+  entries: DirectoryEntry[];
+  diff: DirectoryDiff;
+}
+
+/** Hands a publication to the national directory by some channel; returns where it went. */
+export interface PublicationSender {
+  name: string;
+  send(publication: Publication): Promise<string[]>;
+}
+
+export interface PublicationResult {
+  dryRun: boolean;
+  publishedAt: string;
+  since: string | null;
+  entries: number;
+  created: number;
+  updated: number;
+  removed: number;
+  diff: DirectoryDiff;
+  /** Files (or other destinations) the senders wrote to; empty in a dry run. */
+  written: string[];
+}
+
+const ENTRY_FIELDS: Array<keyof DirectoryEntry> = [
+  'address',
+  'type',
+  'identifier',
+  'firstName',
+  'lastName',
+  'profession',
+  'structure',
+  'service',
+  'description',
+  'dematerialisation',
+];
+
+/** Entries are keyed by address, which compares case-insensitively. */
+const keyOf = (entry: DirectoryEntry) => entry.address.toLowerCase();
+
+function sameEntry(a: DirectoryEntry, b: DirectoryEntry): boolean {
+  return ENTRY_FIELDS.every((field) => (a[field] ?? null) === (b[field] ?? null));
+}
+
+/** What changed between two snapshots, each list ordered by address. */
+export function diffEntries(previous: DirectoryEntry[], current: DirectoryEntry[]): DirectoryDiff {
+  const before = new Map(previous.map((entry) => [keyOf(entry), entry]));
+  const after = new Map(current.map((entry) => [keyOf(entry), entry]));
+  const diff: DirectoryDiff = { created: [], updated: [], removed: [] };
+  for (const [key, entry] of after) {
+    const old = before.get(key);
+    if (!old) diff.created.push(entry);
+    else if (!sameEntry(old, entry)) diff.updated.push({ before: old, after: entry });
+  }
+  for (const [key, entry] of before) if (!after.has(key)) diff.removed.push(entry);
+  const byAddress = (a: DirectoryEntry, b: DirectoryEntry) => keyOf(a).localeCompare(keyOf(b));
+  diff.created.sort(byAddress);
+  diff.removed.sort(byAddress);
+  diff.updated.sort((a, b) => byAddress(a.after, b.after));
+  return diff;
+}
+
+/** The snapshot of the last successful publication (empty before the first one). */
+export function lastPublished(db: Db): { entries: DirectoryEntry[]; publishedAt: Date | null } {
+  const row = db
+    .prepare(
+      `SELECT snapshot, published_at FROM directory_publications WHERE status = 'published'
+       ORDER BY id DESC LIMIT 1`,
+    )
+    .get() as { snapshot: string; published_at: number } | undefined;
+  if (!row) return { entries: [], publishedAt: null };
+  return { entries: JSON.parse(row.snapshot) as DirectoryEntry[], publishedAt: new Date(row.published_at) };
+}
+
+/**
+ * Writes `content` to `dir/name` so that a reader sees either the old file or the whole new one:
+ * a temporary file in the same directory, flushed to disk, renamed over the target, then the
+ * directory itself flushed so the rename survives a crash.
+ */
+export function writeFileAtomic(dir: string, name: string, content: string): string {
+  const target = path.join(dir, name);
+  const temp = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(temp, 'wx', 0o640);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, target);
+  } catch (err) {
+    unlinkSync(temp);
+    throw err;
+  }
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return target;
+}
+
+/** "2026-11-22T02:00:00.123Z" → "20261122T020000.123Z": sortable and safe in file names. */
+export function fileTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '');
+}
+
+/**
+ * The file sender: `full-<timestamp>.json` (every entry) and `diff-<timestamp>.json` (the
+ * changes), then the same contents as `latest-full.json` and `latest-diff.json`.
+ */
+export function fileSender(outputDir: string): PublicationSender {
+  return {
+    name: 'files',
+    async send(publication) {
+      mkdirSync(outputDir, { recursive: true });
+      const stamp = fileTimestamp(publication.publishedAt);
+      const header = {
+        publishedAt: publication.publishedAt.toISOString(),
+        since: publication.since?.toISOString() ?? null,
+      };
+      const full = `${JSON.stringify({ ...header, entries: publication.entries }, null, 2)}\n`;
+      const diff = `${JSON.stringify({ ...header, ...publication.diff }, null, 2)}\n`;
+      return [
+        writeFileAtomic(outputDir, `full-${stamp}.json`, full),
+        writeFileAtomic(outputDir, `diff-${stamp}.json`, diff),
+        writeFileAtomic(outputDir, 'latest-full.json', full),
+        writeFileAtomic(outputDir, 'latest-diff.json', diff),
+      ];
+    },
+  };
+}
+
+export interface PublishOptions {
+  now?: Date;
+  /** Compute and return the diff only: no files, no publication row. */
+  dryRun: boolean;
+  senders: PublicationSender[];
+}
+
+/** Computes the entries and their diff, hands them to every sender, and records the outcome. */
+export async function publishDirectory(db: Db, options: PublishOptions): Promise<PublicationResult> {
+  const publishedAt = options.now ?? new Date();
+  const reference = lastPublished(db);
+  const entries = nationalEntries(db);
+  const diff = diffEntries(reference.entries, entries);
+  const result: PublicationResult = {
+    dryRun: options.dryRun,
+    publishedAt: publishedAt.toISOString(),
+    since: reference.publishedAt?.toISOString() ?? null,
+    entries: entries.length,
+    created: diff.created.length,
+    updated: diff.updated.length,
+    removed: diff.removed.length,
+    diff,
+    written: [],
+  };
+  if (options.dryRun) return result;
+
+  const rowId = db
+    .prepare(
+      `INSERT INTO directory_publications (started_at, status, snapshot, diff) VALUES (?, 'pending', ?, ?)`,
+    )
+    .run(publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff)).lastInsertRowid;
+  try {
+    const publication: Publication = { publishedAt, since: reference.publishedAt, entries, diff };
+    for (const sender of options.senders) result.written.push(...(await sender.send(publication)));
+  } catch (err) {
+    db.prepare(`UPDATE directory_publications SET status = 'failed' WHERE id = ?`).run(rowId);
+    throw err;
+  }
+  db.prepare(`UPDATE directory_publications SET status = 'published', published_at = ? WHERE id = ?`).run(
+    publishedAt.getTime(),
+    rowId,
+  );
+  return result;
+}
