@@ -2,7 +2,6 @@
 // committed before SMTP answers 250 (R14) and worked through with retries by the relay. This module
 // is the only SQL on outbound_queue / outbound_recipients; the operator inspects it through
 // `mssd queue list|show|retry|delete`.
-import { randomBytes } from 'node:crypto';
 import type { Db } from './database';
 import { bodyHash as hashOf, releaseBody, retainBody } from './messages';
 
@@ -23,7 +22,8 @@ export interface EnqueueInput {
   recipients: QueueRecipientInput[];
   /** A body already stored (its hash) or a new one (its bytes): either way it gains one reference. */
   body: { hash: string } | { content: Buffer };
-  queueId?: string;
+  /** The id the entry is known by (src/smtp/trace.ts newQueueId for new transactions). */
+  queueId: string;
   deliveryId?: number | null;
   senderAccountId?: number | null;
   envid?: string | null;
@@ -60,11 +60,6 @@ export interface QueueEntry {
   recipients: QueueRecipient[];
 }
 
-/** A queue identifier: 16 upper-case hex characters, like the ones SMTP replies quote. */
-export function newQueueId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
-}
-
 function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
   if (at < 0) throw new Error(`not an email address: ${address}`);
@@ -78,7 +73,7 @@ function domainOf(address: string): string {
 export function enqueueOutbound(db: Db, input: EnqueueInput): string {
   if (input.recipients.length === 0) throw new Error('an outbound entry needs at least one recipient');
   const now = input.now ?? Date.now();
-  const queueId = input.queueId ?? newQueueId();
+  const queueId = input.queueId;
   const recipientDomains = input.recipients.map((rcpt) => domainOf(rcpt.address));
   db.transaction(() => {
     let bodyHash: string;

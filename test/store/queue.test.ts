@@ -27,6 +27,7 @@ t.test('enqueueOutbound stores the entry, its recipients and a body reference in
   const db = freshDb(t);
   const queueId = enqueueOutbound(db, {
     kind: 'relay',
+    queueId: 'Q1',
     mailFrom: 'jean.dupont@exemple.mssante.fr',
     recipients: [
       { address: 'a@ch-autre.mssante.fr', notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;a@ch-autre.mssante.fr' },
@@ -35,7 +36,7 @@ t.test('enqueueOutbound stores the entry, its recipients and a body reference in
     body: { content: Buffer.from('Subject: x\r\n\r\nbody\r\n') }, // 20 bytes
     now: 1_000,
   });
-  t.match(queueId, /^[0-9A-F]{16}$/);
+  t.equal(queueId, 'Q1');
   const entry = findQueueEntry(db, queueId)!;
   t.equal(entry.kind, 'relay');
   t.equal(entry.status, 'queued');
@@ -54,6 +55,7 @@ t.test('enqueueOutbound stores the entry, its recipients and a body reference in
   // Same bytes again (a forward of the same message): one body, two references.
   const second = enqueueOutbound(db, {
     kind: 'forward',
+    queueId: 'Q2',
     mailFrom: '',
     recipients: [{ address: 'c@ch-autre.mssante.fr' }],
     body: { hash: entry.bodyHash },
@@ -65,7 +67,7 @@ t.test('enqueueOutbound stores the entry, its recipients and a body reference in
 t.test('enqueueOutbound leaves nothing behind when it fails', async (t) => {
   const db = freshDb(t);
   t.throws(
-    () => enqueueOutbound(db, { kind: 'relay', mailFrom: '', recipients: [{ address: 'x@y.fr' }], body: { hash: 'missing' } }),
+    () => enqueueOutbound(db, { queueId: 'M', kind: 'relay', mailFrom: '', recipients: [{ address: 'x@y.fr' }], body: { hash: 'missing' } }),
     /no stored body/,
   );
   t.throws(
@@ -87,6 +89,7 @@ t.test('list shows queued entries only, next due first; retry makes one due now'
   const db = freshDb(t);
   const later = enqueueOutbound(db, {
     kind: 'relay',
+    queueId: 'Q3',
     mailFrom: 'a@exemple.mssante.fr',
     recipients: [{ address: 'x@ch.mssante.fr' }],
     body: { content: Buffer.from('one') },
@@ -95,6 +98,7 @@ t.test('list shows queued entries only, next due first; retry makes one due now'
   });
   const sooner = enqueueOutbound(db, {
     kind: 'dsn',
+    queueId: 'Q4',
     mailFrom: '',
     recipients: [{ address: 'a@exemple.mssante.fr' }],
     body: { content: Buffer.from('two') },
@@ -103,6 +107,7 @@ t.test('list shows queued entries only, next due first; retry makes one due now'
   });
   const done = enqueueOutbound(db, {
     kind: 'relay',
+    queueId: 'Q5',
     mailFrom: 'a@exemple.mssante.fr',
     recipients: [{ address: 'y@ch.mssante.fr' }],
     body: { content: Buffer.from('three') },
@@ -127,8 +132,8 @@ t.test('list shows queued entries only, next due first; retry makes one due now'
 t.test('delete removes the entry and frees its body only when nothing else refers to it', async (t) => {
   const db = freshDb(t);
   const content = Buffer.from('shared body');
-  const first = enqueueOutbound(db, { kind: 'relay', mailFrom: '', recipients: [{ address: 'x@a.fr' }], body: { content } });
-  const second = enqueueOutbound(db, { kind: 'forward', mailFrom: '', recipients: [{ address: 'y@b.fr' }], body: { content } });
+  const first = enqueueOutbound(db, { queueId: 'A1', kind: 'relay', mailFrom: '', recipients: [{ address: 'x@a.fr' }], body: { content } });
+  const second = enqueueOutbound(db, { queueId: 'A2', kind: 'forward', mailFrom: '', recipients: [{ address: 'y@b.fr' }], body: { content } });
   const hash = findQueueEntry(db, first)!.bodyHash;
   t.equal(bodyRefcount(db, hash), 2);
 
