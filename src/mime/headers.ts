@@ -1,6 +1,6 @@
 // Header sections (RFC 5322 §2.2, §3.2.2 unfolding) and parameterised MIME header values
 // (RFC 2045 §5.1, RFC 2231). Works on raw Buffers with absolute offsets; never throws.
-import { decodeBytes, utf8OrLatin1 } from './text';
+import { decodeBytes, utf8OrWindows1252 } from './text';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -15,7 +15,7 @@ export interface HeaderField {
   key: string;
   /**
    * Unfolded value, leading and trailing whitespace removed, encoded words left as they are.
-   * Bytes are read as UTF-8 (RFC 6532), or as Latin-1 when they are not valid UTF-8.
+   * Bytes are read as UTF-8 (RFC 6532), or as windows-1252 (Latin-1) when they are not valid UTF-8.
    */
   value: string;
   /** Offset of the field's first byte in the raw message. */
@@ -65,7 +65,7 @@ function isWhitespace(code: number): boolean {
 function fieldValue(raw: Buffer, from: number, to: number): string {
   while (from < to && isWhitespace(raw[from])) from++;
   while (to > from && isWhitespace(raw[to - 1])) to--;
-  const text = utf8OrLatin1(raw.subarray(from, to));
+  const text = utf8OrWindows1252(raw.subarray(from, to));
   // Unfolding (RFC 5322 §2.2.3): a line break followed by whitespace is removed, the whitespace kept.
   return text.includes('\n') ? text.replace(/\r?\n/g, '') : text;
 }

@@ -34,28 +34,45 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** UTF-8 when the bytes are valid UTF-8, otherwise ISO-8859-1 (which cannot fail). */
-export function utf8OrLatin1(bytes: Uint8Array): string {
+// WHATWG Encoding Standard windows-1252 for 0x80-0x9F (the rest is ISO-8859-1). Node >= 20.18.3
+// decodes windows-1252 as ISO-8859-1 (nodejs/node#56542, #60888), so this table does it instead.
+const WINDOWS_1252_C1 = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+/** Windows-1252, which is also what "iso-8859-1" and "us-ascii" labels mean in practice. */
+export function decodeWindows1252(bytes: Uint8Array): string {
+  const text = toBuffer(bytes).toString('latin1');
+  return /[\u0080-\u009f]/.test(text)
+    ? text.replace(/[\u0080-\u009f]/g, (ch) => String.fromCharCode(WINDOWS_1252_C1[ch.charCodeAt(0) - 0x80]))
+    : text;
+}
+
+/** UTF-8 when the bytes are valid UTF-8, otherwise windows-1252 (which cannot fail). */
+export function utf8OrWindows1252(bytes: Uint8Array): string {
   if (isAscii(bytes)) return toBuffer(bytes).toString('latin1');
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    return toBuffer(bytes).toString('latin1');
+    return decodeWindows1252(bytes);
   }
 }
 
 /**
  * Bytes in a declared charset. US-ASCII, UTF-8, a missing or an unknown charset are read as
- * UTF-8 when valid, else Latin-1: 8-bit mail often lies about its charset (RFC 6152 senders
- * that forgot to label UTF-8), and Latin-1 never loses a byte.
+ * UTF-8 when valid, else as windows-1252 (the superset of Latin-1 that mail clients emit):
+ * 8-bit mail often lies about its charset (RFC 6152 senders that forgot to label UTF-8), and
+ * this fallback never loses a byte.
  */
 export function decodeBytes(bytes: Uint8Array, charset?: string | null): string {
   const label = (charset ?? '').trim().toLowerCase();
   if (label === '' || label === 'us-ascii' || label === 'ascii' || label === 'utf-8' || label === 'utf8') {
-    return utf8OrLatin1(bytes);
+    return utf8OrWindows1252(bytes);
   }
   const decoder = decoderFor(label);
-  return decoder ? decoder.decode(bytes) : utf8OrLatin1(bytes);
+  if (!decoder) return utf8OrWindows1252(bytes);
+  return decoder.encoding === 'windows-1252' ? decodeWindows1252(bytes) : decoder.decode(bytes);
 }
 
 function hexValue(byte: number): number {

@@ -1,0 +1,112 @@
+import t from 'tap';
+import { parseStructure, partAt, type MimePart } from '../../src/mime/structure';
+import { decodeBody, decodeBytes, decodeHeaderValue, decodeQuotedPrintable, searchableText, textOf } from '../../src/mime/text';
+
+const crlf = (...lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
+
+t.test('quoted-printable (RFC 2045 §6.7)', async (t) => {
+  const decode = (text: string) => decodeQuotedPrintable(Buffer.from(text, 'latin1')).toString('latin1');
+  t.equal(decode('R=C3=A9sultats =3D normaux'), 'R\xc3\xa9sultats = normaux');
+  t.equal(decode('une ligne tr=\r\ns longue=\nici'), 'une ligne trs longueici', 'soft line breaks, CRLF or LF');
+  t.equal(decode('espaces  =  \r\nsuite'), 'espaces  suite', 'whitespace before a soft break is data, after "=" is padding');
+  t.equal(decode('fin de ligne   \r\nsuivante\t'), 'fin de ligne\r\nsuivante', 'trailing whitespace added in transport is dropped');
+  t.equal(decode('espace=20\r\n'), 'espace \r\n', 'an encoded trailing space is kept');
+  t.equal(decode('=ZZ, =4, 100% =\r'), '=ZZ, =4, 100% =\r', 'invalid escapes stay as they are');
+  t.equal(decode('end='), 'end');
+});
+
+t.test('decodeBody undoes base64 and quoted-printable, leaves 7bit/8bit/binary alone', async (t) => {
+  const zip = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0xff, 0x80, 0x0d, 0x0a, 0x00]);
+  const raw = crlf(
+    'Content-Type: multipart/mixed; boundary=b',
+    '',
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: Quoted-Printable',
+    '',
+    'Bonjour Ren=C3=A9e',
+    '--b',
+    'Content-Type: application/zip; name=IHE_XDM.ZIP',
+    'Content-Transfer-Encoding: base64',
+    '',
+    zip.toString('base64').slice(0, 8),
+    zip.toString('base64').slice(8),
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    'déjà',
+    '--b--',
+  );
+  const root = parseStructure(raw);
+  t.equal(decodeBody(raw, partAt(root, [1]) as MimePart).toString('utf8'), 'Bonjour Renée');
+  t.ok(decodeBody(raw, partAt(root, [2]) as MimePart).equals(zip), 'base64 split over lines');
+  t.equal(decodeBody(raw, partAt(root, [3]) as MimePart).toString('utf8'), 'déjà');
+});
+
+t.test('textOf decodes the declared charset, and survives lying or unknown ones', async (t) => {
+  const latin1 = Buffer.concat([Buffer.from('Content-Type: text/plain; charset=ISO-8859-1\r\n\r\n'), Buffer.from('r\xe9sultat', 'latin1')]);
+  t.equal(textOf(latin1, parseStructure(latin1)), 'résultat');
+  const cp1252 = Buffer.concat([Buffer.from('Content-Type: text/plain; charset=windows-1252\r\n\r\n'), Buffer.from([0x80, 0x20, 0x92])]);
+  t.equal(textOf(cp1252, parseStructure(cp1252)), '€ ’');
+  const unlabelledUtf8 = Buffer.from('Subject: x\r\n\r\nrésultat', 'utf8');
+  t.equal(textOf(unlabelledUtf8, parseStructure(unlabelledUtf8)), 'résultat', 'us-ascii by default, but 8-bit UTF-8 is read as such');
+  const wrongUtf8 = Buffer.concat([Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\n'), Buffer.from('r\xe9sultat \x93ok\x94', 'latin1')]);
+  t.equal(textOf(wrongUtf8, parseStructure(wrongUtf8)), 'résultat “ok”', 'invalid UTF-8 falls back to windows-1252');
+  t.equal(decodeBytes(Buffer.from('caf\xe9', 'latin1'), 'x-unknown-charset'), 'café');
+});
+
+t.test('decodeHeaderValue: RFC 2047 encoded words', async (t) => {
+  t.equal(decodeHeaderValue('=?UTF-8?Q?R=C3=A9sultats_d=27analyse?='), "Résultats d'analyse");
+  t.equal(decodeHeaderValue('=?utf-8?B?UsOpc3VsdGF0cw==?='), 'Résultats');
+  t.equal(decodeHeaderValue('=?ISO-8859-1?Q?Ren=E9e?= Durand'), 'Renée Durand');
+  t.equal(decodeHeaderValue('Fwd: =?UTF-8?Q?a?=  =?UTF-8?Q?b?=\t=?UTF-8?Q?_c?= d'), 'Fwd: ab c d', 'whitespace between encoded words is dropped, not around plain text');
+  t.equal(decodeHeaderValue('=?UTF-8?B?w6k=?==?UTF-8?B?w6k=?='), 'éé');
+  t.equal(decodeHeaderValue('=?UTF-8?Q?=C3?= =?UTF-8?Q?=A9t=C3=A9?='), 'été', 'a character split across two words is joined');
+  t.equal(decodeHeaderValue('=?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3=A9?='), 'éé', 'adjacent words in different charsets');
+  t.equal(decodeHeaderValue('=?UTF-8*fr?Q?=C3=A9?='), 'é', 'RFC 2231 language suffix');
+  t.equal(decodeHeaderValue('=?UTF-8?X?abc?= and =?broken'), '=?UTF-8?X?abc?= and =?broken', 'not an encoded word: left alone');
+  t.equal(decodeHeaderValue('plain subject'), 'plain subject');
+});
+
+t.test('searchableText keeps every text part, forwarded ones included, and skips binary attachments', async (t) => {
+  const raw = crlf(
+    'Subject: dossier',
+    'Content-Type: multipart/mixed; boundary=outer',
+    '',
+    '--outer',
+    'Content-Type: multipart/alternative; boundary=alt',
+    '',
+    '--alt',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'Compte rendu de l=E2=80=99examen',
+    '--alt',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<html><body><p>Compte&nbsp;rendu <b>HTML</b> &amp; &#233;chographie</p></body></html>',
+    '--alt--',
+    '--outer',
+    'Content-Type: application/zip; name=IHE_XDM.ZIP',
+    'Content-Transfer-Encoding: base64',
+    '',
+    Buffer.from('SECRET-ZIP-CONTENT').toString('base64'),
+    '--outer',
+    'Content-Type: message/rfc822',
+    '',
+    'Subject: transfert',
+    'Content-Type: text/plain; charset=ISO-8859-1',
+    'Content-Transfer-Encoding: base64',
+    '',
+    Buffer.from('Pi\xe8ce transf\xe9r\xe9e', 'latin1').toString('base64'),
+    '--outer--',
+  );
+  const text = searchableText(raw, parseStructure(raw));
+  t.match(text, 'Compte rendu de l’examen');
+  t.match(text, 'Compte rendu  HTML  & échographie');
+  t.notMatch(text, '<b>', 'HTML tags are not searchable text');
+  t.match(text, 'Pièce transférée');
+  t.notMatch(text, 'SECRET-ZIP-CONTENT');
+  t.notMatch(text, Buffer.from('SECRET-ZIP-CONTENT').toString('base64'));
+});
