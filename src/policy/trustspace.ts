@@ -144,38 +144,45 @@ function parseDn(dn: string): AttributeTypeAndValue[] {
       i++;
       value = text;
     } else {
-      // Collect bytes so that `\C3\A9` escapes and literal characters combine into UTF-8 text.
-      const bytes: number[] = [];
-      let lastSignificant = 0; // bytes up to here are kept; unescaped trailing spaces are not
+      let text = '';
+      let keptLength = 0; // text up to here is kept; unescaped trailing spaces are not
+      let escapedBytes: number[] = []; // a run of `\XX` escapes, decoded together as UTF-8
+      const flushEscapedBytes = (): void => {
+        if (escapedBytes.length === 0) return;
+        try {
+          text += utf8.decode(Uint8Array.from(escapedBytes));
+        } catch {
+          throw new DnSyntaxError(`the hex escapes in the value of ${type} are not valid UTF-8`);
+        }
+        escapedBytes = [];
+        keptLength = text.length;
+      };
       while (i < dn.length && !',+;'.includes(dn[i])) {
-        if (dn[i] === '\\') {
+        const character = dn[i];
+        if (character === '\\') {
           const next = dn[i + 1];
           if (next === undefined) throw new DnSyntaxError(`"${dn}" ends with a lone backslash`);
           if (/[0-9a-f]/i.test(next)) {
             const hexPair = dn.slice(i + 1, i + 3);
             if (!/^[0-9a-f]{2}$/i.test(hexPair)) throw new DnSyntaxError(`"\\${hexPair}" is not a valid escape in ${type}`);
-            bytes.push(parseInt(hexPair, 16));
+            escapedBytes.push(parseInt(hexPair, 16));
             i += 3;
-          } else if (ESCAPABLE.includes(next)) {
-            bytes.push(next.charCodeAt(0));
-            i += 2;
-          } else {
-            throw new DnSyntaxError(`"\\${next}" is not a valid escape in ${type}`);
+            continue;
           }
-          lastSignificant = bytes.length;
+          if (!ESCAPABLE.includes(next)) throw new DnSyntaxError(`"\\${next}" is not a valid escape in ${type}`);
+          flushEscapedBytes();
+          text += next;
+          keptLength = text.length;
+          i += 2;
         } else {
-          const codePoint = dn.codePointAt(i)!;
-          const character = String.fromCodePoint(codePoint);
-          bytes.push(...Buffer.from(character, 'utf8'));
-          if (!/\s/.test(character)) lastSignificant = bytes.length;
-          i += character.length;
+          flushEscapedBytes();
+          text += character;
+          if (!/\s/.test(character)) keptLength = text.length;
+          i++;
         }
       }
-      try {
-        value = utf8.decode(Uint8Array.from(bytes.slice(0, lastSignificant)));
-      } catch {
-        throw new DnSyntaxError(`the value of ${type} is not valid UTF-8 once unescaped`);
-      }
+      flushEscapedBytes();
+      value = text.slice(0, keptLength);
     }
     pairs.push({ type, value });
 
