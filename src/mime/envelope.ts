@@ -217,9 +217,19 @@ export function parseAddressList(value: string): Address[] {
   return addresses;
 }
 
+/**
+ * The ENVELOPE is a display cache: past this many characters an address field is cut at the last
+ * comma (≈ 1 500 addresses), so a hostile multi-megabyte To: cannot stall ingest.
+ */
+export const MAX_ENVELOPE_LIST_CHARS = 65536;
+
 function addressesOf(fields: readonly HeaderField[], key: string): Address[] | null {
-  const value = getHeader(fields, key);
+  let value = getHeader(fields, key);
   if (value === null) return null;
+  if (value.length > MAX_ENVELOPE_LIST_CHARS) {
+    const comma = value.lastIndexOf(',', MAX_ENVELOPE_LIST_CHARS);
+    value = value.slice(0, comma > 0 ? comma : MAX_ENVELOPE_LIST_CHARS);
+  }
   const list = parseAddressList(value);
   return list.length > 0 ? list : null;
 }

@@ -101,8 +101,9 @@ export function parseHeaderBlock(raw: Buffer, start: number, end: number): Heade
       if (current) current.end = lineEnd; // folded continuation
     } else {
       finish();
-      const colon = region.indexOf(COLON, pos);
-      if (colon >= 0 && colon < lineEnd) {
+      let colon = pos; // searched within the line only, so colon-less lines stay linear
+      while (colon < lineEnd && region[colon] !== COLON) colon++;
+      if (colon < lineEnd) {
         const nameEnd = fieldNameEnd(raw, pos, colon);
         if (nameEnd > 0) {
           current = { name: raw.toString('latin1', pos, nameEnd), start: pos, valueStart: colon + 1, end: lineEnd };
@@ -246,10 +247,11 @@ export function parseParameterized(header: string): Parameterized {
 
   const params: Record<string, string> = {};
   const extended = new Map<string, Continuation[]>();
+  let equals = -2; // next "=", searched again only once passed (many ";" stay linear)
   while (cursor.pos < header.length) {
     cursor.pos++; // ";"
     skipCfws(cursor);
-    const equals = header.indexOf('=', cursor.pos);
+    if (equals !== -1 && equals < cursor.pos) equals = header.indexOf('=', cursor.pos);
     const semicolon = header.indexOf(';', cursor.pos);
     if (equals < 0 || (semicolon >= 0 && semicolon < equals)) {
       cursor.pos = semicolon < 0 ? header.length : semicolon; // attribute without value

@@ -213,7 +213,12 @@ function parseEntity(
       plainTextLeaf(part);
     }
   }
-  if (part.type === 'text' || part.message) part.lines = countLines(raw, bodyStart, end);
+  if (part.message?.lines !== undefined) {
+    // the embedded header ends with its empty line, so its lines add to those of its body
+    part.lines = countLines(raw, bodyStart, part.message.bodyStart) + part.message.lines;
+  } else if (part.type === 'text' || part.message) {
+    part.lines = countLines(raw, bodyStart, end);
+  }
   return { part, fields };
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildEnvelope, messageIdOf, parseAddressList } from '../../src/mime/envelope';
+import { buildEnvelope, MAX_ENVELOPE_LIST_CHARS, messageIdOf, parseAddressList } from '../../src/mime/envelope';
 import { parseHeaderBlock } from '../../src/mime/headers';
 
 const fieldsOf = (...lines: string[]) => {
@@ -44,6 +44,16 @@ t.test('explicit Sender and Reply-To are kept; empty ones fall back to From', as
   t.equal(empty.to, null, 'an empty list is NIL');
   const nothing = buildEnvelope([]);
   t.same(nothing, { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null });
+});
+
+t.test('a huge address field is cut at an address boundary in the ENVELOPE only', async (t) => {
+  const count = 20000;
+  const many = Array.from({ length: count }, (_, i) => `patient${i}@x.fr`).join(', ');
+  t.ok(many.length > MAX_ENVELOPE_LIST_CHARS);
+  const to = buildEnvelope(fieldsOf('From: a@x.fr', `To: ${many}`)).to ?? [];
+  t.ok(to.length > 1000 && to.length < count, `${to.length} addresses kept`);
+  t.same(to[to.length - 1], address(null, `patient${to.length - 1}`, 'x.fr'), 'the last kept address is whole');
+  t.equal(parseAddressList(many).length, count, 'parseAddressList itself reads everything');
 });
 
 t.test('groups become start and end markers', async (t) => {

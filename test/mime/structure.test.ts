@@ -204,6 +204,8 @@ t.test('a forwarded message that is not multipart has one part: its body', async
   const raw = crlf('Content-Type: message/rfc822', '', 'Subject: inner', '', 'inner body');
   const root = parseStructure(raw);
   t.equal(root.envelope?.subject, 'inner');
+  t.equal(root.lines, 3, 'header lines, empty line and body lines of the embedded message');
+  t.equal(root.message?.lines, 1);
   t.equal(body(raw, partAt(root, [1]) as MimePart), 'Subject: inner\r\n\r\ninner body');
   t.equal(body(raw, partAt(root, [1, 1]) as MimePart), 'inner body');
 });
