@@ -183,8 +183,11 @@ export function createMta(deps: MtaDeps): SMTPServer {
       const queueId = newQueueId();
       readMessage(stream, config.limits.maxMessageBytes)
         .then(async (body) => {
-          // Too large: smtp-server itself answers 552 5.3.4 once the stream has ended.
-          if (!body) return callback(null);
+          if (!body) {
+            return callback(
+              refuse(session, 'data', { from: mailFrom }, new SmtpReply(552, '5.3.4', `Message too big: this server accepts at most ${config.limits.maxMessageBytes} bytes`)),
+            );
+          }
           const receivedAt = Date.now();
           const trace = traceHeaders({
             mailFrom,
