@@ -23,7 +23,7 @@ export function analyzeMessage(raw: Buffer): MessageAnalysis {
   return { messageId: messageIdOf(header), envelope: buildEnvelope(header), structure, header };
 }
 
-export { buildEnvelope, messageIdOf, parseAddressList, type Address, type Envelope } from './envelope';
+export { buildEnvelope, MAX_ENVELOPE_LIST_CHARS, messageIdOf, parseAddressList, type Address, type Envelope } from './envelope';
 export {
   findHeaderEnd,
   getHeader,

@@ -1,5 +1,6 @@
 // Decoded text of a message, for SEARCH: transfer decoding (RFC 2045 §6), charsets, RFC 2047
-// encoded words. Nothing here runs on the ingest path except decodeBytes (RFC 2231 parameters).
+// encoded words. On the ingest path only the charset helpers run, on header values and RFC 2231
+// parameters; body decoding happens when SEARCH asks for it.
 import { TextDecoder } from 'node:util';
 import type { MimePart } from './structure';
 
