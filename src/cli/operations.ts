@@ -174,7 +174,7 @@ function registerQueueCommands(program: Command, withContext: WithContext): void
 
 function purgeText(report: PurgeReport): string {
   const verb = report.dryRun ? 'would delete' : 'deleted';
-  const lines = [`messages that arrived before ${report.cutoff} (${report.retentionDays} days)`];
+  const lines = [`messages that arrived at or before ${report.cutoff} (${report.retentionDays} days)`];
   for (const box of report.boxes) {
     const folders = Object.entries(box.mailboxes)
       .map(([name, count]) => `${name} ${count}`)
