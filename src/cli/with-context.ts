@@ -10,7 +10,7 @@
 //
 // `--config FILE` and `--json` are declared once on the program (src/cli/main.ts) and are accepted
 // anywhere on the command line; `opts` holds them merged with the command's own options.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError, configFileFromEnv, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { AccountError } from '../store/accounts';
@@ -114,3 +114,13 @@ export const withContext: WithContext = (action, options = {}) => {
     }
   };
 };
+
+/** An option taking `on` or `off` only (anything else is a one-line usage error). */
+export function switchOption(flags: string, description: string): Option {
+  return new Option(flags, description).choices(['on', 'off']);
+}
+
+/** `on` → true, `off` → false, absent → undefined. */
+export function switchValue(value: unknown): boolean | undefined {
+  return value === undefined ? undefined : value === 'on';
+}

@@ -131,9 +131,10 @@ function checkFree(address: string, db: Db): void {
   if (isAddressTaken(db, address)) refuse(`address ${address} is already in use`);
 }
 
-function checkRpps(what: string, rpps: string | undefined): string {
-  if (rpps === undefined || rpps === '') refuse(`${what} is required`);
-  if (!isValidRpps(rpps)) refuse(`invalid ${what} '${rpps}': expected 11 digits`);
+/** An RPPS that must be present (`missing` is the refusal otherwise) and well formed. */
+function checkRpps(label: string, rpps: string | undefined, missing: string): string {
+  if (rpps === undefined || rpps === '') refuse(missing);
+  if (!isValidRpps(rpps)) refuse(`invalid ${label} '${rpps}': expected 11 digits`);
   return rpps;
 }
 
@@ -230,7 +231,7 @@ export function createPersonAccount(db: Db, domains: ProvisioningDomains, input:
   const firstName = requiredText('first name', input.firstName, 100);
   const lastName = requiredText('last name', input.lastName, 100);
   let rpps: string | null = null;
-  if (input.type === 'PER') rpps = checkRpps('RPPS (required for a PER box)', input.rpps);
+  if (input.type === 'PER') rpps = checkRpps('RPPS', input.rpps, 'a PER box requires an RPPS number (--rpps)');
   else if (input.rpps !== undefined && input.rpps !== '') {
     // R2: a professional with an RPPS gets a PER box; an INT awaits one, a MED has none.
     refuse(`a ${input.type} box has no RPPS: create a PER box for a professional with an RPPS`);
@@ -301,9 +302,13 @@ export function createOrgAccount(db: Db, domains: ProvisioningDomains, input: Ne
     refuse('the contact login of an ORG must differ from its MSSanté address (it receives the notices)');
   }
   const name = requiredText('ORG name', input.name);
-  if (input.finess === undefined || input.finess === '') refuse('FINESS is required for an ORG box');
+  if (input.finess === undefined || input.finess === '') refuse('an ORG box requires a FINESS number (--finess)');
   if (!isValidFiness(input.finess)) refuse(`invalid FINESS '${input.finess}': expected 9 characters with a valid check digit`);
-  const responsible = checkRpps('responsible RPPS (an ORG needs a responsible professional)', input.responsibleRpps);
+  const responsible = checkRpps(
+    'responsible RPPS',
+    input.responsibleRpps,
+    "an ORG box requires its responsible professional's RPPS (--responsible-rpps)",
+  );
   const description = text('description', input.description, 1000);
 
   return db.transaction(() => {
@@ -379,7 +384,7 @@ export function changeAccountType(
     if (from === to) refuse(`${account.login} is already a ${to} box`);
     const allowed = (from === 'MED' && (to === 'PER' || to === 'INT')) || (from === 'INT' && to === 'PER');
     if (!allowed) refuse(`cannot change a ${from} box into ${to}: only MED→INT, MED→PER and INT→PER are supported`);
-    const rpps = to === 'PER' ? checkRpps('RPPS (required to become PER)', options.rpps) : null;
+    const rpps = to === 'PER' ? checkRpps('RPPS', options.rpps, 'becoming PER requires an RPPS number (--rpps)') : null;
     if (to !== 'PER' && options.rpps !== undefined) refuse(`a ${to} box has no RPPS`);
     if (from !== 'MED' && options.mssanteAddress !== undefined) {
       refuse(`${account.login} already has an MSSanté address`);

@@ -98,7 +98,7 @@ t.test('refusals name the problem', async (t) => {
   const db = freshDb(t);
   createPersonAccount(db, domains, person());
   const cases: Array<[Record<string, unknown>, RegExp]> = [
-    [{ login: 'a@exemple.fr', rpps: undefined }, /RPPS .*required/],
+    [{ login: 'a@exemple.fr', rpps: undefined }, /PER box requires an RPPS/],
     [{ login: 'a@exemple.fr', rpps: '123' }, /invalid RPPS .*11 digits/],
     [{ login: 'a@exemple.fr', type: 'MED', rpps: undefined, mssanteAddress: 'a@exemple.mssante.fr' }, /MED box has no MSSanté address/],
     [{ login: 'a@exemple.fr', type: 'MED' }, /MED box has no RPPS/],
@@ -142,7 +142,7 @@ t.test('MED box: login only, local directory only; status changes', async (t) =>
 t.test('set-type: MED → PER gains an MSSanté address and the national directory', async (t) => {
   const db = freshDb(t);
   createPersonAccount(db, domains, { type: 'MED', login: 'lea@exemple.fr', firstName: 'Léa', lastName: 'Roux' });
-  t.throws(() => changeAccountType(db, domains, 'lea@exemple.fr', 'PER'), /RPPS .*required/);
+  t.throws(() => changeAccountType(db, domains, 'lea@exemple.fr', 'PER'), /becoming PER requires an RPPS/);
   t.throws(() => changeAccountType(db, domains, 'lea@exemple.fr', 'PER', { rpps: '1' }), /11 digits/);
   const change = changeAccountType(db, domains, 'lea@exemple.fr', 'PER', { rpps: '10100000001' });
   t.same(change, { login: 'lea@exemple.fr', from: 'MED', to: 'PER', addedAddress: 'lea.roux@exemple.mssante.fr' });
@@ -170,7 +170,7 @@ t.test('ORG: creation checks, membership and notices', async (t) => {
     responsibleRpps: '10101234567',
   };
   t.throws(() => createOrgAccount(db, domains, { ...org, finess: '750000011' }), /invalid FINESS/);
-  t.throws(() => createOrgAccount(db, domains, { ...org, responsibleRpps: '' }), /responsible RPPS .*required/);
+  t.throws(() => createOrgAccount(db, domains, { ...org, responsibleRpps: '' }), /requires its responsible professional's RPPS/);
   t.throws(() => createOrgAccount(db, domains, { ...org, address: 'pc@pharmacie.fr' }), /not in one of the MSSanté domains/);
   t.throws(() => createOrgAccount(db, domains, { ...org, login: 'jean.dupont@exemple.fr' }), /already used/);
   const row = createOrgAccount(db, domains, { ...org, description: 'Officine' });
