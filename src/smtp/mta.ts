@@ -1,6 +1,7 @@
 // The inbound MTA (listen.smtp): receives mail from the other MSSanté operators.
 // RFC 5321 with STARTTLS (RFC 3207), PIPELINING (RFC 2920), 8BITMIME (RFC 6152), SMTPUTF8
 // (RFC 6531), SIZE (RFC 1870), DSN (RFC 3461) and ENHANCEDSTATUSCODES (RFC 2034, 3463).
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema';
@@ -9,6 +10,7 @@ import { dnOfCertificate, type TrustSpace } from '../policy/trustspace';
 import { inboundSenderDecision } from '../policy/routing-rules';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
+import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
 import { ConnectionLimiter } from './connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
@@ -202,7 +204,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
             recipients: recipients.map((rcpt) => rcpt.address),
             date: new Date(receivedAt),
           });
-          const raw = Buffer.concat([trace, body]);
+          const raw = Buffer.concat([trace, toCrlf(body)]);
           const result = await router.deliver(
             {
               source: 'mta',
@@ -247,6 +249,9 @@ export function createMta(deps: MtaDeps): SMTPServer {
       recipientsBySession.delete(session.id);
     },
   });
+  // Replies to pipelined commands are small separate writes; with Nagle's algorithm the second
+  // one waits for the peer's delayed ACK (up to 40 ms) before leaving.
+  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('error', (err) => log.error({ smtp: 'mta', err }, 'smtp server error'));
   return server;
 }

@@ -1,6 +1,6 @@
 // The audit trail: who sent what to whom, when, with what outcome. Never a message body.
 import type { CommitBatcher } from './commit-batcher';
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 
 export interface AuditRecord {
   event: string;
@@ -17,7 +17,7 @@ export interface AuditRecord {
 }
 
 export function insertAudit(db: Db, record: AuditRecord, at = Date.now()): void {
-  db.prepare(
+  cachedStatement(db, 
     `INSERT INTO audit (at, event, source, queue_id, peer, auth_login, mail_from, recipients, message_id, size,
        outcome, detail)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

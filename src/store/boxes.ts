@@ -1,5 +1,5 @@
 // Finding the box behind an address: logins, MSSanté addresses and ORG addresses all resolve here.
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 
 export type BoxType = 'PER' | 'MED' | 'INT' | 'ORG' | 'APP';
 export type BoxStatus = 'pending' | 'active' | 'suspended';
@@ -14,8 +14,7 @@ export interface BoxRef {
 }
 
 export function findBox(db: Db, address: string): BoxRef | undefined {
-  return db
-    .prepare(
+  return cachedStatement(db, 
       `SELECT a.id AS accountId, a.type, a.status, a.login, ad.kind
        FROM addresses ad JOIN accounts a ON a.id = ad.account_id
        WHERE ad.address = ?`,

@@ -59,3 +59,23 @@ export function migrate(db: Db, dir = migrationsDir): AppliedMigration[] {
   }
   return applied;
 }
+
+const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The prepared statement for `sql` on `db`, prepared once and reused: preparing costs more than
+ * running a small statement, and the delivery path runs the same few statements all day.
+ */
+export function cachedStatement(db: Db, sql: string): Database.Statement {
+  let statements = statementCache.get(db);
+  if (!statements) {
+    statements = new Map();
+    statementCache.set(db, statements);
+  }
+  let statement = statements.get(sql);
+  if (!statement) {
+    statement = db.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}

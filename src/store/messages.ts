@@ -2,7 +2,7 @@
 // (one reference per message row or queue entry that holds them); UIDs and MODSEQs follow
 // RFC 3501 section 2.3.1.1 (strictly increasing, never reused) and RFC 7162 section 3.
 import { createHash } from 'node:crypto';
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 
 /** System flags as stored in messages.flags (a bit mask). */
 export const FLAG_BITS = {
@@ -19,7 +19,7 @@ export function bodyHash(raw: Buffer): string {
 
 /** Adds `references` references to a body, inserting it the first time it is seen. */
 export function retainBody(db: Db, hash: string, raw: Buffer, references: number, now: number): void {
-  db.prepare(
+  cachedStatement(db, 
     `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount`,
   ).run(hash, raw.length, references, raw, now);
@@ -27,12 +27,12 @@ export function retainBody(db: Db, hash: string, raw: Buffer, references: number
 
 /** Drops one reference; a body nobody references any more is deleted at once. */
 export function releaseBody(db: Db, hash: string): void {
-  db.prepare('UPDATE bodies SET refcount = refcount - 1 WHERE hash = ?').run(hash);
-  db.prepare('DELETE FROM bodies WHERE hash = ? AND refcount <= 0').run(hash);
+  cachedStatement(db, 'UPDATE bodies SET refcount = refcount - 1 WHERE hash = ?').run(hash);
+  cachedStatement(db, 'DELETE FROM bodies WHERE hash = ? AND refcount <= 0').run(hash);
 }
 
 export function readBody(db: Db, hash: string): Buffer | undefined {
-  const row = db.prepare('SELECT content FROM bodies WHERE hash = ?').get(hash) as { content: Buffer } | undefined;
+  const row = cachedStatement(db, 'SELECT content FROM bodies WHERE hash = ?').get(hash) as { content: Buffer } | undefined;
   return row?.content;
 }
 
@@ -62,14 +62,13 @@ export interface AppendedMessage {
  * both. The caller holds a transaction and has already retained the body for this row.
  */
 export function appendMessage(db: Db, message: NewMessage): AppendedMessage {
-  const slot = db
-    .prepare(
+  const slot = cachedStatement(db, 
       `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
        WHERE id = ? RETURNING uidnext - 1 AS uid, highestmodseq AS modseq`,
     )
     .get(message.mailboxId) as { uid: number; modseq: number } | undefined;
   if (!slot) throw new Error(`mailbox ${message.mailboxId} does not exist`);
-  db.prepare(
+  cachedStatement(db, 
     `INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, arrived_at, size,
        body_hash, delivery_id, message_id, trash_origin, envelope, structure)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -93,7 +92,7 @@ export function appendMessage(db: Db, message: NewMessage): AppendedMessage {
 }
 
 export function inboxOf(db: Db, accountId: number): number {
-  const row = db.prepare(`SELECT id FROM mailboxes WHERE account_id = ? AND name = 'INBOX'`).get(accountId) as
+  const row = cachedStatement(db, `SELECT id FROM mailboxes WHERE account_id = ? AND name = 'INBOX'`).get(accountId) as
     | { id: number }
     | undefined;
   if (!row) throw new Error(`account ${accountId} has no INBOX`);
@@ -117,8 +116,7 @@ export interface DeliveryRecord {
 }
 
 export function insertDelivery(db: Db, delivery: DeliveryRecord): number {
-  const result = db
-    .prepare(
+  const result = cachedStatement(db, 
       `INSERT INTO deliveries (queue_id, source, received_at, peer_address, helo, tls_protocol, client_dn,
          auth_login, mail_from, envid, ret, message_id, size)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -150,7 +148,7 @@ export interface DeliveryRecipientRecord {
 }
 
 export function insertDeliveryRecipient(db: Db, deliveryId: number, recipient: DeliveryRecipientRecord): void {
-  db.prepare(
+  cachedStatement(db, 
     `INSERT OR IGNORE INTO delivery_recipients (delivery_id, address, orcpt, notify, account_id, outcome)
      VALUES (?, ?, ?, ?, ?, ?)`,
   ).run(deliveryId, recipient.address, recipient.orcpt, recipient.notify, recipient.accountId, recipient.outcome);
