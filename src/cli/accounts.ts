@@ -82,7 +82,8 @@ export function describeAccountText(box: AccountDescription): string {
 }
 
 function mssanteOf(box: AccountDescription): string {
-  return box.addresses.find((address) => address.kind === 'mssante')?.address ?? 'none';
+  const address = box.addresses.find((row) => row.kind === 'mssante')?.address;
+  return address ? `MSSanté address ${address}` : 'no MSSanté address (R2)';
 }
 
 export function registerAccountCommands(program: Command, withContext: WithContext): void {
@@ -122,7 +123,7 @@ export function registerAccountCommands(program: Command, withContext: WithConte
         });
         const box = describeAccount(ctx.db, row.login);
         const note = passwordHash ? '' : '; no password yet: it cannot log in until `account set --password-stdin`';
-        ctx.print(box, `created ${box.type} box ${box.login} (${box.status}), MSSanté address ${mssanteOf(box)}${note}`);
+        ctx.print(box, `created ${box.type} box ${box.login} (${box.status}), ${mssanteOf(box)}${note}`);
       }),
     );
 

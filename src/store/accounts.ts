@@ -15,6 +15,8 @@
 //   (they are never published nationally, R2/R13); becoming PER turns it on, so the box appears
 //   in the next publication.
 // - An account without a password exists but cannot log in until one is set.
+// - Every change runs in an IMMEDIATE transaction: the "is this address free?" check and the
+//   insert cannot interleave with another CLI process or the daemon.
 // - The same RPPS may hold several personal boxes and the same FINESS several ORG boxes (one per
 //   practice, one per service): identifiers are not unique, addresses and logins are.
 import type { Db } from './database';
@@ -32,6 +34,11 @@ import {
 /** A refusal of provisioning input; its message is the one line shown to the operator. */
 export class AccountError extends Error {
   override name = 'AccountError';
+}
+
+/** "a PER box", "an INT box": BAL types in refusal messages. */
+function aBox(type: string): string {
+  return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type} box`;
 }
 
 function refuse(message: string): never {
@@ -234,7 +241,7 @@ export function createPersonAccount(db: Db, domains: ProvisioningDomains, input:
   if (input.type === 'PER') rpps = checkRpps('RPPS', input.rpps, 'a PER box requires an RPPS number (--rpps)');
   else if (input.rpps !== undefined && input.rpps !== '') {
     // R2: a professional with an RPPS gets a PER box; an INT awaits one, a MED has none.
-    refuse(`a ${input.type} box has no RPPS: create a PER box for a professional with an RPPS`);
+    refuse(`${aBox(input.type)} has no RPPS: create a PER box for a professional with an RPPS`);
   }
   if (input.type === 'MED' && input.mssanteAddress !== undefined) {
     refuse('a MED box has no MSSanté address (R2): only its internal login address');
@@ -277,7 +284,7 @@ export function createPersonAccount(db: Db, domains: ProvisioningDomains, input:
     createDefaultMailboxes(db, id);
     audit(db, input.login, 'created', { type: input.type, mssante });
     return db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow;
-  })();
+  }).immediate();
 }
 
 export interface NewOrgAccount {
@@ -329,7 +336,7 @@ export function createOrgAccount(db: Db, domains: ProvisioningDomains, input: Ne
     createDefaultMailboxes(db, id);
     audit(db, input.login, 'created', { type: 'ORG', mssante: input.address });
     return db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow;
-  })();
+  }).immediate();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,7 +359,7 @@ export function setAccountStatus(db: Db, address: string, status: 'active' | 'su
       audit(db, account.login, status === 'active' ? 'validated' : 'suspended', { from: account.status });
     }
     return { login: account.login, from: account.status, to: status, changed };
-  })();
+  }).immediate();
 }
 
 export interface TypeChange {
@@ -379,13 +386,13 @@ export function changeAccountType(
   return db.transaction(() => {
     const account = getAccount(db, address);
     const from = account.type;
-    if (!PERSON_TYPES.includes(from as PersonType)) refuse(`a ${from} box cannot change type`);
+    if (!PERSON_TYPES.includes(from as PersonType)) refuse(`${aBox(from)} cannot change type`);
     if (!PERSON_TYPES.includes(to)) refuse(`invalid type '${to}': expected PER, MED or INT`);
-    if (from === to) refuse(`${account.login} is already a ${to} box`);
+    if (from === to) refuse(`${account.login} is already ${aBox(to)}`);
     const allowed = (from === 'MED' && (to === 'PER' || to === 'INT')) || (from === 'INT' && to === 'PER');
-    if (!allowed) refuse(`cannot change a ${from} box into ${to}: only MED→INT, MED→PER and INT→PER are supported`);
+    if (!allowed) refuse(`cannot change ${aBox(from)} into ${to}: only MED→INT, MED→PER and INT→PER are supported`);
     const rpps = to === 'PER' ? checkRpps('RPPS', options.rpps, 'becoming PER requires an RPPS number (--rpps)') : null;
-    if (to !== 'PER' && options.rpps !== undefined) refuse(`a ${to} box has no RPPS`);
+    if (to !== 'PER' && options.rpps !== undefined) refuse(`${aBox(to)} has no RPPS`);
     if (from !== 'MED' && options.mssanteAddress !== undefined) {
       refuse(`${account.login} already has an MSSanté address`);
     }
@@ -399,7 +406,7 @@ export function changeAccountType(
     ).run(to, rpps, to === 'PER' ? 1 : 0, Date.now(), account.id);
     audit(db, account.login, 'type-changed', { from, to, mssante: added });
     return { login: account.login, from, to, addedAddress: added };
-  })();
+  }).immediate();
 }
 
 export interface AccountSettings {
@@ -427,7 +434,7 @@ export function updateAccountSettings(db: Db, address: string, settings: Account
   return db.transaction(() => {
     const account = getAccount(db, address);
     if (settings.nationalDirectory === true && (account.type === 'MED' || account.type === 'INT')) {
-      refuse(`a ${account.type} box is never published in the national directory (R2)`);
+      refuse(`${aBox(account.type)} is never published in the national directory (R2)`);
     }
     if (settings.passwordHash !== undefined && account.type === 'ORG') {
       refuse('an ORG box has no password: it is reached through its members (R2)');
@@ -455,7 +462,7 @@ export function updateAccountSettings(db: Db, address: string, settings: Account
     );
     audit(db, account.login, 'settings-changed', { changed });
     return changed;
-  })();
+  }).immediate();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,7 +470,7 @@ export function updateAccountSettings(db: Db, address: string, settings: Account
 
 function getOrg(db: Db, address: string): AccountRow {
   const org = getAccount(db, address);
-  if (org.type !== 'ORG') refuse(`${address} is not an ORG box (it is a ${org.type} box)`);
+  if (org.type !== 'ORG') refuse(`${address} is not an ORG box (it is ${aBox(org.type)})`);
   return org;
 }
 
@@ -472,7 +479,7 @@ function getOrg(db: Db, address: string): AccountRow {
 function getMember(db: Db, login: string): AccountRow {
   const member = getAccount(db, login);
   if (!PERSON_TYPES.includes(member.type as PersonType)) {
-    refuse(`${login} is a ${member.type} box: only personal boxes (PER, MED, INT) can be ORG members`);
+    refuse(`${login} is ${aBox(member.type)}: only personal boxes (PER, MED, INT) can be ORG members`);
   }
   return member;
 }
@@ -496,7 +503,7 @@ export function addOrgMember(db: Db, orgAddress: string, memberLogin: string): M
     );
     audit(db, org.login, 'member-added', { member: member.login });
     return { org: orgAddress, member: member.login, notify: false };
-  })();
+  }).immediate();
 }
 
 export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string): void {
@@ -506,7 +513,7 @@ export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string)
     const result = db.prepare('DELETE FROM org_members WHERE org_id = ? AND member_id = ?').run(org.id, member.id);
     if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
     audit(db, org.login, 'member-removed', { member: member.login });
-  })();
+  }).immediate();
 }
 
 export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean): Membership {
@@ -519,7 +526,7 @@ export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: stri
     if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
     audit(db, org.login, 'member-notify', { member: member.login, notify });
     return { org: orgAddress, member: member.login, notify };
-  })();
+  }).immediate();
 }
 
 /** Members of an ORG box: their logins and notice switches. */
@@ -581,7 +588,7 @@ export function addForward(db: Db, boxAddress: string, target: string, rules: Fo
     if (exists) refuse(`${account.login} already forwards to ${target}`);
     db.prepare('INSERT INTO forwards (account_id, target, created_at) VALUES (?, ?, ?)').run(account.id, target, Date.now());
     audit(db, account.login, 'forward-added', { target });
-  })();
+  }).immediate();
 }
 
 export function removeForward(db: Db, boxAddress: string, target: string): void {
@@ -590,7 +597,7 @@ export function removeForward(db: Db, boxAddress: string, target: string): void 
     const result = db.prepare('DELETE FROM forwards WHERE account_id = ? AND target = ?').run(account.id, target);
     if (result.changes === 0) refuse(`${account.login} does not forward to ${target}`);
     audit(db, account.login, 'forward-removed', { target });
-  })();
+  }).immediate();
 }
 
 export function listForwards(db: Db, accountId: number): string[] {
@@ -635,7 +642,7 @@ export function setAutoreply(db: Db, boxAddress: string, reply: Autoreply, now =
     ).run(account.id, reply.startAt, reply.endAt, subject, reply.body, now);
     db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
     audit(db, account.login, 'autoreply-set', { start: reply.startAt, end: reply.endAt });
-  })();
+  }).immediate();
 }
 
 /** Removes the automatic reply of a box; returns false when it had none (not an error). */
@@ -646,7 +653,7 @@ export function clearAutoreply(db: Db, boxAddress: string): boolean {
     db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
     if (result.changes > 0) audit(db, account.login, 'autoreply-cleared');
     return result.changes > 0;
-  })();
+  }).immediate();
 }
 
 export function getAutoreply(db: Db, accountId: number): Autoreply | null {

@@ -154,7 +154,7 @@ t.test('migrate, then personal boxes: create, show, status, set, set-type', asyn
     [['account', 'show', 'nobody@exemple.fr'], /no box has the address nobody@exemple.fr/, 'unknown login'],
     [['account', 'show', 'jean.dupont@exemple.fr', '--bogus'], /unknown option '--bogus'/, 'unknown option'],
     [['account', 'set', 'jean.dupont@exemple.fr', '--local-directory', 'yes'], /--local-directory.*'yes' is invalid.*on, off/, 'bad on/off value'],
-    [['account', 'set', 'jdupont@exemple.fr', '--national-directory', 'on'], /INT box is never published/, 'INT in the national directory'],
+    [['account', 'set', 'jdupont@exemple.fr', '--national-directory', 'on'], /an INT box is never published/, 'INT in the national directory'],
     [['account', 'set', 'jean.dupont@exemple.fr', '--password-stdin'], /no password on standard input/, 'empty stdin'],
     [['account', 'set-type', 'jdupont@exemple.fr', 'PER'], /becoming PER requires an RPPS/, 'set-type PER without RPPS'],
     [['account', 'frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
