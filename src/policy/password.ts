@@ -4,7 +4,8 @@
 //
 // Cost: N=2^13, r=8, p=1 (8 MiB of memory) takes about 40 ms per hash on this project's 2-core
 // reference machine, inside the ~50 ms budget for a login; the async API runs it on the libuv pool
-// so an IMAP/SMTP login never blocks the event loop.
+// so an IMAP/SMTP login never blocks the event loop. Passwords are hashed in Unicode NFC, so an
+// "é" typed as one code point or as e + combining accent is the same password.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export const SCRYPT_PARAMS = { N: 8192, r: 8, p: 1 } as const;

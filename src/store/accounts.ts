@@ -199,11 +199,16 @@ function insertAddress(db: Db, accountId: number, address: string, kind: Address
   db.prepare('INSERT INTO addresses (address, account_id, kind) VALUES (?, ?, ?)').run(address, accountId, kind);
 }
 
-/** Operator actions go to the audit trail (never a password or a hash). */
-function audit(db: Db, login: string, outcome: string, detail?: unknown): void {
-  db.prepare(
-    `INSERT INTO audit (at, event, source, auth_login, outcome, detail) VALUES (?, 'account', 'cli', ?, ?, ?)`,
-  ).run(Date.now(), login, outcome, detail === undefined ? null : JSON.stringify(detail));
+/**
+ * Operator actions go to the audit trail: event 'account', the box's login and what changed in
+ * `detail` (never a password, a hash or a reply body).
+ */
+function audit(db: Db, login: string, outcome: string, detail: Record<string, unknown> = {}): void {
+  db.prepare(`INSERT INTO audit (at, event, source, outcome, detail) VALUES (?, 'account', 'cli', ?, ?)`).run(
+    Date.now(),
+    outcome,
+    JSON.stringify({ box: login, ...detail }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
