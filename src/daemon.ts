@@ -12,6 +12,7 @@ import { migrate, openDatabase, type Db } from './store/database';
 import { serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
+import { OperatorError } from './util/operator-error';
 
 export interface Daemon {
   config: Config;
@@ -25,11 +26,20 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-function listenOn(server: Server, listener: Listener): Promise<string> {
+function listenOn(server: Server, key: string, listener: Listener): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) => {
+      const reason =
+        err.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : err.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : err.message;
+      reject(new OperatorError(`cannot listen on ${key} ${listener.host}:${listener.port}: ${reason}`));
+    };
+    server.once('error', onError);
     server.listen(listener.port, listener.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const address = server.address();
       resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address));
     });
@@ -80,7 +90,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
       const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls });
-      listening.smtp = await listenOn(mta.server, config.listen.smtp);
+      listening.smtp = await listenOn(mta.server, 'listen.smtp', config.listen.smtp);
       smtpServers.push(mta);
     }
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');

@@ -15,6 +15,7 @@ import { ConfigError, configFileFromEnv, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { AccountError } from '../store/accounts';
 import { migrate, openDatabase, type Db } from '../store/database';
+import { OperatorError } from '../util/operator-error';
 import { CliError, makePrinter, type CliContext } from './context';
 
 /** Exit codes of the CLI. */
@@ -65,7 +66,7 @@ function oneLine(text: string): string {
 /** Prints the one line describing `err` on stderr and returns the exit code it deserves. */
 export function reportError(err: unknown): number {
   if (err instanceof CommandFailed) return err.exitCode;
-  if (err instanceof CliError || err instanceof ConfigError || err instanceof AccountError) {
+  if (err instanceof CliError || err instanceof ConfigError || err instanceof AccountError || err instanceof OperatorError) {
     process.stderr.write(`mssd: ${oneLine(err.message)}\n`);
     return EXIT_USAGE;
   }

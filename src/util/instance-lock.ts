@@ -4,8 +4,9 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { OperatorError } from './operator-error';
 
-export class AlreadyRunningError extends Error {
+export class AlreadyRunningError extends OperatorError {
   override name = 'AlreadyRunningError';
 }
 
