@@ -1,0 +1,323 @@
+// Mailbox operations of an IMAP session (RFC 3501 sections 6.3.3–6.3.7, STATUS 6.3.10, RFC 7162
+// HIGHESTMODSEQ), on names as the person sees them (mailbox-view.ts). Each runs in one IMMEDIATE
+// transaction; a refusal is a MailboxError carrying its RFC 5530 response code.
+//
+// Decisions:
+// - ORG members create, rename and delete folders inside the ORG boxes they are linked to (R6:
+//   they work there as in their own box), under the same rules as in their own box. They cannot
+//   create "Partagé" or "Partagé/<address>" themselves, nor anything in a personal box that starts
+//   with "Partagé" (in any case): that prefix is the shared namespace.
+// - RENAME never crosses boxes (personal ↔ ORG, ORG ↔ ORG): the messages would change owner; the
+//   client is told to move them instead.
+// - DELETE of a mailbox with children deletes the mailbox (its messages go to INBOX, R11) and
+//   leaves the children; the name stays in LIST as a \Noselect node (RFC 3501 section 6.3.4).
+//   INBOX and special-use folders (Envoyés, Brouillons, Corbeille) cannot be deleted.
+// - Parents are created as needed by CREATE and RENAME (section 6.3.3 SHOULD).
+// - UIDVALIDITY: a new mailbox gets one above every value any mailbox has had, live or retired
+//   (RFC 3501 section 2.3.1.1), so that deleting and re-creating a name always changes it. RENAME
+//   keeps the row and its UIDVALIDITY, unless the target name once had an equal or higher one.
+// - Subscriptions: a person's own mailboxes use mailboxes.subscribed (new mailboxes are
+//   subscribed; deleting a mailbox drops its subscription; SUBSCRIBE to a name that does not
+//   exist is refused, which section 6.3.6 allows). For ORG mailboxes, each member's choice is kept
+//   in shared_subscriptions (migration 002), subscribed unless they unsubscribed.
+import { cachedStatement, type Db } from './database';
+import { moveMessages, type MoveResult } from './imap-messages';
+import {
+  findOwnedMailbox,
+  HIERARCHY_DELIMITER,
+  locateMailboxName,
+  MailboxError,
+  mailboxNameLevels,
+  MAX_MAILBOX_DEPTH,
+  MAX_MAILBOX_NAME_LENGTH,
+  sharedViewName,
+  SHARED_ROOT,
+  type LocatedName,
+  type ResolvedMailbox,
+} from './mailbox-view';
+
+/** At most this many mailboxes in one box (personal or ORG). */
+export const MAX_MAILBOXES_PER_BOX = 1000;
+
+function immediate<T>(db: Db, work: () => T): T {
+  return db.transaction(work).immediate();
+}
+
+/**
+ * Like locateMailboxName, but a name that cannot be located is refused with the reason. An ORG
+ * the person is not linked to gets the same answer whether it exists or not.
+ */
+function locateOrRefuse(db: Db, userAccountId: number, name: string): LocatedName {
+  const located = locateMailboxName(db, userAccountId, name);
+  if (located) return located;
+  const levels = mailboxNameLevels(name);
+  if (!levels) throw new MailboxError('CANNOT', 'invalid mailbox name');
+  if (levels[0] === SHARED_ROOT) {
+    if (levels.length < 3) throw new MailboxError('CANNOT', `${SHARED_ROOT} and its boxes are managed by the operator`);
+    if (levels.length - 2 > MAX_MAILBOX_DEPTH || levels.slice(2).join(HIERARCHY_DELIMITER).length > MAX_MAILBOX_NAME_LENGTH) {
+      throw new MailboxError('CANNOT', 'mailbox name too long');
+    }
+    throw new MailboxError('NONEXISTENT', `no shared box ${levels[1]} for this account`);
+  }
+  if (levels[0].toLowerCase() === SHARED_ROOT.toLowerCase()) {
+    throw new MailboxError('CANNOT', `${levels[0]} is reserved for the shared boxes`);
+  }
+  throw new MailboxError('CANNOT', 'mailbox name too long');
+}
+
+function resolveOrRefuse(db: Db, userAccountId: number, name: string): ResolvedMailbox {
+  const located = locateOrRefuse(db, userAccountId, name);
+  const row = findOwnedMailbox(db, located.ownerAccountId, located.ownerName);
+  if (!row) throw new MailboxError('NONEXISTENT', 'no such mailbox');
+  return { ...located, mailboxId: row.id, specialUse: row.special_use, uidValidity: row.uidvalidity };
+}
+
+/** CREATE and RENAME targets may end with the delimiter (RFC 3501 section 6.3.3). */
+function withoutTrailingDelimiter(name: string): string {
+  return name.length > 1 && name.endsWith(HIERARCHY_DELIMITER) ? name.slice(0, -1) : name;
+}
+
+/** The view name of a name inside the box `located` points into. */
+function viewNameIn(located: LocatedName, ownerName: string): string {
+  return located.isShared && located.orgAddress !== null ? sharedViewName(located.orgAddress, ownerName) : ownerName;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity of new mailboxes
+
+/**
+ * Id and UIDVALIDITY for a new mailbox row: above every id and UIDVALIDITY of live and retired
+ * mailboxes (retired_mailbox_names, migration 002), the UIDVALIDITY at least the current time
+ * in seconds. Call inside the transaction that inserts the row.
+ */
+export function nextMailboxIdentity(db: Db, now = Date.now()): { id: number; uidValidity: number } {
+  const row = cachedStatement(
+    db,
+    `SELECT max(COALESCE((SELECT MAX(id) FROM mailboxes), 0),
+                COALESCE((SELECT MAX(mailbox_id) FROM retired_mailbox_names), 0)) + 1 AS id,
+            max(COALESCE((SELECT MAX(uidvalidity) FROM mailboxes), 0),
+                COALESCE((SELECT MAX(uidvalidity) FROM retired_mailbox_names), 0)) + 1 AS uidValidity`,
+  ).get() as { id: number; uidValidity: number };
+  return { id: row.id, uidValidity: Math.max(row.uidValidity, Math.floor(now / 1000)) };
+}
+
+function insertMailbox(db: Db, accountId: number, name: string): number {
+  const { id, uidValidity } = nextMailboxIdentity(db);
+  cachedStatement(
+    db,
+    'INSERT INTO mailboxes (id, account_id, name, special_use, uidvalidity, created_at) VALUES (?, ?, ?, NULL, ?, ?)',
+  ).run(id, accountId, name, uidValidity, Date.now());
+  return id;
+}
+
+function mailboxCount(db: Db, accountId: number): number {
+  return (cachedStatement(db, 'SELECT COUNT(*) AS n FROM mailboxes WHERE account_id = ?').get(accountId) as { n: number }).n;
+}
+
+/** The proper ancestors of a name inside a box, outermost first: "a/b/c" → ["a", "a/b"]. */
+function ancestorsOf(ownerName: string): string[] {
+  const levels = ownerName.split(HIERARCHY_DELIMITER);
+  return levels.slice(1).map((_, i) => levels.slice(0, i + 1).join(HIERARCHY_DELIMITER));
+}
+
+/** Creates the missing ancestors then the mailbox itself; returns the owner names created. */
+function createWithAncestors(db: Db, accountId: number, ownerName: string): { mailboxId: number; created: string[] } {
+  const missing = [...ancestorsOf(ownerName), ownerName].filter((name) => !findOwnedMailbox(db, accountId, name));
+  if (mailboxCount(db, accountId) + missing.length > MAX_MAILBOXES_PER_BOX) {
+    throw new MailboxError('LIMIT', `at most ${MAX_MAILBOXES_PER_BOX} mailboxes per box`);
+  }
+  let mailboxId = 0;
+  for (const name of missing) mailboxId = insertMailbox(db, accountId, name);
+  return { mailboxId, created: missing };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CREATE (RFC 3501 section 6.3.3)
+
+export interface CreatedMailbox {
+  mailboxId: number;
+  viewName: string;
+  /** View names of the mailboxes created, ancestors first, the mailbox itself last. */
+  created: string[];
+}
+
+export function createUserMailbox(db: Db, userAccountId: number, name: string): CreatedMailbox {
+  return immediate(db, () => {
+    const located = locateOrRefuse(db, userAccountId, withoutTrailingDelimiter(name));
+    if (findOwnedMailbox(db, located.ownerAccountId, located.ownerName)) {
+      throw new MailboxError('ALREADYEXISTS', 'mailbox already exists');
+    }
+    const { mailboxId, created } = createWithAncestors(db, located.ownerAccountId, located.ownerName);
+    return { mailboxId, viewName: located.viewName, created: created.map((owned) => viewNameIn(located, owned)) };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// DELETE (RFC 3501 section 6.3.4, R11)
+
+export interface DeletedMailbox {
+  mailboxId: number;
+  /** The owner's INBOX, where the messages went (R11). */
+  inboxMailboxId: number;
+  /** The messages moved: old UID in the deleted mailbox → new UID in INBOX. */
+  moved: MoveResult;
+}
+
+export function deleteUserMailbox(db: Db, userAccountId: number, name: string): DeletedMailbox {
+  return immediate(db, () => {
+    const mailbox = resolveOrRefuse(db, userAccountId, name);
+    if (mailbox.ownerName === 'INBOX') throw new MailboxError('CANNOT', 'INBOX cannot be deleted');
+    if (mailbox.specialUse !== null) {
+      throw new MailboxError('CANNOT', `${mailbox.viewName} is a special folder (${mailbox.specialUse}) and cannot be deleted`);
+    }
+    const inbox = findOwnedMailbox(db, mailbox.ownerAccountId, 'INBOX');
+    if (!inbox) throw new MailboxError('CANNOT', 'this box has no INBOX to keep the messages');
+    // R11: the messages go back to INBOX (new UIDs there, expunge records here for open sessions).
+    const moved = moveMessages(db, mailbox.mailboxId, 'all', inbox.id);
+    cachedStatement(db, 'DELETE FROM mailboxes WHERE id = ?').run(mailbox.mailboxId);
+    return { mailboxId: mailbox.mailboxId, inboxMailboxId: inbox.id, moved };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// RENAME (RFC 3501 section 6.3.5)
+
+export interface RenamedMailbox {
+  /** Every row renamed (the mailbox and its children), with their new UIDVALIDITY. */
+  renamed: Array<{ mailboxId: number; from: string; to: string; uidValidity: number }>;
+  /** View names of the mailboxes created (missing ancestors; for INBOX, the new mailbox too). */
+  created: string[];
+  /** Renaming INBOX: the new mailbox and the messages moved into it. */
+  inbox?: { mailboxId: number; moved: MoveResult };
+}
+
+export function renameUserMailbox(db: Db, userAccountId: number, from: string, to: string): RenamedMailbox {
+  return immediate(db, () => {
+    const source = locateOrRefuse(db, userAccountId, from);
+    const target = locateOrRefuse(db, userAccountId, withoutTrailingDelimiter(to));
+    if (source.ownerAccountId !== target.ownerAccountId) {
+      throw new MailboxError('CANNOT', 'a mailbox cannot be renamed into another box: move its messages instead');
+    }
+    const owner = source.ownerAccountId;
+    if (findOwnedMailbox(db, owner, target.ownerName)) throw new MailboxError('ALREADYEXISTS', 'target mailbox already exists');
+
+    if (source.ownerName === 'INBOX') {
+      // Section 6.3.5: all messages move to a new mailbox, INBOX stays (empty), its children stay.
+      const inbox = findOwnedMailbox(db, owner, 'INBOX');
+      if (!inbox) throw new MailboxError('NONEXISTENT', 'no such mailbox');
+      const { mailboxId, created } = createWithAncestors(db, owner, target.ownerName);
+      const moved = moveMessages(db, inbox.id, 'all', mailboxId);
+      return { renamed: [], created: created.map((name) => viewNameIn(target, name)), inbox: { mailboxId, moved } };
+    }
+
+    const prefix = source.ownerName + HIERARCHY_DELIMITER;
+    if (target.ownerName.startsWith(prefix)) throw new MailboxError('CANNOT', 'a mailbox cannot be moved inside itself');
+    const rows = cachedStatement(
+      db,
+      `SELECT id, name, uidvalidity FROM mailboxes
+       WHERE account_id = ? AND (name = ? OR substr(name, 1, length(?)) = ?) ORDER BY name`,
+    ).all(owner, source.ownerName, prefix, prefix) as Array<{ id: number; name: string; uidvalidity: number }>;
+    if (rows.length === 0) throw new MailboxError('NONEXISTENT', 'no such mailbox');
+
+    const moves = rows.map((row) => ({ row, newName: target.ownerName + row.name.slice(source.ownerName.length) }));
+    for (const { newName } of moves) {
+      if (newName.split(HIERARCHY_DELIMITER).length > MAX_MAILBOX_DEPTH || newName.length > MAX_MAILBOX_NAME_LENGTH) {
+        throw new MailboxError('CANNOT', 'mailbox name too long');
+      }
+      if (findOwnedMailbox(db, owner, newName)) throw new MailboxError('ALREADYEXISTS', `${viewNameIn(target, newName)} already exists`);
+    }
+    const missingAncestors = ancestorsOf(target.ownerName).filter((name) => !findOwnedMailbox(db, owner, name));
+    if (mailboxCount(db, owner) + missingAncestors.length > MAX_MAILBOXES_PER_BOX) {
+      throw new MailboxError('LIMIT', `at most ${MAX_MAILBOXES_PER_BOX} mailboxes per box`);
+    }
+    for (const name of missingAncestors) insertMailbox(db, owner, name);
+
+    const retired = cachedStatement(db, 'SELECT uidvalidity FROM retired_mailbox_names WHERE account_id = ? AND name = ?');
+    const rename = cachedStatement(db, 'UPDATE mailboxes SET name = ?, uidvalidity = ? WHERE id = ?');
+    const renamed: RenamedMailbox['renamed'] = [];
+    for (const { row, newName } of moves) {
+      // A client that knew the target name under a UIDVALIDITY must see a greater one (2.3.1.1).
+      const earlier = retired.get(owner, newName) as { uidvalidity: number } | undefined;
+      const uidValidity =
+        earlier && earlier.uidvalidity >= row.uidvalidity ? nextMailboxIdentity(db).uidValidity : row.uidvalidity;
+      rename.run(newName, uidValidity, row.id);
+      renamed.push({ mailboxId: row.id, from: viewNameIn(source, row.name), to: viewNameIn(target, newName), uidValidity });
+    }
+    // R11: messages in the box's Trash keep pointing at where they came from.
+    cachedStatement(
+      db,
+      `UPDATE messages SET trash_origin = ? || substr(trash_origin, length(?) + 1)
+       WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ? AND special_use = '\\Trash')
+         AND (trash_origin = ? OR substr(trash_origin, 1, length(?)) = ?)`,
+    ).run(target.ownerName, source.ownerName, owner, source.ownerName, prefix, prefix);
+    return { renamed, created: missingAncestors.map((name) => viewNameIn(target, name)) };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// SUBSCRIBE / UNSUBSCRIBE (RFC 3501 sections 6.3.6, 6.3.7)
+
+export function setMailboxSubscribed(db: Db, userAccountId: number, name: string, subscribed: boolean): void {
+  immediate(db, () => {
+    const mailbox = resolveOrRefuse(db, userAccountId, name);
+    if (mailbox.isShared) {
+      cachedStatement(
+        db,
+        `INSERT INTO shared_subscriptions (member_id, mailbox_id, subscribed) VALUES (?, ?, ?)
+         ON CONFLICT (member_id, mailbox_id) DO UPDATE SET subscribed = excluded.subscribed`,
+      ).run(userAccountId, mailbox.mailboxId, subscribed ? 1 : 0);
+    } else {
+      cachedStatement(db, 'UPDATE mailboxes SET subscribed = ? WHERE id = ?').run(subscribed ? 1 : 0, mailbox.mailboxId);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// STATUS / SELECT data (RFC 3501 sections 6.3.1, 6.3.10; RFC 7162 section 3.1.2)
+
+export interface MailboxStatus {
+  messages: number;
+  /** Messages not yet shown as \Recent to any session (from recent_floor up). */
+  recent: number;
+  unseen: number;
+  uidnext: number;
+  uidvalidity: number;
+  highestmodseq: number;
+  /** Sequence number of the first message without \Seen (SELECT's [UNSEEN n]), if any. */
+  firstUnseenSeq: number | null;
+}
+
+export function mailboxStatus(db: Db, mailboxId: number): MailboxStatus {
+  return db.transaction(() => {
+    const row = cachedStatement(
+      db,
+      `SELECT mb.uidnext, mb.uidvalidity, mb.highestmodseq,
+              (SELECT COUNT(*) FROM messages WHERE mailbox_id = mb.id) AS messages,
+              (SELECT COUNT(*) FROM messages WHERE mailbox_id = mb.id AND uid >= mb.recent_floor) AS recent,
+              (SELECT COUNT(*) FROM messages WHERE mailbox_id = mb.id AND flags & 1 = 0) AS unseen,
+              (SELECT MIN(uid) FROM messages WHERE mailbox_id = mb.id AND flags & 1 = 0) AS firstUnseenUid
+       FROM mailboxes mb WHERE mb.id = ?`,
+    ).get(mailboxId) as
+      | (Omit<MailboxStatus, 'firstUnseenSeq'> & { firstUnseenUid: number | null })
+      | undefined;
+    if (!row) throw new MailboxError('NONEXISTENT', 'the mailbox no longer exists');
+    const firstUnseenSeq =
+      row.firstUnseenUid === null
+        ? null
+        : (
+            cachedStatement(db, 'SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = ? AND uid <= ?').get(
+              mailboxId,
+              row.firstUnseenUid,
+            ) as { n: number }
+          ).n;
+    return {
+      messages: row.messages,
+      recent: row.recent,
+      unseen: row.unseen,
+      uidnext: row.uidnext,
+      uidvalidity: row.uidvalidity,
+      highestmodseq: row.highestmodseq,
+      firstUnseenSeq,
+    };
+  })();
+}
