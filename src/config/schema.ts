@@ -43,6 +43,7 @@ export const configSchema = z.strictObject({
     maxMessageBytes: z.number().int().min(1024),
     maxConnections: z.number().int().min(1),
     maxConnectionsPerIp: z.number().int().min(1),
+    maxConnectionsPerAccount: z.number().int().min(1),
     shutdownGraceSeconds: z.number().min(0).max(600),
   }),
   retention: z.strictObject({ days: z.number().int().min(1) }),

@@ -1,0 +1,194 @@
+// One client connection: bytes in through the command reader, commands run one at a time in
+// order (pipelined commands wait in the reader), responses out, STARTTLS (RFC 3501 section
+// 6.2.1, RFC 2595) and the inactivity timers of RFC 3501 section 5.4.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import { runCommand } from './dispatch';
+import type { CommandHandler } from './commands/registry';
+import { CommandReader, type RawLine, type ReaderError } from './protocol/reader';
+import { ImapSession, type ImapServices, type SessionIo } from './session';
+
+/** RFC 3501 section 5.4: an authenticated client may stay idle at least 30 minutes. */
+export const AUTHENTICATED_IDLE_MS = 30 * 60_000 + 30_000;
+/** Before login there is no reason to wait long. */
+export const UNAUTHENTICATED_IDLE_MS = 60_000;
+/** Stop reading when this much input waits unprocessed (pipelined floods). */
+const MAX_BUFFERED = 1024 * 1024;
+
+export interface ConnectionOptions {
+  services: ImapServices;
+  handlers: ReadonlyMap<string, CommandHandler>;
+  secureContext: tls.SecureContext;
+  /** Called once the connection is gone (for connection counting). */
+  onClose: (session: ImapSession) => void;
+}
+
+export class ImapConnection implements SessionIo {
+  private socket: Socket;
+  private reader: CommandReader;
+  private busy = false;
+  private closed = false;
+  /** close() was called: finish writing, read nothing more. */
+  private closing = false;
+  private lineWaiter: ((line: RawLine | ReaderError | null) => void) | null = null;
+  private upgrading = false;
+  readonly session: ImapSession;
+  secure: boolean;
+
+  constructor(
+    socket: Socket,
+    secure: boolean,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.socket = socket;
+    this.secure = secure;
+    this.reader = this.newReader();
+    const peer = socket.remoteAddress ?? 'unknown';
+    this.session = new ImapSession(options.services, this, peer, randomBytes(4).toString('hex'));
+    socket.setNoDelay(true);
+    this.attach(socket);
+  }
+
+  private newReader(): CommandReader {
+    return new CommandReader({ maxLiteralSize: this.options.services.config.limits.maxMessageBytes });
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    socket.on('timeout', () => {
+      this.write('* BYE Autologout: idle for too long\r\n');
+      this.close();
+    });
+    this.armTimer();
+  }
+
+  greet(): void {
+    const host = this.options.services.config.hostname;
+    this.write(`* OK [CAPABILITY ${this.session.capabilities().join(' ')}] ${host} mssd IMAP4rev1 ready\r\n`);
+  }
+
+  private armTimer(): void {
+    this.socket.setTimeout(this.session.state === 'not-authenticated' ? UNAUTHENTICATED_IDLE_MS : AUTHENTICATED_IDLE_MS);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.closing || this.upgrading) return;
+    this.reader.push(chunk);
+    if (this.reader.buffered > MAX_BUFFERED) this.socket.pause();
+    this.pump();
+  }
+
+  /** Processes reader events until a command is running or input runs out. */
+  private pump(): void {
+    if (this.closed || this.closing) return;
+    if (this.lineWaiter) {
+      const line = this.reader.nextLine();
+      if (line) {
+        const waiter = this.lineWaiter;
+        this.lineWaiter = null;
+        waiter(line);
+      }
+      return;
+    }
+    if (this.busy) return;
+    for (;;) {
+      const event = this.reader.next();
+      if (!event) break;
+      if (event.type === 'continue') {
+        this.write('+ Ready for literal data\r\n'); // RFC 3501 section 7.5
+        continue;
+      }
+      if (event.type === 'error') {
+        const code = event.code ? `[${event.code}] ` : '';
+        this.write(`${event.tag ?? '*'} ${event.kind} ${code}${event.text}\r\n`);
+        if (event.fatal) {
+          this.write('* BYE Cannot follow the input any more\r\n');
+          this.close();
+          return;
+        }
+        continue;
+      }
+      this.busy = true;
+      runCommand(this.session, event, this.options.handlers)
+        .then(async (completion) => {
+          this.armTimer();
+          if (completion.after) await completion.after();
+        })
+        .catch((err: unknown) => {
+          this.session.log.error({ imap: this.session.id, err }, 'imap connection error');
+          this.close();
+        })
+        .finally(() => {
+          this.busy = false;
+          if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) this.socket.resume();
+          setImmediate(() => this.pump());
+        });
+      return;
+    }
+    if (this.reader.closed) this.close();
+  }
+
+  write(data: string | Buffer): void {
+    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
+  }
+
+  readLine(): Promise<RawLine | ReaderError | null> {
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.lineWaiter = resolve;
+      this.pump();
+    });
+  }
+
+  /**
+   * STARTTLS, after the tagged OK went out. Anything the client sent after the command in
+   * cleartext is thrown away (a new reader), so nothing injected before the handshake runs inside
+   * the TLS session.
+   */
+  startTls(): Promise<void> {
+    this.upgrading = true;
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('timeout');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    plain.on('error', () => this.destroy());
+    return new Promise((resolve) => {
+      const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.options.secureContext });
+      secure.once('secure', () => {
+        this.socket = secure;
+        this.secure = true;
+        this.reader = this.newReader();
+        this.upgrading = false;
+        this.attach(secure);
+        resolve();
+      });
+      secure.once('error', () => {
+        this.destroy();
+        resolve();
+      });
+    });
+  }
+
+  /** Ends the connection once what was written has gone out (BYE lines must arrive). */
+  close(): void {
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    this.socket.end();
+    setTimeout(() => this.destroy(), 2000).unref();
+  }
+
+  private destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    const waiter = this.lineWaiter;
+    this.lineWaiter = null;
+    waiter?.(null);
+    this.session.idleWaker = null;
+    this.options.onClose(this.session);
+  }
+}

@@ -1,0 +1,48 @@
+// Running one command: checking the session state, calling its handler, sending the pending
+// mailbox updates the RFC allows at that moment, then the tagged completion (RFC 3501 section
+// 7.1). A handler signals a refusal by returning NO/BAD or throwing ImapError; anything else it
+// throws is a bug, answered NO [SERVERBUG] without closing the session.
+import { ImapError } from './protocol/errors';
+import type { Command } from './protocol/reader';
+import type { CommandHandler, Completion } from './commands/registry';
+import type { ImapSession } from './session';
+
+/** Commands that have a UID form (RFC 3501 section 6.4.8, RFC 4315, RFC 6851). */
+const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
+
+function stateRefusal(session: ImapSession, command: Command): Completion {
+  if (session.state === 'not-authenticated') return { status: 'BAD', text: `${command.name} needs you to log in first` };
+  if (session.state === 'authenticated') return { status: 'BAD', text: `${command.name} needs a selected mailbox (SELECT or EXAMINE first)` };
+  return { status: 'BAD', text: `${command.name} is not valid now` };
+}
+
+export async function runCommand(
+  session: ImapSession,
+  command: Command,
+  handlers: ReadonlyMap<string, CommandHandler>,
+): Promise<Completion> {
+  const handler = handlers.get(command.name);
+  let completion: Completion;
+  let allowExpunge = true;
+  if (!handler || (command.uid && !UID_FORMS.has(command.name))) {
+    completion = { status: 'BAD', text: `Unknown command ${command.uid ? 'UID ' : ''}${command.name}` };
+  } else if (!handler.states.includes(session.state)) {
+    completion = stateRefusal(session, command);
+  } else {
+    allowExpunge = !(handler.holdsExpunges?.(command) ?? false);
+    try {
+      completion = await handler.run(session, command);
+    } catch (err) {
+      if (err instanceof ImapError) {
+        completion = { status: err.kind, code: err.code, text: err.message };
+      } else {
+        session.log.error({ imap: session.id, command: command.name, err }, 'imap command failed');
+        completion = { status: 'NO', code: 'SERVERBUG', text: `${command.name} failed on the server; please try again` };
+      }
+    }
+  }
+  if (session.state === 'selected') session.flushUpdates(allowExpunge);
+  const code = completion.code ? `[${completion.code}] ` : '';
+  session.io.write(`${command.tag} ${completion.status} ${code}${completion.text}\r\n`);
+  return completion;
+}

@@ -1,0 +1,190 @@
+// The selected mailbox as one session sees it (RFC 3501 section 2.3.1.2: sequence numbers are a
+// per-session view). The session keeps the UIDs, flags and MODSEQs it has told its client about;
+// sync() compares them with the store and produces the untagged EXISTS / RECENT / FETCH /
+// EXPUNGE responses that bring the client up to date (RFC 3501 section 7.4.1, 5.2, RFC 7162).
+import type { Db } from '../store/database';
+import { cachedStatement } from '../store/database';
+import {
+  changesSince,
+  claimRecent,
+  expungedSince,
+  flagNames,
+  messageIndex,
+  type FlagState,
+} from '../store/imap-messages';
+
+export interface SyncOptions {
+  /** False during FETCH, STORE and SEARCH (non-UID): EXPUNGE must wait (RFC 3501 section 7.4.1). */
+  allowExpunge: boolean;
+  /** CONDSTORE enabled: unsolicited FETCH carries MODSEQ (RFC 7162 section 3.2.4). */
+  condstore: boolean;
+}
+
+export type SyncOutcome = { gone: false; lines: string[] } | { gone: true; lines: string[] };
+
+interface MailboxHead {
+  uidvalidity: number;
+  uidnext: number;
+  highestmodseq: number;
+}
+
+export class SelectedMailbox {
+  /** UIDs in sequence order: sequence number n is uids[n - 1]. */
+  uids: number[];
+  flagBits: number[];
+  keywords: Array<readonly string[]>;
+  modseqs: number[];
+  /** UIDs this session shows with \Recent (RFC 3501 section 2.3.2). */
+  readonly recent = new Set<number>();
+  /** Expunged in the store, not yet announced to the client (kept in the sequence until then). */
+  private readonly pendingExpunge = new Set<number>();
+  /** The store's HIGHESTMODSEQ when this view was last brought up to date. */
+  knownModseq: number;
+
+  private constructor(
+    readonly mailboxId: number,
+    /** The name the client selected it by, for messages. */
+    readonly name: string,
+    readonly uidValidity: number,
+    readonly readOnly: boolean,
+    head: MailboxHead,
+    private readonly db: Db,
+  ) {
+    const index = messageIndex(db, mailboxId);
+    this.uids = Array.from(index.uids);
+    this.flagBits = Array.from(index.flags);
+    this.keywords = index.keywords;
+    this.modseqs = Array.from(index.modseqs);
+    this.knownModseq = head.highestmodseq;
+  }
+
+  /** SELECT (read-write) or EXAMINE (read-only) of a resolved mailbox. */
+  static open(db: Db, mailboxId: number, name: string, readOnly: boolean): SelectedMailbox | null {
+    const head = readHead(db, mailboxId);
+    if (!head) return null;
+    const selected = new SelectedMailbox(mailboxId, name, head.uidvalidity, readOnly, head, db);
+    if (!readOnly) for (const uid of claimRecent(db, mailboxId)) selected.recent.add(uid);
+    return selected;
+  }
+
+  get exists(): number {
+    return this.uids.length;
+  }
+
+  /** Sequence number of a UID in this view, or 0 when absent (binary search). */
+  seqOf(uid: number): number {
+    let low = 0;
+    let high = this.uids.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const value = this.uids[mid];
+      if (value === uid) return mid + 1;
+      if (value < uid) low = mid + 1;
+      else high = mid - 1;
+    }
+    return 0;
+  }
+
+  /** Whether the client still sees this UID but the store no longer has it. */
+  isExpunged(uid: number): boolean {
+    return this.pendingExpunge.has(uid);
+  }
+
+  /** IMAP flag list of the message at 0-based `index`, \Recent included when it applies. */
+  flagsAt(index: number): string[] {
+    const names = flagNames(this.flagBits[index], this.keywords[index]);
+    if (this.recent.has(this.uids[index])) names.push('\\Recent');
+    return names;
+  }
+
+  /** Records flag states this session itself changed (STORE), so sync() does not repeat them. */
+  applyFlagStates(states: readonly FlagState[]): void {
+    for (const state of states) {
+      const seq = this.seqOf(state.uid);
+      if (seq === 0) continue;
+      this.flagBits[seq - 1] = state.flags;
+      this.keywords[seq - 1] = state.keywords;
+      this.modseqs[seq - 1] = state.modseq;
+    }
+  }
+
+  /** Marks UIDs this session itself expunged; the next sync() that may announce them does. */
+  markExpunged(uids: readonly number[]): void {
+    for (const uid of uids) if (this.seqOf(uid) > 0) this.pendingExpunge.add(uid);
+  }
+
+  /**
+   * Brings the view up to date with the store and returns the untagged responses for the client.
+   * `gone` when the mailbox was deleted or replaced meanwhile.
+   */
+  sync(options: SyncOptions): SyncOutcome {
+    const head = readHead(this.db, this.mailboxId);
+    if (!head || head.uidvalidity !== this.uidValidity) return { gone: true, lines: [] };
+    const lines: string[] = [];
+    if (head.highestmodseq !== this.knownModseq) {
+      for (const uid of expungedSince(this.db, this.mailboxId, this.knownModseq)) {
+        if (this.seqOf(uid) > 0) this.pendingExpunge.add(uid);
+      }
+      const added: FlagState[] = [];
+      const last = this.uids.length > 0 ? this.uids[this.uids.length - 1] : 0;
+      for (const change of changesSince(this.db, this.mailboxId, this.knownModseq)) {
+        if (change.uid > last) {
+          added.push(change);
+          continue;
+        }
+        const seq = this.seqOf(change.uid);
+        if (seq === 0 || this.pendingExpunge.has(change.uid)) continue;
+        const i = seq - 1;
+        const same =
+          this.flagBits[i] === change.flags && this.keywords[i].join(' ') === change.keywords.join(' ');
+        this.flagBits[i] = change.flags;
+        this.keywords[i] = change.keywords;
+        this.modseqs[i] = change.modseq;
+        if (!same) lines.push(this.fetchFlagsLine(i, options.condstore));
+      }
+      this.knownModseq = head.highestmodseq;
+      if (options.allowExpunge) lines.push(...this.announceExpunges());
+      if (added.length > 0) {
+        for (const message of added) {
+          this.uids.push(message.uid);
+          this.flagBits.push(message.flags);
+          this.keywords.push(message.keywords);
+          this.modseqs.push(message.modseq);
+        }
+        if (!this.readOnly) for (const uid of claimRecent(this.db, this.mailboxId)) this.recent.add(uid);
+        lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
+      }
+      return { gone: false, lines };
+    }
+    if (options.allowExpunge) lines.push(...this.announceExpunges());
+    return { gone: false, lines };
+  }
+
+  /** RFC 3501 section 7.4.1: from the highest sequence number down, so none needs adjusting. */
+  private announceExpunges(): string[] {
+    if (this.pendingExpunge.size === 0) return [];
+    const lines: string[] = [];
+    for (let i = this.uids.length - 1; i >= 0; i--) {
+      if (this.pendingExpunge.has(this.uids[i])) lines.push(`* ${i + 1} EXPUNGE`);
+    }
+    const keep = (_: unknown, i: number) => !this.pendingExpunge.has(this.uids[i]);
+    this.flagBits = this.flagBits.filter(keep);
+    this.keywords = this.keywords.filter(keep);
+    this.modseqs = this.modseqs.filter(keep);
+    this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
+    for (const uid of this.pendingExpunge) this.recent.delete(uid);
+    this.pendingExpunge.clear();
+    return lines;
+  }
+
+  fetchFlagsLine(index: number, condstore: boolean): string {
+    const modseq = condstore ? ` MODSEQ (${this.modseqs[index]})` : '';
+    return `* ${index + 1} FETCH (UID ${this.uids[index]} FLAGS (${this.flagsAt(index).join(' ')})${modseq})`;
+  }
+}
+
+function readHead(db: Db, mailboxId: number): MailboxHead | undefined {
+  return cachedStatement(db, 'SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+    | MailboxHead
+    | undefined;
+}

@@ -1,0 +1,83 @@
+// The IMAP listeners: listen.imap (cleartext until STARTTLS; no login before TLS, RFC 3501
+// section 6.2.3 LOGINDISABLED) and listen.imaps (implicit TLS, RFC 8314). Limits connections per
+// client address, and wakes sessions in IDLE when their mailbox changes (RFC 2177).
+import net from 'node:net';
+import tls from 'node:tls';
+import { ConnectionLimiter } from '../smtp/connection-limits';
+import { commandHandlers } from './commands';
+import { ImapConnection } from './connection';
+import type { ImapServices } from './session';
+
+export interface ImapTls {
+  key: string;
+  cert: string;
+}
+
+export interface ImapServers {
+  imap: net.Server;
+  imaps: tls.Server;
+  /** Connections open now (for shutdown and tests). */
+  readonly connections: ReadonlySet<ImapConnection>;
+  /** Stops accepting, says BYE to every session and closes them. */
+  close(): Promise<void>;
+}
+
+export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>, material: ImapTls): ImapServers {
+  const services: ImapServices = { ...shared, accountSessions: new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount) };
+  const tlsOptions = { key: material.key, cert: material.cert, minVersion: 'TLSv1.2' as const };
+  const secureContext = tls.createSecureContext(tlsOptions);
+  const handlers = commandHandlers();
+  const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
+  const connections = new Set<ImapConnection>();
+
+  const accept = (socket: net.Socket, secure: boolean) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (connections.size >= services.config.limits.maxConnections || !perAddress.tryAcquire(address)) {
+      socket.end('* BYE Too many connections from your address; try again later\r\n');
+      services.log.warn({ imap: 'refused', peer: address }, 'too many imap connections');
+      return;
+    }
+    const connection = new ImapConnection(socket, secure, {
+      services,
+      handlers,
+      secureContext,
+      onClose: (session) => {
+        connections.delete(connection);
+        perAddress.release(address);
+        if (session.user) services.accountSessions.release(String(session.user.accountId));
+      },
+    });
+    connections.add(connection);
+    connection.greet();
+  };
+
+  const imap = net.createServer((socket) => accept(socket, false));
+  const imaps = tls.createServer(tlsOptions, (socket) => accept(socket, true));
+  imaps.on('tlsClientError', () => undefined); // a failed handshake is the client's problem
+
+  // New mail, flag changes and expunges reach sessions in IDLE at once; others at their next
+  // command. mailboxId null means "something changed, look again" (another process committed).
+  services.changes.on('mailbox-changed', (mailboxId: number | null) => {
+    for (const connection of connections) {
+      const session = connection.session;
+      if (session.idleWaker && (mailboxId === null || session.selected?.mailboxId === mailboxId)) session.idleWaker();
+    }
+  });
+
+  return {
+    imap,
+    imaps,
+    connections,
+    async close() {
+      const closed = Promise.all([
+        new Promise((resolve) => imap.close(resolve)),
+        new Promise((resolve) => imaps.close(resolve)),
+      ]);
+      for (const connection of connections) {
+        connection.write('* BYE Server shutting down; please reconnect shortly\r\n');
+        connection.close();
+      }
+      await closed;
+    },
+  };
+}

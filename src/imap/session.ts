@@ -1,0 +1,126 @@
+// One IMAP session (RFC 3501 section 3): its state, the logged-in person, the selected mailbox,
+// and the way commands talk back to the client. Socket handling lives in connection.ts; each
+// command lives in commands/<name>.ts.
+import type { Authenticator, AuthenticatedAccount } from '../auth/authenticator';
+import type { Config } from '../config/schema';
+import type { MailboxChanges } from '../delivery/router';
+import type { Db } from '../store/database';
+import { canAccessMailbox } from '../store/mailbox-view';
+import type { ConnectionLimiter } from '../smtp/connection-limits';
+import type { Logger } from '../util/log';
+import type { RawLine, ReaderError } from './protocol/reader';
+import type { SelectedMailbox } from './selected';
+
+export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
+
+/** What every session shares: the store, the config and the daemon's services. */
+export interface ImapServices {
+  config: Config;
+  db: Db;
+  log: Logger;
+  authenticator: Authenticator;
+  /** 'mailbox-changed' (mailboxId | null = unknown, resynchronise) after commits. */
+  changes: MailboxChanges;
+  /** Sessions per account (limits.maxConnectionsPerAccount), keyed by account id. */
+  accountSessions: ConnectionLimiter;
+}
+
+/** The connection side of a session: bytes out, raw lines in, TLS upgrade, closing. */
+export interface SessionIo {
+  write(data: string | Buffer): void;
+  /** The next raw client line (AUTHENTICATE responses, IDLE's DONE); null when the client left. */
+  readLine(): Promise<RawLine | ReaderError | null>;
+  /** Whether the connection is under TLS (implicit, or after STARTTLS). */
+  readonly secure: boolean;
+  startTls(): Promise<void>;
+  close(): void;
+}
+
+export class ImapSession {
+  state: SessionState = 'not-authenticated';
+  user: AuthenticatedAccount | null = null;
+  selected: SelectedMailbox | null = null;
+  /** Extensions turned on with ENABLE (RFC 5161) or implicitly (CONDSTORE by a MODSEQ use). */
+  readonly enabled = new Set<string>();
+  /** Set while IDLE runs: a function that pushes pending updates to the client at once. */
+  idleWaker: (() => void) | null = null;
+
+  constructor(
+    readonly services: ImapServices,
+    readonly io: SessionIo,
+    readonly peer: string,
+    /** Short id of this connection in logs. */
+    readonly id: string,
+  ) {}
+
+  get config(): Config {
+    return this.services.config;
+  }
+
+  get db(): Db {
+    return this.services.db;
+  }
+
+  get log(): Logger {
+    return this.services.log;
+  }
+
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  /** RFC 3501 section 7.2.1 and the extensions' own sections; what a client may use now. */
+  capabilities(): string[] {
+    const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE'];
+    if (this.state === 'not-authenticated') {
+      if (!this.io.secure) return [...caps, 'STARTTLS', 'LOGINDISABLED'];
+      return [...caps, 'AUTH=PLAIN', 'AUTH=LOGIN'];
+    }
+    return [
+      ...caps,
+      'IDLE',
+      'NAMESPACE',
+      'UIDPLUS',
+      'MOVE',
+      'UNSELECT',
+      'CHILDREN',
+      'SPECIAL-USE',
+      'CREATE-SPECIAL-USE',
+      'LIST-EXTENDED',
+      'LIST-STATUS',
+      'CONDSTORE',
+      `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
+    ];
+  }
+
+  untagged(line: string): void {
+    this.io.write(`* ${line}\r\n`);
+  }
+
+  /** Leaves the selected state (CLOSE, UNSELECT, a new SELECT, a revoked ORG box). */
+  deselect(): void {
+    this.selected = null;
+    if (this.state === 'selected') this.state = 'authenticated';
+  }
+
+  /**
+   * Sends what changed in the selected mailbox since the client last heard (RFC 3501 section
+   * 5.2). When the mailbox disappeared or access to it was withdrawn (R6), the session leaves the
+   * selected state and says so with the CLOSED response code (RFC 7162 section 3.2.11).
+   */
+  flushUpdates(allowExpunge: boolean): void {
+    const selected = this.selected;
+    if (!selected || !this.user) return;
+    const outcome = selected.sync({ allowExpunge, condstore: this.condstore });
+    for (const line of outcome.lines) this.io.write(`${line}\r\n`);
+    if (outcome.gone || !this.canStillAccess(selected.mailboxId)) {
+      this.deselect();
+      this.untagged(`OK [CLOSED] ${selected.name} is no longer available to you; select another mailbox`);
+    }
+  }
+
+  /** Whether the person still has access to a mailbox (their own, or a linked ORG's; R6). */
+  canStillAccess(mailboxId: number): boolean {
+    return this.user !== null && canAccessMailbox(this.db, this.user.accountId, mailboxId);
+  }
+}
