@@ -6,8 +6,11 @@ import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
 import { MailboxChanges, Router } from './delivery/router';
 import { loadTrustSpaceFile, type TrustSpace } from './policy/trustspace';
+import { createImapServers, type ImapServers } from './imap/server';
 import { createMta } from './smtp/mta';
+import { Authenticator } from './auth/authenticator';
 import { CommitBatcher } from './store/commit-batcher';
+import { watchExternalChanges } from './store/external-changes';
 import { migrate, openDatabase, type Db } from './store/database';
 import { serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
@@ -19,6 +22,8 @@ export interface Daemon {
   db: Db;
   log: Logger;
   router: Router;
+  authenticator: Authenticator;
+  outbound: OutboundWorker;
   /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
   listening: Record<string, string>;
   /** Re-reads the allowlist; keeps the previous one when the new one is unusable. */
@@ -62,6 +67,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
 
     const tls = serverTlsOptions(config);
+    const relayTls = relayTlsOptions(config);
     if (tls.development) {
       log.warn({ caFile: tls.caFile }, `development certificates in use; clients must trust the CA in ${tls.caFile}`);
     }
@@ -93,6 +99,16 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       listening.smtp = await listenOn(mta.server, 'listen.smtp', config.listen.smtp);
       smtpServers.push(mta);
     }
+    // One authenticator for every protocol, so that login throttling counts all attempts.
+    const authenticator = new Authenticator(db, log);
+    let imapServers: ImapServers | undefined;
+    if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
+      imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes }, tls);
+      if (config.listen.imap.port !== 0) listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
+      if (config.listen.imaps.port !== 0) listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
+    }
+    // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
+    const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
 
     const openDb = db;
@@ -108,7 +124,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       stop() {
         stopping ??= (async () => {
           log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
-          await Promise.all(smtpServers.map(closeSmtp));
+          externalChanges.stop();
+          await Promise.all([...smtpServers.map(closeSmtp), imapServers?.close()]);
           // Let the last group commit run before closing the database.
           await new Promise((resolve) => setImmediate(resolve));
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
