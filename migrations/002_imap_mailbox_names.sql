@@ -58,3 +58,9 @@ CREATE TABLE shared_subscriptions (
   PRIMARY KEY (member_id, mailbox_id)
 );
 CREATE INDEX shared_subscriptions_mailbox ON shared_subscriptions(mailbox_id);
+
+-- The IMAP message index (imap-messages.ts messageIndex, STATUS counts) read from the index
+-- alone: SELECT of a 100 000-message folder must not touch the message rows, which carry the
+-- envelope and structure and lie scattered among other mailboxes' rows. Costs one more index
+-- entry per message written and per flag change.
+CREATE INDEX messages_flags_by_uid ON messages(mailbox_id, uid, flags, modseq, keywords);

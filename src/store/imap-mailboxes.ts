@@ -289,34 +289,36 @@ export interface MailboxStatus {
 
 export function mailboxStatus(db: Db, mailboxId: number): MailboxStatus {
   return db.transaction(() => {
-    const row = cachedStatement(
+    const mailbox = cachedStatement(
       db,
-      `SELECT mb.uidnext, mb.uidvalidity, mb.highestmodseq,
-              (SELECT COUNT(*) FROM messages WHERE mailbox_id = mb.id) AS messages,
-              (SELECT COUNT(*) FROM messages WHERE mailbox_id = mb.id AND uid >= mb.recent_floor) AS recent,
-              (SELECT COUNT(*) FROM messages WHERE mailbox_id = mb.id AND flags & 1 = 0) AS unseen,
-              (SELECT MIN(uid) FROM messages WHERE mailbox_id = mb.id AND flags & 1 = 0) AS firstUnseenUid
-       FROM mailboxes mb WHERE mb.id = ?`,
-    ).get(mailboxId) as
-      | (Omit<MailboxStatus, 'firstUnseenSeq'> & { firstUnseenUid: number | null })
-      | undefined;
-    if (!row) throw new MailboxError('NONEXISTENT', 'the mailbox no longer exists');
+      'SELECT uidnext, uidvalidity, highestmodseq, recent_floor FROM mailboxes WHERE id = ?',
+    ).get(mailboxId) as { uidnext: number; uidvalidity: number; highestmodseq: number; recent_floor: number } | undefined;
+    if (!mailbox) throw new MailboxError('NONEXISTENT', 'the mailbox no longer exists');
+    // One pass over the covering index (migration 002); \Seen is bit 1 (messages.ts FLAG_BITS).
+    const counts = cachedStatement(
+      db,
+      `SELECT COUNT(*) AS messages,
+              COUNT(*) FILTER (WHERE uid >= ?) AS recent,
+              COUNT(*) FILTER (WHERE flags & 1 = 0) AS unseen,
+              MIN(uid) FILTER (WHERE flags & 1 = 0) AS firstUnseenUid
+       FROM messages INDEXED BY messages_flags_by_uid WHERE mailbox_id = ?`,
+    ).get(mailbox.recent_floor, mailboxId) as { messages: number; recent: number; unseen: number; firstUnseenUid: number | null };
     const firstUnseenSeq =
-      row.firstUnseenUid === null
+      counts.firstUnseenUid === null
         ? null
         : (
             cachedStatement(db, 'SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = ? AND uid <= ?').get(
               mailboxId,
-              row.firstUnseenUid,
+              counts.firstUnseenUid,
             ) as { n: number }
           ).n;
     return {
-      messages: row.messages,
-      recent: row.recent,
-      unseen: row.unseen,
-      uidnext: row.uidnext,
-      uidvalidity: row.uidvalidity,
-      highestmodseq: row.highestmodseq,
+      messages: counts.messages,
+      recent: counts.recent,
+      unseen: counts.unseen,
+      uidnext: mailbox.uidnext,
+      uidvalidity: mailbox.uidvalidity,
+      highestmodseq: mailbox.highestmodseq,
       firstUnseenSeq,
     };
   })();

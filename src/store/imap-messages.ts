@@ -183,31 +183,84 @@ export interface MessageIndex {
 }
 
 /**
- * The whole mailbox as a session keeps it (SELECT, sequence numbers, FETCH FLAGS): one SELECT of
- * the narrow columns in UID order over the (mailbox_id, uid) index, into typed arrays.
+ * The whole mailbox as a session keeps it (SELECT, sequence numbers, FETCH FLAGS). One SELECT over
+ * the covering index messages_flags_by_uid (migration 002) alone, aggregated by SQLite into one
+ * string per column: materialising 100 000 row objects would cost more than the query itself. Keywords are
+ * rare, so only the messages that have some are listed, as "uid kw1 kw2" lines.
  */
 export function messageIndex(db: Db, mailboxId: number): MessageIndex {
-  const rows = cachedStatement(
+  const row = cachedStatement(
     db,
-    'SELECT uid, flags, keywords, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid',
-  )
-    .raw(true)
-    .all(mailboxId) as Array<[number, number, string, number]>;
-  const count = rows.length;
+    `SELECT COUNT(*) AS n, group_concat(uid, ',') AS uids, group_concat(flags, ',') AS flags,
+            group_concat(modseq, ',') AS modseqs,
+            group_concat(uid || ' ' || keywords, char(10)) FILTER (WHERE keywords <> '') AS keywords
+     FROM messages INDEXED BY messages_flags_by_uid WHERE mailbox_id = ?`,
+  ).get(mailboxId) as { n: number; uids: string | null; flags: string | null; modseqs: string | null; keywords: string | null };
+  const count = row.n;
   const index: MessageIndex = {
     uids: new Uint32Array(count),
     flags: new Uint8Array(count),
-    keywords: new Array<readonly string[]>(count),
+    keywords: new Array<readonly string[]>(count).fill(NO_KEYWORDS),
     modseqs: new Float64Array(count),
   };
-  for (let i = 0; i < count; i++) {
-    const row = rows[i];
-    index.uids[i] = row[0];
-    index.flags[i] = row[1];
-    index.keywords[i] = splitKeywords(row[2]);
-    index.modseqs[i] = row[3];
+  if (count === 0) return index;
+  fillNumbers(index.uids, row.uids!);
+  fillNumbers(index.flags, row.flags!);
+  fillNumbers(index.modseqs, row.modseqs!);
+  // The index scan feeds the aggregates in UID order (an ORDER BY inside group_concat would cost
+  // a temporary B-tree); should SQLite ever do otherwise, sort here rather than hand out a wrong
+  // sequence-number mapping.
+  let ascending = true;
+  for (let i = 1; i < count && ascending; i++) ascending = index.uids[i] > index.uids[i - 1];
+  if (!ascending) sortIndex(index);
+  if (row.keywords !== null) {
+    for (const line of row.keywords.split('\n')) {
+      const [uid, ...keywords] = line.split(' ');
+      const at = positionOf(index.uids, Number(uid));
+      if (at >= 0) index.keywords[at] = keywords;
+    }
   }
   return index;
+}
+
+/** Parses "1,2,3" into a typed array of the same length (the caller counted the items). */
+function fillNumbers(target: Uint32Array | Uint8Array | Float64Array, list: string): void {
+  let at = 0;
+  let value = 0;
+  for (let i = 0; i < list.length; i++) {
+    const code = list.charCodeAt(i);
+    if (code === 44 /* , */) {
+      target[at++] = value;
+      value = 0;
+    } else {
+      value = value * 10 + (code - 48);
+    }
+  }
+  target[at] = value;
+}
+
+/** Binary search of a UID in the ascending index: its position, or -1. */
+export function positionOf(uids: Uint32Array, uid: number): number {
+  let low = 0;
+  let high = uids.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = uids[middle];
+    if (value === uid) return middle;
+    if (value < uid) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
+function sortIndex(index: MessageIndex): void {
+  const order = Array.from(index.uids.keys()).sort((a, b) => index.uids[a] - index.uids[b]);
+  const uids = Uint32Array.from(order, (i) => index.uids[i]);
+  const flags = Uint8Array.from(order, (i) => index.flags[i]);
+  const modseqs = Float64Array.from(order, (i) => index.modseqs[i]);
+  index.uids.set(uids);
+  index.flags.set(flags);
+  index.modseqs.set(modseqs);
 }
 
 export interface FetchedMessage {
