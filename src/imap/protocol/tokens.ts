@@ -61,6 +61,9 @@ export interface SectionToken {
 
 export type Token = AtomToken | NumberToken | NilToken | StringToken | LiteralToken | ListToken | SectionToken;
 
+/** RFC 7162 mod-sequence values are 63-bit; this server keeps them below 2^53 (JS numbers). */
+export const MAX_MODSEQ = Number.MAX_SAFE_INTEGER;
+
 /** A short description of a token for error messages (never its full content). */
 export function describeToken(token: Token | undefined): string {
   if (!token) return 'nothing';
