@@ -232,12 +232,23 @@ t.test('Trash keeps where a message came from and restores it there (R11)', asyn
 });
 
 t.test('a copy into Trash from another box carries no origin (its names mean nothing here)', async (t) => {
-  const { db, jean } = freshWorld(t);
+  const { db, jean, pharmacy } = freshWorld(t);
   const orgInbox = mailboxId(db, jean, `Partagé/${PHARMACY}/INBOX`);
   const trash = mailboxId(db, jean, 'Corbeille');
   appendToMailbox(db, orgInbox, rawMessage());
   const uid = moveMessages(db, orgInbox, [1], trash).pairs[0].dstUid;
   t.same(restoreFromTrash(db, jean, [uid]).map((r) => r.mailboxName), ['INBOX']);
+  // From the ORG's Trash to the person's: the ORG folder name is not carried over either.
+  const orgFolder = createUserMailbox(db, jean, `Partagé/${PHARMACY}/Ordonnances`).mailboxId;
+  const orgTrash = mailboxId(db, jean, `Partagé/${PHARMACY}/Corbeille`);
+  appendToMailbox(db, orgFolder, rawMessage());
+  const inOrgTrash = moveMessages(db, orgFolder, [1], orgTrash).pairs[0].dstUid;
+  const inOwnTrash = moveMessages(db, orgTrash, [inOrgTrash], trash).pairs[0].dstUid;
+  t.same(restoreFromTrash(db, jean, [inOwnTrash]).map((r) => r.mailboxName), ['INBOX']);
+  // Within the ORG box, its Trash works as a person's does.
+  appendToMailbox(db, orgFolder, rawMessage());
+  const trashed = moveMessages(db, orgFolder, [2], orgTrash).pairs[0].dstUid;
+  t.same(restoreFromTrash(db, pharmacy, [trashed]).map((r) => [r.mailboxName, r.mailboxId]), [['Ordonnances', orgFolder]]);
 });
 
 t.test('\\Recent is claimed by one session only (RFC 3501 2.3.2)', async (t) => {
