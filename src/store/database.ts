@@ -43,6 +43,11 @@ export function migrate(db: Db, dir = migrationsDir): AppliedMigration[] {
     .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => ({ version: Number(match[1]), name: match[2], file: path.join(dir, match[0]) }))
     .sort((a, b) => a.version - b.version);
+  for (let i = 1; i < files.length; i++) {
+    if (files[i].version === files[i - 1].version) {
+      throw new Error(`two migrations share number ${files[i].version}: ${path.basename(files[i - 1].file)} and ${path.basename(files[i].file)}`);
+    }
+  }
   const applied: AppliedMigration[] = [];
   for (const migration of files) {
     if (done.has(migration.version)) continue;

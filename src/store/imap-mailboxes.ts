@@ -22,6 +22,7 @@
 //   in shared_subscriptions (migration 002), subscribed unless they unsubscribed.
 import { cachedStatement, type Db } from './database';
 import { moveMessages, type MoveResult } from './imap-messages';
+import { nextMailboxIdentity } from './mailboxes';
 import {
   findOwnedMailbox,
   HIERARCHY_DELIMITER,
@@ -84,22 +85,6 @@ function viewNameIn(located: LocatedName, ownerName: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Identity of new mailboxes
-
-/**
- * Id and UIDVALIDITY for a new mailbox row: above every id and UIDVALIDITY of live and retired
- * mailboxes (retired_mailbox_names, migration 002), the UIDVALIDITY at least the current time
- * in seconds. Call inside the transaction that inserts the row.
- */
-export function nextMailboxIdentity(db: Db, now = Date.now()): { id: number; uidValidity: number } {
-  const row = cachedStatement(
-    db,
-    `SELECT max(COALESCE((SELECT MAX(id) FROM mailboxes), 0),
-                COALESCE((SELECT MAX(mailbox_id) FROM retired_mailbox_names), 0)) + 1 AS id,
-            max(COALESCE((SELECT MAX(uidvalidity) FROM mailboxes), 0),
-                COALESCE((SELECT MAX(uidvalidity) FROM retired_mailbox_names), 0)) + 1 AS uidValidity`,
-  ).get() as { id: number; uidValidity: number };
-  return { id: row.id, uidValidity: Math.max(row.uidValidity, Math.floor(now / 1000)) };
-}
 
 function insertMailbox(db: Db, accountId: number, name: string): number {
   const { id, uidValidity } = nextMailboxIdentity(db);

@@ -1,6 +1,6 @@
 // Mailbox rows (RFC 3501 section 2.3.1.1): every box gets INBOX and the special-use folders of
 // RFC 6154 at creation; they cannot be deleted later.
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash';
 
@@ -23,23 +23,28 @@ export interface MailboxRow {
 }
 
 /**
- * A UIDVALIDITY for a new mailbox: seconds since the epoch, made strictly greater than any already
- * given so that a mailbox deleted and re-created under the same name never reuses one
- * (RFC 3501 section 2.3.1.1).
+ * Id and UIDVALIDITY for a new mailbox row: above every id and UIDVALIDITY of live and retired
+ * mailboxes (retired_mailbox_names, migration 002), the UIDVALIDITY at least the current time
+ * in seconds. Call inside the transaction that inserts the row.
  */
-function nextUidValidity(db: Db): number {
-  const row = db.prepare('SELECT MAX(uidvalidity) AS max FROM mailboxes').get() as { max: number | null };
-  return Math.max(Math.floor(Date.now() / 1000), (row.max ?? 0) + 1);
+export function nextMailboxIdentity(db: Db, now = Date.now()): { id: number; uidValidity: number } {
+  const row = cachedStatement(
+    db,
+    `SELECT max(COALESCE((SELECT MAX(id) FROM mailboxes), 0),
+                COALESCE((SELECT MAX(mailbox_id) FROM retired_mailbox_names), 0)) + 1 AS id,
+            max(COALESCE((SELECT MAX(uidvalidity) FROM mailboxes), 0),
+                COALESCE((SELECT MAX(uidvalidity) FROM retired_mailbox_names), 0)) + 1 AS uidValidity`,
+  ).get() as { id: number; uidValidity: number };
+  return { id: row.id, uidValidity: Math.max(row.uidValidity, Math.floor(now / 1000)) };
 }
 
 export function createMailbox(db: Db, accountId: number, name: string, specialUse: SpecialUse | null = null): number {
-  const result = db
-    .prepare(
-      `INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, created_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    )
-    .run(accountId, name, specialUse, nextUidValidity(db), Date.now());
-  return Number(result.lastInsertRowid);
+  const { id, uidValidity } = nextMailboxIdentity(db);
+  cachedStatement(
+    db,
+    'INSERT INTO mailboxes (id, account_id, name, special_use, uidvalidity, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run(id, accountId, name, specialUse, uidValidity, Date.now());
+  return id;
 }
 
 /** INBOX plus Sent, Drafts and Trash; call inside the transaction that creates the account. */
