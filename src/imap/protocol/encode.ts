@@ -10,6 +10,9 @@ import { isAstringAtomText } from './tokens';
 /** Past this many characters a string is sent as a literal even if it could be quoted. */
 export const MAX_QUOTED_LENGTH = 1024;
 
+/** Text is encoded to UTF-8 in pieces of about this many characters. */
+const FLUSH_AT = 16384;
+
 /** A response under construction: text (sent as UTF-8) and raw octets, in order. */
 export class ResponseBuilder {
   private readonly parts: Buffer[] = [];
@@ -18,6 +21,7 @@ export class ResponseBuilder {
   /** Appends response text (use the functions below for strings in it). */
   text(text: string): this {
     this.pending += text;
+    if (this.pending.length >= FLUSH_AT) this.flush(); // one huge concatenated string is slow to encode
     return this;
   }
 

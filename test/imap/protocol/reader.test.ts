@@ -311,6 +311,7 @@ t.test('fuzz: random bytes and truncations never throw and always end in command
   const options = { maxLineLength: 200, maxLiteralSize: 50, maxCommandSize: 400, maxDepth: 5, maxDiscardSize: 100 };
   let commands = 0;
   let errors = 0;
+  let checkedLines = 0;
   for (let round = 0; round < 3000; round++) {
     let text = '';
     const count = Math.floor(next() * 40);
@@ -319,16 +320,30 @@ t.test('fuzz: random bytes and truncations never throw and always end in command
     }
     const bytes = Buffer.from(`${text}\r\nZ9 NOOP\r\n`, 'latin1');
     const reader = new CommandReader(options);
+    const seen: ReaderEvent[] = [];
     let position = 0;
     while (position < bytes.length) {
       const size = 1 + Math.floor(next() * 20);
       reader.push(bytes.subarray(position, position + size));
       position += size;
       for (let event = reader.next(); event; event = reader.next()) {
+        seen.push(event);
         if (event.type === 'command') commands++;
         if (event.type === 'error') errors++;
-        if (event.type === 'error' && (event.tag === '' || (event.kind !== 'BAD' && event.kind !== 'NO'))) t.fail(`odd error ${JSON.stringify(event)}`);
+        const wellFormed =
+          event.type === 'continue' ||
+          (event.type === 'command' && event.tag !== '' && event.name !== '' && event.name === event.name.toUpperCase()) ||
+          (event.type === 'error' && event.tag !== '' && (event.kind === 'BAD' || event.kind === 'NO') && event.text !== '');
+        if (!wellFormed) t.fail(`odd event ${JSON.stringify(event)}`);
       }
+    }
+    if (!text.includes('{')) {
+      // Without literals every line is exactly one command or one error, and the last is ours.
+      const lines = bytes.toString('latin1').split('\n').length - 1;
+      if (seen.length !== lines) t.fail(`${JSON.stringify(text)}: ${seen.length} events for ${lines} lines`);
+      const last = seen[seen.length - 1];
+      if (last?.type !== 'command' || last.tag !== 'Z9') t.fail(`${JSON.stringify(text)}: ended with ${JSON.stringify(last)}`);
+      checkedLines += lines;
     }
     // Truncated input leaves the reader waiting, never in an inconsistent state.
     const truncated = new CommandReader(options);
@@ -336,4 +351,5 @@ t.test('fuzz: random bytes and truncations never throw and always end in command
     for (let event = truncated.next(); event; event = truncated.next());
   }
   t.ok(commands > 1000 && errors > 1000, `${commands} commands, ${errors} errors`);
+  t.ok(checkedLines > 500, `${checkedLines} lines checked one event each`);
 });
