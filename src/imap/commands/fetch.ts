@@ -1,0 +1,230 @@
+// FETCH and UID FETCH (RFC 3501 sections 6.4.5, 6.4.8, 7.4.2) with MODSEQ and the CHANGEDSINCE
+// modifier of CONDSTORE (RFC 7162 sections 3.1.4, 3.1.4.1).
+//
+// - FLAGS, UID and MODSEQ alone (Thunderbird and Outlook resynchronising a folder, "UID FETCH 1:*
+//   (FLAGS)") come from the session's view of the mailbox, never from the database.
+// - Everything else is read in batches of rows (cached ENVELOPE and MIME structure, parsed at
+//   ingest), bodies one message at a time, and written in chunks of about 64 KB waiting for the
+//   socket to drain: memory stays bounded whatever the mailbox or message size.
+// - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen in a read-write mailbox; the new
+//   FLAGS (and MODSEQ with CONDSTORE) then go with the response (section 6.4.5).
+// - A non-UID FETCH never carries EXPUNGE responses (section 7.4.1, holdsExpunges). When it names
+//   a message another session expunged meanwhile, what the view holds (FLAGS, UID, MODSEQ) is
+//   still answered; for anything else the message is left out and the command ends in
+//   NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
+import type { MimePart } from '../../mime';
+import type { Envelope } from '../../mime';
+import { fetchMessages, flagNames, storeFlags, type FetchedMessage } from '../../store/imap-messages';
+import { FLAG_BITS, readBody } from '../../store/messages';
+import { bodyStructure, envelope, internalDate } from '../protocol/encode';
+import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
+import type { Ranges } from '../protocol/sequence';
+import { fetchSection } from '../protocol/sections';
+import type { SelectedMailbox } from '../selected';
+import type { ImapSession } from '../session';
+import { announceChange, currentMailbox, expungeIssued, ResponseStream, targetRanges } from './message-common';
+import { recordOpeningsOnSeen, type NewlySeen } from './opening-hook';
+import { ok, SELECTED, type CommandHandler } from './registry';
+
+const SEEN = FLAG_BITS['\\Seen'];
+/** Messages whose rows are read from the store at a time. */
+const BATCH = 256;
+
+/** Flag lists of messages without keywords or \Recent, by flag bits: most messages. */
+const plainFlagText: string[] = [];
+
+/** The text inside FLAGS ( ) for the message at 0-based `index` of the view. */
+function flagText(selected: SelectedMailbox, index: number): string {
+  const bits = selected.flagBits[index];
+  if (selected.keywords[index].length === 0 && (selected.recent.size === 0 || !selected.recent.has(selected.uids[index]))) {
+    return (plainFlagText[bits] ??= flagNames(bits, []).join(' '));
+  }
+  return selected.flagsAt(index).join(' ');
+}
+
+/** Items answered from the session's view alone. */
+const VIEW_ITEMS = new Set<FetchItem['type']>(['UID', 'FLAGS', 'MODSEQ']);
+
+/** The 0-based view indexes a FETCH covers, in order, CHANGEDSINCE applied. */
+function* indexesOf(selected: SelectedMailbox, ranges: Ranges, changedSince: number | null): Generator<number> {
+  for (const [low, high] of ranges) {
+    for (let index = low - 1; index < high; index++) {
+      if (changedSince === null || selected.modseqs[index] > changedSince) yield index;
+    }
+  }
+}
+
+/** Writes one item answered from the view; false if the item needs the store. */
+function writeViewItem(out: string[], item: FetchItem, selected: SelectedMailbox, index: number): boolean {
+  switch (item.type) {
+    case 'UID':
+      out.push(`UID ${selected.uids[index]}`);
+      return true;
+    case 'FLAGS':
+      out.push(`FLAGS (${flagText(selected, index)})`);
+      return true;
+    case 'MODSEQ':
+      out.push(`MODSEQ (${selected.modseqs[index]})`);
+      return true;
+    default:
+      return false;
+  }
+}
+
+async function fetchFromView(selected: SelectedMailbox, request: FetchRequest, ranges: Ranges, out: ResponseStream): Promise<void> {
+  const items = request.items;
+  const parts: string[] = [];
+  for (const index of indexesOf(selected, ranges, request.changedSince)) {
+    parts.length = 0;
+    for (const item of items) writeViewItem(parts, item, selected, index);
+    out.write(`* ${index + 1} FETCH (${parts.join(' ')})\r\n`);
+    if (out.full && !(await out.flush())) return;
+  }
+}
+
+interface StoreFetchOutcome {
+  /** Some message was expunged from the store before its data could be read. */
+  missing: boolean;
+  /** \Seen was set on some message. */
+  seenChanged: boolean;
+}
+
+/** Sets \Seen on the unseen messages of a batch; returns the UIDs whose flags changed. */
+function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Set<number> {
+  const unseen: number[] = [];
+  for (const index of indexes) {
+    const uid = selected.uids[index];
+    if (!(selected.flagBits[index] & SEEN) && !selected.isExpunged(uid)) unseen.push(uid);
+  }
+  if (unseen.length === 0) return new Set();
+  const result = storeFlags(session.db, selected.mailboxId, unseen, 'add', ['\\Seen']);
+  selected.applyFlagStates(result.changed);
+  const newlySeen: NewlySeen[] = result.newlySeen;
+  recordOpeningsOnSeen(session, selected.mailboxId, newlySeen);
+  return new Set(result.changed.map((state) => state.uid));
+}
+
+async function fetchFromStore(
+  session: ImapSession,
+  selected: SelectedMailbox,
+  request: FetchRequest,
+  ranges: Ranges,
+  out: ResponseStream,
+): Promise<StoreFetchOutcome> {
+  const outcome: StoreFetchOutcome = { missing: false, seenChanged: false };
+  const setSeen = request.setsSeen && !selected.readOnly;
+  const condstore = session.condstore;
+  const hasFlags = request.items.some((item) => item.type === 'FLAGS');
+  const hasModseq = request.items.some((item) => item.type === 'MODSEQ');
+  const needsRow = request.items.some((item) => !VIEW_ITEMS.has(item.type));
+  const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section');
+  const needsContent = request.items.some((item) => item.type === 'section');
+
+  const iterator = indexesOf(selected, ranges, request.changedSince);
+  const batch: number[] = [];
+  for (let done = false; !done; ) {
+    batch.length = 0;
+    for (let next = iterator.next(); ; next = iterator.next()) {
+      if (next.done) {
+        done = true;
+        break;
+      }
+      batch.push(next.value);
+      if (batch.length >= BATCH) break;
+    }
+    if (batch.length === 0) break;
+    if (!done) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run between batches
+
+    const seenNow = setSeen ? markSeen(session, selected, batch) : new Set<number>();
+    if (seenNow.size > 0) outcome.seenChanged = true;
+    const rows = new Map<number, FetchedMessage>();
+    if (needsRow) {
+      for (const row of fetchMessages(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
+    }
+
+    for (const index of batch) {
+      const uid = selected.uids[index];
+      const row = rows.get(uid);
+      if (needsRow && !row) {
+        outcome.missing = true;
+        continue;
+      }
+      const structure = needsStructure && row ? (JSON.parse(row.structureJson) as MimePart) : null;
+      const content = needsContent && row ? readBody(session.db, row.bodyHash) : undefined;
+      if (needsContent && !content) {
+        outcome.missing = true;
+        continue;
+      }
+      out.write(`* ${index + 1} FETCH (`);
+      let first = true;
+      const text = (value: string) => {
+        out.write(first ? value : ` ${value}`);
+        first = false;
+      };
+      const parts: string[] = [];
+      for (const item of request.items) {
+        parts.length = 0;
+        if (writeViewItem(parts, item, selected, index)) {
+          text(parts[0]);
+          continue;
+        }
+        const message = row as FetchedMessage;
+        switch (item.type) {
+          case 'INTERNALDATE':
+            text(`INTERNALDATE ${internalDate(message.internalDate)}`);
+            break;
+          case 'RFC822.SIZE':
+            text(`RFC822.SIZE ${message.size}`);
+            break;
+          case 'ENVELOPE':
+            text(`ENVELOPE ${envelope(JSON.parse(message.envelopeJson) as Envelope)}`);
+            break;
+          case 'BODY':
+            text(`BODY ${bodyStructure(structure as MimePart, false)}`);
+            break;
+          case 'BODYSTRUCTURE':
+            text(`BODYSTRUCTURE ${bodyStructure(structure as MimePart, true)}`);
+            break;
+          case 'section':
+            text(`${item.responseName} `);
+            out.literal(fetchSection(content as Buffer, structure as MimePart, item));
+            break;
+        }
+      }
+      if (seenNow.has(uid)) {
+        // RFC 3501 section 6.4.5: the flags that changed go with the data (RFC 7162: and MODSEQ)
+        if (!hasFlags) text(`FLAGS (${flagText(selected, index)})`);
+        if (condstore && !hasModseq) text(`MODSEQ (${selected.modseqs[index]})`);
+      }
+      out.write(')\r\n');
+      if (out.full && !(await out.flush())) return outcome;
+    }
+  }
+  return outcome;
+}
+
+export const fetch: CommandHandler = {
+  name: 'FETCH',
+  states: SELECTED,
+  holdsExpunges: (command) => !command.uid,
+  async run(session, command) {
+    const selected = currentMailbox(session, command.uid);
+    const ranges = targetRanges(selected, command.args[0], command.uid);
+    const request = parseFetchArguments(command.args.slice(1), { uid: command.uid });
+    // RFC 7162 section 3.1: FETCH MODSEQ and CHANGEDSINCE are CONDSTORE enabling commands
+    if (request.changedSince !== null || request.needs.modseq) session.enabled.add('CONDSTORE');
+
+    const out = new ResponseStream(session.io);
+    const fromView = !(request.setsSeen && !selected.readOnly) && request.items.every((item) => VIEW_ITEMS.has(item.type));
+    if (fromView) {
+      await fetchFromView(selected, request, ranges, out);
+      await out.flush();
+      return ok(`${command.uid ? 'UID ' : ''}FETCH completed`);
+    }
+    const outcome = await fetchFromStore(session, selected, request, ranges, out);
+    await out.flush();
+    if (outcome.seenChanged) announceChange(session, selected.mailboxId);
+    if (outcome.missing && !command.uid) return expungeIssued();
+    return ok(`${command.uid ? 'UID ' : ''}FETCH completed`);
+  },
+};

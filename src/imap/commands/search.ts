@@ -1,0 +1,131 @@
+// SEARCH and UID SEARCH (RFC 3501 sections 6.4.4, 6.4.8, 7.2.5), CHARSET UTF-8 / US-ASCII, every
+// search key, and RFC 7162 section 3.1.5 MODSEQ (the response then ends with the highest MODSEQ
+// of the matches). Parsing and evaluation live in protocol/search.ts; this handler feeds it the
+// messages: flags, MODSEQ and \Recent from the session's view; internal date and size from the
+// store in batches, and headers and decoded text from the message only when a key asks for them.
+import { findHeaderEnd, parseHeaderBlock, searchableText, type HeaderField, type MimePart } from '../../mime';
+import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
+import { readBody } from '../../store/messages';
+import { compileSearch, parseSearch, searchNeeds, usesModseq, type SearchMessage } from '../protocol/search';
+import type { SelectedMailbox } from '../selected';
+import type { ImapSession } from '../session';
+import { currentMailbox, ResponseStream } from './message-common';
+import { ok, SELECTED, type CommandHandler } from './registry';
+
+/** Messages whose rows are read from the store at a time. */
+const BATCH = 256;
+
+const NO_HEADERS: readonly HeaderField[] = [];
+
+/** One message as the search predicate sees it; every costly piece is computed on first use. */
+class CandidateMessage implements SearchMessage {
+  private flagSet: Set<string> | null = null;
+  private raw: Buffer | undefined | null = null;
+  private headerFields: readonly HeaderField[] | null = null;
+  private text: string | null = null;
+
+  constructor(
+    private readonly session: ImapSession,
+    private readonly selected: SelectedMailbox,
+    private readonly index: number,
+    private readonly row: FetchedMessage | undefined,
+  ) {}
+
+  get seq(): number {
+    return this.index + 1;
+  }
+
+  get uid(): number {
+    return this.selected.uids[this.index];
+  }
+
+  get flags(): ReadonlySet<string> {
+    return (this.flagSet ??= new Set(flagNames(this.selected.flagBits[this.index], this.selected.keywords[this.index])));
+  }
+
+  get internalDate(): number {
+    return this.row?.internalDate ?? 0;
+  }
+
+  get size(): number {
+    return this.row?.size ?? 0;
+  }
+
+  get modseq(): number {
+    return this.selected.modseqs[this.index];
+  }
+
+  get recent(): boolean {
+    return this.selected.recent.has(this.uid);
+  }
+
+  private content(): Buffer | undefined {
+    if (this.raw === null) this.raw = this.row ? readBody(this.session.db, this.row.bodyHash) : undefined;
+    return this.raw;
+  }
+
+  headers(): readonly HeaderField[] {
+    if (this.headerFields === null) {
+      const raw = this.content();
+      this.headerFields = raw ? parseHeaderBlock(raw, 0, findHeaderEnd(raw, 0).bodyStart) : NO_HEADERS;
+    }
+    return this.headerFields;
+  }
+
+  bodyText(): string {
+    if (this.text === null) {
+      const raw = this.content();
+      this.text = raw && this.row ? searchableText(raw, JSON.parse(this.row.structureJson) as MimePart) : '';
+    }
+    return this.text;
+  }
+}
+
+export const search: CommandHandler = {
+  name: 'SEARCH',
+  states: SELECTED,
+  holdsExpunges: (command) => !command.uid,
+  async run(session, command) {
+    const selected = currentMailbox(session, command.uid);
+    const request = parseSearch(command.args);
+    const withModseq = usesModseq(request.key);
+    if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
+    const count = selected.exists;
+    const matches = compileSearch(request.key, {
+      messageCount: count,
+      largestUid: count > 0 ? selected.uids[count - 1] : 0,
+    });
+    const needs = searchNeeds(request.key);
+    const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
+
+    const found: number[] = [];
+    let highestModseq = 0;
+    for (let start = 0; start < count; start += BATCH) {
+      const end = Math.min(count, start + BATCH);
+      const rows = new Map<number, FetchedMessage>();
+      if (needsRow) {
+        for (const row of fetchMessages(session.db, selected.mailboxId, selected.uids.slice(start, end))) rows.set(row.uid, row);
+        if (end < count) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
+      }
+      for (let index = start; index < end; index++) {
+        const uid = selected.uids[index];
+        const row = rows.get(uid);
+        if (needsRow && !row) continue; // expunged meanwhile: its data is gone
+        if (!matches(new CandidateMessage(session, selected, index, row))) continue;
+        found.push(command.uid ? uid : index + 1);
+        if (selected.modseqs[index] > highestModseq) highestModseq = selected.modseqs[index];
+      }
+    }
+
+    const out = new ResponseStream(session.io);
+    out.write('* SEARCH');
+    for (const value of found) {
+      out.write(` ${value}`);
+      if (out.full && !(await out.flush())) break;
+    }
+    if (withModseq && found.length > 0) out.write(` (MODSEQ ${highestModseq})`);
+    out.write('\r\n');
+    await out.flush();
+    return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
+  },
+};
