@@ -2,24 +2,34 @@
 import { append } from './append';
 import { authenticate } from './authenticate';
 import { capability } from './capability';
+import { close, unselect } from './close';
 import { copy, move } from './copy-move';
+import { create } from './create';
+import { deleteCommand } from './delete';
 import { enable } from './enable';
 import { expunge } from './expunge';
 import { fetch } from './fetch';
 import { id } from './id';
 import { idle } from './idle';
+import { list, lsub } from './list';
 import { login } from './login';
 import { logout } from './logout';
 import { namespace } from './namespace';
 import { check, noop } from './noop';
 import type { CommandHandler } from './registry';
+import { rename } from './rename';
 import { search } from './search';
+import { examine, select } from './select';
 import { starttls } from './starttls';
+import { status } from './status';
 import { store } from './store';
+import { subscribe, unsubscribe } from './subscribe';
 
 const ALL: CommandHandler[] = [capability, noop, check, logout, starttls, login, authenticate, id, enable, namespace, idle];
 // Message commands: FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE (and their UID forms), APPEND.
 ALL.push(fetch, store, search, copy, move, expunge, append);
+// Mailbox commands: SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, CLOSE, UNSELECT.
+ALL.push(select, examine, create, deleteCommand, rename, subscribe, unsubscribe, list, lsub, status, close, unselect);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));

@@ -1,0 +1,116 @@
+// SELECT and EXAMINE (RFC 3501 sections 6.3.1, 6.3.2) with the CONDSTORE select parameter and
+// HIGHESTMODSEQ (RFC 7162 sections 3.1.2, 3.1.8) and the CLOSED response code (section 3.2.11).
+//
+// Decisions:
+// - A SELECT or EXAMINE while a mailbox is selected first closes that mailbox, without
+//   expunging, and says so with "* OK [CLOSED]" before anything about the new one; when the new
+//   one cannot be opened, the session stays in the authenticated state (RFC 3501 section 6.3.1).
+// - A name that does not resolve (missing, \Noselect, an ORG box the person is not or no longer
+//   linked to) gets NO [NONEXISTENT] with the same words in every case (R6: nothing to learn).
+// - Every count describes the session's own view (EXISTS, UNSEEN's sequence number, RECENT:
+//   the messages this session shows with \Recent, none for EXAMINE, which claims none), and
+//   HIGHESTMODSEQ is the value that view is up to date with, never a later one a client could
+//   take as "already seen". UIDNEXT comes from the store: a message delivered meanwhile reaches
+//   the client as EXISTS right after, with a UID below it.
+// - FLAGS and PERMANENTFLAGS list the system flags and the keywords already used in the mailbox
+//   (Thunderbird reads its tags from there); \* lets a client create keywords (issue 3).
+// - EXAMINE answers PERMANENTFLAGS () as in the RFC's example: nothing can be changed.
+import { resolveMailbox } from '../../store/mailbox-view';
+import { mailboxStatus } from '../../store/imap-mailboxes';
+import { FLAG_BITS } from '../../store/messages';
+import { badSyntax } from '../protocol/errors';
+import { describeToken, expectEnd, expectList, type Token } from '../protocol/tokens';
+import { SelectedMailbox } from '../selected';
+import type { ImapSession } from '../session';
+import { mailboxArgument, nonexistent, refusal } from './mailbox-args';
+import { AUTHENTICATED, type CommandHandler, type Completion } from './registry';
+
+const SYSTEM_FLAGS = Object.keys(FLAG_BITS);
+const SEEN = FLAG_BITS['\\Seen'];
+
+/** The keywords used by at least one message, first spelling kept (keywords are case-insensitive). */
+function keywordsInUse(selected: SelectedMailbox): string[] {
+  const byLower = new Map<string, string>();
+  for (const keywords of selected.keywords) {
+    for (const keyword of keywords) {
+      const lower = keyword.toLowerCase();
+      if (!byLower.has(lower)) byLower.set(lower, keyword);
+    }
+  }
+  return [...byLower.values()].sort();
+}
+
+function open(session: ImapSession, args: readonly Token[], readOnly: boolean): Completion {
+  const mailbox = mailboxArgument(args[0]);
+  let condstore = false;
+  if (args.length > 1) {
+    // select-params (RFC 4466 section 2.1): "(" select-param *(SP select-param) ")"
+    for (const param of expectList(args[1], 'select parameters such as (CONDSTORE)')) {
+      if (param.type === 'atom' && param.value.toUpperCase() === 'CONDSTORE') condstore = true;
+      else throw badSyntax(`Unknown select parameter ${describeToken(param)}; this server knows (CONDSTORE)`);
+    }
+  }
+  expectEnd(args, 2);
+
+  if (session.selected) {
+    session.deselect();
+    session.untagged('OK [CLOSED] Previous mailbox closed');
+  }
+  if (condstore) session.enabled.add('CONDSTORE');
+
+  const resolved = resolveMailbox(session.db, session.user!.accountId, mailbox.name);
+  if (!resolved) return nonexistent(mailbox.name);
+  const selected = SelectedMailbox.open(session.db, resolved.mailboxId, resolved.viewName, readOnly);
+  if (!selected) return nonexistent(mailbox.name);
+  let uidNext: number;
+  try {
+    uidNext = mailboxStatus(session.db, resolved.mailboxId).uidnext;
+  } catch (err) {
+    return refusal(err, mailbox.name); // deleted in between
+  }
+  const lastUid = selected.exists > 0 ? selected.uids[selected.exists - 1] : 0;
+  uidNext = Math.max(uidNext, lastUid + 1);
+  let firstUnseen = 0;
+  for (let i = 0; i < selected.exists; i++) {
+    if ((selected.flagBits[i] & SEEN) === 0) {
+      firstUnseen = i + 1;
+      break;
+    }
+  }
+
+  const flags = [...SYSTEM_FLAGS, ...keywordsInUse(selected)].join(' ');
+  session.untagged(`FLAGS (${flags})`);
+  session.untagged(
+    readOnly
+      ? 'OK [PERMANENTFLAGS ()] Read-only: no flag can be changed'
+      : `OK [PERMANENTFLAGS (${flags} \\*)] Flags and new keywords are kept`,
+  );
+  session.untagged(`${selected.exists} EXISTS`);
+  session.untagged(`${selected.recent.size} RECENT`);
+  if (firstUnseen > 0) session.untagged(`OK [UNSEEN ${firstUnseen}] First message not yet read`);
+  session.untagged(`OK [UIDVALIDITY ${selected.uidValidity}] UIDs valid`);
+  session.untagged(`OK [UIDNEXT ${uidNext}] Predicted next UID`);
+  session.untagged(`OK [HIGHESTMODSEQ ${selected.knownModseq}] Highest modification sequence`);
+
+  session.selected = selected;
+  session.state = 'selected';
+  return readOnly
+    ? { status: 'OK', code: 'READ-ONLY', text: 'EXAMINE completed, mailbox open read-only' }
+    : { status: 'OK', code: 'READ-WRITE', text: 'SELECT completed' };
+}
+
+export const select: CommandHandler = {
+  name: 'SELECT',
+  states: AUTHENTICATED,
+  run(session, command) {
+    return open(session, command.args, false);
+  },
+};
+
+export const examine: CommandHandler = {
+  name: 'EXAMINE',
+  states: AUTHENTICATED,
+  run(session, command) {
+    return open(session, command.args, true);
+  },
+};
