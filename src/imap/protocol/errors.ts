@@ -1,8 +1,11 @@
 // The error every argument parser of the protocol layer throws (RFC 3501 §7.1 status responses).
 // Command handlers catch it and answer `tag BAD|NO [CODE] text`; anything else thrown is a bug.
 
-/** Response codes the protocol layer uses (RFC 3501 §7.1, RFC 5530, RFC 7889, RFC 7162). */
-export type ResponseCode = 'TOOBIG' | 'LIMIT' | 'BADCHARSET (UTF-8 US-ASCII)' | 'CLIENTBUG' | 'CANNOT';
+/**
+ * A response code without its brackets (RFC 3501 §7.1, RFC 5530): the protocol layer uses
+ * TOOBIG, LIMIT and "BADCHARSET (UTF-8 US-ASCII)"; commands add their own (TRYCREATE, NONEXISTENT...).
+ */
+export type ResponseCode = string;
 
 export class ImapError extends Error {
   /** BAD: the command is malformed; NO: well-formed but refused. */

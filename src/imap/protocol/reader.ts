@@ -96,8 +96,8 @@ const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 
 const EMPTY = Buffer.alloc(0);
-/** Past this capacity an emptied input buffer is released (idle connections stay small). */
-const KEEP_CAPACITY = 16384;
+/** Past this capacity an emptied input buffer is released (1 000 idle connections stay small). */
+const KEEP_CAPACITY = 4096;
 /** How much of a discarded line is kept to spot the literal announced at its end. */
 const TAIL_KEPT = 32;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -245,7 +245,10 @@ export class CommandReader {
     this.utf8QuotedStrings = options.utf8QuotedStrings ?? false;
   }
 
-  /** Octets received and not yet consumed (for backpressure: pause the socket above a bound). */
+  /**
+   * Octets received and not yet consumed. The reader buffers whatever it is given while the
+   * session is busy, so the session should pause the socket above a bound (pipelining).
+   */
   get buffered(): number {
     return this.input.length;
   }
@@ -255,7 +258,10 @@ export class CommandReader {
     return this.state === 'closed';
   }
 
-  /** Adds received octets. Literal octets go straight to the literal being read, uncopied. */
+  /**
+   * Adds received octets. Literal octets go straight to the literal being read, uncopied, so
+   * the chunk must not be reused afterwards (socket chunks never are). Nothing is parsed here.
+   */
   push(chunk: Buffer): void {
     if (this.state === 'closed' || chunk.length === 0) return;
     if (this.input.length === 0) {

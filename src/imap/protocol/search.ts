@@ -68,8 +68,6 @@ export interface SearchMailbox {
 /** NOT, OR and parentheses nest at most this deep. */
 export const MAX_SEARCH_DEPTH = 100;
 
-export const SUPPORTED_CHARSETS = ['UTF-8', 'US-ASCII'] as const;
-
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
   DELETED: ['\\Deleted', true],
@@ -205,7 +203,6 @@ export function parseSearch(args: readonly Token[]): SearchRequest {
   if (isWord(tokens[0], 'CHARSET')) {
     const name = expectAstring(tokens[1], 'a charset').toUpperCase();
     if (name === 'UTF-8' || name === 'US-ASCII') charset = name;
-    else if (name === 'UTF8') charset = 'UTF-8';
     else throw new ImapError('NO', `Unsupported charset ${name.slice(0, 40)}`, 'BADCHARSET (UTF-8 US-ASCII)');
     tokens = tokens.slice(2);
   }
