@@ -1,6 +1,6 @@
 // Sequence sets (RFC 3501 §9 sequence-set, §6.4.8 UID ranges), kept as ranges: "1:*" over
 // 100 000 messages is one pair of numbers, never an array of 100 000 entries.
-import { badSyntax } from './errors';
+import { ImapError, badSyntax } from './errors';
 import type { Token } from './tokens';
 
 /** A seq-number: an nz-number or "*", the largest number in use (RFC 3501 §9). */
@@ -216,4 +216,9 @@ export function formatRanges(ranges: Ranges): string {
 /** A sequence set for a list of numbers, in any order. */
 export function formatSequenceSet(numbers: Iterable<number>): string {
   return formatRanges(rangesOf(numbers));
+}
+
+/** The BAD for a set naming sequence numbers past the message count (see exceedsMessageCount). */
+export function invalidSequenceSet(): ImapError {
+  return new ImapError('BAD', 'Invalid message sequence number');
 }

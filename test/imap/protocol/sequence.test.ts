@@ -2,6 +2,7 @@ import t from 'tap';
 import { ImapError } from '../../../src/imap/protocol/errors';
 import {
   exceedsMessageCount,
+  invalidSequenceSet,
   expectSequenceSet,
   formatRanges,
   formatSequenceSet,
@@ -74,6 +75,9 @@ t.test('sequence numbers are clipped to the message count', async (t) => {
   t.equal(exceedsMessageCount(parseSequenceSet('1:5'), 5), false);
   t.equal(exceedsMessageCount(parseSequenceSet('1,6'), 5), true);
   t.equal(exceedsMessageCount(parseSequenceSet('6:*'), 5), true);
+  const error = invalidSequenceSet();
+  t.ok(error instanceof ImapError);
+  t.equal(error.kind, 'BAD');
 });
 
 t.test('UID sets map to sequence numbers through the sorted UID list (RFC 3501 §6.4.8)', async (t) => {
