@@ -3,12 +3,16 @@
 // this module checks the arguments (R15: one line naming the problem), calls, and prints text or
 // JSON (--json). `--config` and `--json` are global options declared in src/cli/main.ts.
 import type { Command } from 'commander';
-import { fileSender, publishDirectory, type DirectoryDiff, type PublicationResult } from '../directory/publish';
+import { publishDirectory, type DirectoryDiff, type PublicationResult } from '../directory/publish';
 import { searchLocalDirectory, type LocalDirectoryEntry, type SearchCriteria } from '../directory/search';
 import type { DirectoryEntry } from '../directory/entries';
 import { isValidFiness, isValidRpps } from '../policy/identity';
 import { openingStatus, type OpeningStatus } from '../store/openings';
-import { purgeExpired, type PurgeReport } from '../store/purge';
+import type { PurgeReport } from '../store/purge';
+import { directoryJob } from '../jobs/directory';
+import { runJob, type Job } from '../jobs/job';
+import { purgeJob, runRetention, type RetentionReport } from '../jobs/purge';
+import { createLogger } from '../util/log';
 import {
   deleteQueueEntry,
   findQueueEntry,
@@ -19,6 +23,8 @@ import {
 import { CliError } from './context';
 import { parseIsoInstant } from './rules';
 import type { CommandOptions, WithContext } from './with-context';
+import type { CliContext } from './context';
+import { registerJobCommands } from './jobs';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -170,6 +176,25 @@ function registerQueueCommands(program: Command, withContext: WithContext): void
     );
 }
 
+// ---- jobs run by hand -----------------------------------------------------------------------
+
+/**
+ * Runs a scheduled job here and now, through the same runner as the daemon's scheduler: it waits
+ * for no one and refuses when the same job is under way (in the daemon or another CLI), and the
+ * run is recorded in job_runs like a scheduled one. Job log lines stay out of the CLI's output.
+ */
+async function runJobByHand<R>(ctx: CliContext, job: Job<R>, now?: Date): Promise<{ result: R; runId: number }> {
+  const outcome = await runJob(job, { db: ctx.db, log: createLogger('silent'), trigger: 'cli', now });
+  if (outcome.status === 'skipped') {
+    const since = outcome.busy ? ` since ${iso(outcome.busy.startedAt)}` : '';
+    throw new CliError(`${job.name} is already running${since} (${outcome.reason}); try again when it has finished`);
+  }
+  if (outcome.status !== 'ok') {
+    throw new CliError(`${job.name} ${outcome.status === 'interrupted' ? 'was interrupted' : 'failed'}: ${outcome.error.message}`);
+  }
+  return { result: outcome.result, runId: outcome.runId };
+}
+
 // ---- purge (R10) ---------------------------------------------------------------------------
 
 function purgeText(report: PurgeReport): string {
@@ -185,6 +210,16 @@ function purgeText(report: PurgeReport): string {
   return lines.join('\n');
 }
 
+function retentionText(report: RetentionReport): string {
+  const { housekeeping: h } = report;
+  const verb = report.messages.dryRun ? 'would delete' : 'deleted';
+  return [
+    purgeText(report.messages),
+    `${verb} ${h.auditRows} audit row(s) and ${h.jobRuns} job run(s) from before ${h.auditCutoff}`,
+    `${verb} ${h.queueEntries} finished queue entr${h.queueEntries === 1 ? 'y' : 'ies'} from before ${h.queueCutoff}`,
+  ].join('\n');
+}
+
 function registerPurgeCommand(program: Command, withContext: WithContext): void {
   program
     .command('purge')
@@ -194,13 +229,14 @@ function registerPurgeCommand(program: Command, withContext: WithContext): void 
     .action(
       withContext(async (ctx, opts: CommandOptions) => {
         const now = typeof opts.now === 'string' ? new Date(parseIsoInstant('--now', opts.now)) : new Date();
-        const report = await purgeExpired(ctx.db, {
-          now,
-          retentionDays: ctx.config.retention.days,
-          dryRun: opts.dryRun === true,
-          source: 'cli',
-        });
-        ctx.print(report, purgeText(report));
+        if (opts.dryRun === true) {
+          const report = await runRetention(ctx.db, ctx.config, { now, dryRun: true, source: 'cli' });
+          ctx.print({ ...report.messages, housekeeping: report.housekeeping }, retentionText(report));
+          return;
+        }
+        // The same job as the nightly schedule, under the same lock: never two purges at once.
+        const { result, runId } = await runJobByHand(ctx, purgeJob({ config: ctx.config, db: ctx.db, log: createLogger('silent') }), now);
+        ctx.print({ ...result.messages, housekeeping: result.housekeeping, jobRunId: runId }, retentionText(result));
       }),
     );
 }
@@ -274,7 +310,7 @@ function publishText(result: PublicationResult): string {
     ...diffText(result.diff),
   ];
   if (result.dryRun) lines.push('dry run: nothing written, nothing recorded');
-  else for (const file of result.written) lines.push(`wrote ${file}`);
+  else for (const file of result.written) lines.push(/^https:/.test(file) ? `sent to ${file}` : `wrote ${file}`);
   return lines.join('\n');
 }
 
@@ -362,11 +398,13 @@ function registerDirectoryCommands(program: Command, withContext: WithContext): 
     .option('--dry-run', 'print the diff; write and record nothing')
     .action(
       withContext(async (ctx, opts) => {
-        // directory.endpoint (HTTP delivery) is not implemented yet: files only.
-        const result = await publishDirectory(ctx.db, {
-          dryRun: opts.dryRun === true,
-          senders: [fileSender(ctx.config.directory.outputDir)],
-        });
+        if (opts.dryRun === true) {
+          const result = await publishDirectory(ctx.db, { dryRun: true, senders: [] });
+          ctx.print(result, publishText(result));
+          return;
+        }
+        // The nightly job itself: endpoint (when set) then files, under the job lock.
+        const { result } = await runJobByHand(ctx, directoryJob({ config: ctx.config, db: ctx.db, log: createLogger('silent') }));
         ctx.print(result, publishText(result));
       }),
     );
@@ -389,4 +427,5 @@ export function registerOperationsCommands(program: Command, withContext: WithCo
   registerPurgeCommand(program, withContext);
   registerMessageCommands(program, withContext);
   registerDirectoryCommands(program, withContext);
+  registerJobCommands(program, withContext);
 }

@@ -34,10 +34,12 @@ const PATH_KEYS = [
   'tls.keyFile',
   'tls.caFile',
   'trustSpace.allowlistFile',
+  'trustSpace.checksumFile',
   'relay.certFile',
   'relay.keyFile',
   'relay.caFile',
   'directory.outputDir',
+  'directory.caFile',
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -119,6 +121,11 @@ export function loadConfig(file?: string): Config {
   if (config.directory.outputDir === '') config.directory.outputDir = path.join(config.dataDir, 'directory');
   if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
     throw new ConfigError(`config error in ${source}: tls.keyFile: tls.certFile and tls.keyFile must be set together`);
+  }
+  if (config.trustSpace.checksumUrl && !(config.trustSpace.allowlistUrl && config.trustSpace.checksumFile)) {
+    throw new ConfigError(
+      `config error in ${source}: trustSpace.checksumUrl: needs trustSpace.allowlistUrl (the list it checks) and trustSpace.checksumFile (where it is kept)`,
+    );
   }
   if (Boolean(config.relay.certFile) !== Boolean(config.relay.keyFile)) {
     throw new ConfigError(`config error in ${source}: relay.keyFile: relay.certFile and relay.keyFile must be set together`);

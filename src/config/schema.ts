@@ -13,6 +13,31 @@ const cron = z.string().refine((expr) => isValidCron(expr), { message: 'expected
 /** "30s", "5m", "1h", "5d". */
 export const durationPattern = /^(\d+)(s|m|h|d)$/;
 const duration = z.string().regex(durationPattern, 'expected a duration such as "30s", "5m", "1h" or "5d"');
+/** An IANA time zone the runtime knows (node-cron takes any string and fails later). */
+const timezone = z.string().refine(
+  (zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      return zone.trim() !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an IANA time zone such as "Europe/Paris"' },
+);
+/** '' (not set) or an https:// URL: everything leaving the operator goes over TLS (R1). */
+const optionalHttpsUrl = z.string().refine(
+  (text) => {
+    if (text === '') return true;
+    try {
+      const url = new URL(text);
+      return url.protocol === 'https:' && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an https:// URL, or "" for none' },
+);
 
 export const configSchema = z.strictObject({
   hostname: z.string().min(1),
@@ -36,6 +61,12 @@ export const configSchema = z.strictObject({
   }),
   trustSpace: z.strictObject({
     allowlistFile: z.string().min(1),
+    /** SHA-256 of the allowlist (`sha256sum` format or a bare digest); '' = not checked. */
+    checksumFile: z.string(),
+    /** Where to download the allowlist from before each reload; '' = the file is managed by hand. */
+    allowlistUrl: optionalHttpsUrl,
+    /** Where to download its SHA-256 from (into checksumFile); '' = none. */
+    checksumUrl: optionalHttpsUrl,
     patientDomain: domain,
   }),
   limits: z.strictObject({
@@ -46,8 +77,14 @@ export const configSchema = z.strictObject({
     maxConnectionsPerAccount: z.number().int().min(1),
     shutdownGraceSeconds: z.number().min(0).max(600),
   }),
-  retention: z.strictObject({ days: z.number().int().min(1) }),
-  schedules: z.strictObject({ purge: cron, directory: cron, digest: cron, allowlist: cron }),
+  retention: z.strictObject({
+    days: z.number().int().min(1),
+    /** Audit rows (and finished job runs) are kept this long. */
+    auditDays: z.number().int().min(1),
+    /** Finished outbound-queue entries are kept this long. */
+    queueDays: z.number().int().min(1),
+  }),
+  schedules: z.strictObject({ purge: cron, directory: cron, digest: cron, allowlist: cron, timezone }),
   notifications: z.strictObject({
     smtp: z.strictObject({ host: z.string().min(1), port, secure: z.boolean() }),
     from: email,
@@ -61,7 +98,14 @@ export const configSchema = z.strictObject({
     retryDelays: z.array(duration).min(1),
     maxAge: duration,
   }),
-  directory: z.strictObject({ outputDir: z.string(), endpoint: z.string() }),
+  directory: z.strictObject({
+    outputDir: z.string(),
+    endpoint: optionalHttpsUrl,
+    /** CA bundle the endpoint's certificate must chain to; '' = the system roots. */
+    caFile: z.string(),
+    /** Waits between attempts at the endpoint within one run; then the run fails. */
+    retryDelays: z.array(duration),
+  }),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),

@@ -1,12 +1,16 @@
 // Publication to the national directory (R13): the entries to publish now are compared with the
 // snapshot of the last successful publication, and the full list plus the diff are handed to each
-// configured sender. The only sender so far writes files under `directory.outputDir`; the HTTP
-// endpoint (`directory.endpoint`) is not implemented yet and that key is deliberately left unused
-// — a sender for it plugs into `publishDirectory` without changing the rest.
+// configured sender: `fileSender` writes files under `directory.outputDir`, `httpsSender`
+// (src/directory/https-sender.ts) POSTs the diff to `directory.endpoint`.
 //
 // Each run is a `directory_publications` row: 'pending' while senders run, then 'published' (the
 // new reference snapshot) or 'failed'. A run that fails or is killed leaves the previous
 // 'published' snapshot as the reference, so the next run recomputes the full diff.
+//
+// Senders run one after the other, in the order given, and the first that fails ends the run as
+// 'failed' (the later ones are not called). Callers therefore put the remote endpoint first and the
+// files last (src/jobs/directory.ts publicationSenders): files appear only for a publication the
+// endpoint accepted, and an unreachable endpoint leaves no file claiming a publication happened.
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -160,6 +164,18 @@ export function fileSender(outputDir: string): PublicationSender {
   };
 }
 
+/** A sender failed: the run is recorded 'failed'; `written` is what earlier senders did. */
+export class PublicationError extends Error {
+  override name = 'PublicationError';
+  constructor(
+    readonly sender: string,
+    override readonly cause: unknown,
+    readonly written: string[],
+  ) {
+    super(`publication not accepted (${sender}): ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
 export interface PublishOptions {
   now?: Date;
   /** Compute and return the diff only: no files, no publication row. */
@@ -191,12 +207,14 @@ export async function publishDirectory(db: Db, options: PublishOptions): Promise
       `INSERT INTO directory_publications (started_at, status, snapshot, diff) VALUES (?, 'pending', ?, ?)`,
     )
     .run(publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff)).lastInsertRowid;
-  try {
-    const publication: Publication = { publishedAt, since: reference.publishedAt, entries, diff };
-    for (const sender of options.senders) result.written.push(...(await sender.send(publication)));
-  } catch (err) {
-    db.prepare(`UPDATE directory_publications SET status = 'failed' WHERE id = ?`).run(rowId);
-    throw err;
+  const publication: Publication = { publishedAt, since: reference.publishedAt, entries, diff };
+  for (const sender of options.senders) {
+    try {
+      result.written.push(...(await sender.send(publication)));
+    } catch (err) {
+      db.prepare(`UPDATE directory_publications SET status = 'failed' WHERE id = ?`).run(rowId);
+      throw new PublicationError(sender.name, err, result.written);
+    }
   }
   db.prepare(`UPDATE directory_publications SET status = 'published', published_at = ? WHERE id = ?`).run(
     publishedAt.getTime(),

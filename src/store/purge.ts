@@ -12,6 +12,7 @@
 import type { Db } from './database';
 import { insertAudit } from './audit';
 import { releaseBody } from './messages';
+import { deleteQueueEntry } from './queue';
 
 const DAY_MS = 86_400_000;
 
@@ -200,4 +201,91 @@ export async function purgeExpired(db: Db, options: PurgeOptions): Promise<Purge
   }
   audit('ok');
   return report();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Housekeeping that runs with the retention purge: audit rows after `retention.auditDays`, job
+// runs after the same period, and finished outbound-queue entries (status 'done') after
+// `retention.queueDays`, their bodies released. Same shape as above: small transactions, a yield
+// to the event loop between them, so a large backlog never holds up SMTP or IMAP.
+
+export interface HousekeepingOptions {
+  now: Date;
+  /** Audit rows and job runs older than this many days go. */
+  auditDays: number;
+  /** Finished queue entries created more than this many days ago go. */
+  queueDays: number;
+  dryRun: boolean;
+  /** Rows per transaction (default 500). */
+  batchSize?: number;
+  /** Called between batches; an exception stops the work (what is committed stays). */
+  onBatch?: () => void | Promise<void>;
+}
+
+export interface HousekeepingReport {
+  auditCutoff: string;
+  queueCutoff: string;
+  /** Rows deleted (or, in a dry run, to delete). */
+  auditRows: number;
+  jobRuns: number;
+  queueEntries: number;
+}
+
+/** Deletes old audit rows, old finished job runs and old finished queue entries (see above). */
+export async function purgeHousekeeping(db: Db, options: HousekeepingOptions): Promise<HousekeepingReport> {
+  const batchSize = options.batchSize ?? 500;
+  for (const [key, value] of [['auditDays', options.auditDays], ['queueDays', options.queueDays]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${key} must be a positive integer`);
+  }
+  const auditCutoff = retentionCutoff(options.now, options.auditDays);
+  const queueCutoff = retentionCutoff(options.now, options.queueDays);
+  const report: HousekeepingReport = {
+    auditCutoff: new Date(auditCutoff).toISOString(),
+    queueCutoff: new Date(queueCutoff).toISOString(),
+    auditRows: 0,
+    jobRuns: 0,
+    queueEntries: 0,
+  };
+  const count = (sql: string, cutoff: number) => (db.prepare(sql).get(cutoff) as { n: number }).n;
+  const AUDIT = `FROM audit WHERE at < ?`;
+  const JOB_RUNS = `FROM job_runs WHERE finished_at IS NOT NULL AND started_at < ?`;
+  const QUEUE = `FROM outbound_queue WHERE status = 'done' AND created_at < ?`;
+  if (options.dryRun) {
+    report.auditRows = count(`SELECT COUNT(*) AS n ${AUDIT}`, auditCutoff);
+    report.jobRuns = count(`SELECT COUNT(*) AS n ${JOB_RUNS}`, auditCutoff);
+    report.queueEntries = count(`SELECT COUNT(*) AS n ${QUEUE}`, queueCutoff);
+    return report;
+  }
+
+  const deleteRows = async (table: string, where: string, cutoff: number): Promise<number> => {
+    const statement = db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id ${where} LIMIT ?)`);
+    let total = 0;
+    for (;;) {
+      const deleted = db.transaction(() => statement.run(cutoff, batchSize).changes).immediate();
+      total += deleted;
+      if (deleted < batchSize) return total;
+      await options.onBatch?.();
+      await yieldToEventLoop();
+    }
+  };
+  report.auditRows = await deleteRows('audit', AUDIT, auditCutoff);
+  report.jobRuns = await deleteRows('job_runs', JOB_RUNS, auditCutoff);
+
+  // Queue entries go through deleteQueueEntry, the one place that removes an entry and releases
+  // its body; a batch of them is one transaction.
+  const selectDone = db.prepare(`SELECT queue_id ${QUEUE} ORDER BY id LIMIT ?`).pluck();
+  for (;;) {
+    const deleted = db
+      .transaction(() => {
+        const ids = selectDone.all(queueCutoff, batchSize) as string[];
+        for (const id of ids) deleteQueueEntry(db, id);
+        return ids.length;
+      })
+      .immediate();
+    report.queueEntries += deleted;
+    if (deleted < batchSize) break;
+    await options.onBatch?.();
+    await yieldToEventLoop();
+  }
+  return report;
 }

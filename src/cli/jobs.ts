@@ -1,0 +1,60 @@
+// `mssd jobs list`: the recent runs of the scheduled jobs (job_runs), whoever started them — the
+// daemon's schedule, SIGHUP, or an operator's `mssd purge` / `mssd directory publish`.
+import type { Command } from 'commander';
+import { recentJobRuns, runningState, type JobRun } from '../store/job-runs';
+import { CliError } from './context';
+import type { WithContext } from './with-context';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function runJson(run: JobRun) {
+  const state = runningState(run);
+  return {
+    id: run.id,
+    job: run.job,
+    outcome: run.outcome,
+    startedAt: iso(run.startedAt),
+    finishedAt: run.finishedAt === null ? null : iso(run.finishedAt),
+    durationMs: run.finishedAt === null ? null : run.finishedAt - run.startedAt,
+    ...(state ? { holder: state.holder, heartbeatAt: iso(state.heartbeatAt), progress: state.progress ?? {} } : { counts: run.counts }),
+    error: run.error,
+  };
+}
+
+function summary(values: Record<string, unknown> | null | undefined): string {
+  if (!values) return '';
+  return Object.entries(values)
+    .filter(([, value]) => value === null || ['string', 'number', 'boolean'].includes(typeof value))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
+}
+
+function runText(run: JobRun): string {
+  const state = runningState(run);
+  const head = `#${run.id}  ${run.job}  ${run.outcome}  started ${iso(run.startedAt)}`;
+  if (state) return `${head}  by ${state.holder}, alive at ${iso(state.heartbeatAt)}  ${summary(state.progress)}`.trimEnd();
+  const duration = run.finishedAt === null ? '' : `  ${((run.finishedAt - run.startedAt) / 1000).toFixed(1)} s`;
+  return `${head}${duration}  ${summary(run.counts)}${run.error ? `\n    error: ${run.error}` : ''}`.trimEnd();
+}
+
+export function registerJobCommands(program: Command, withContext: WithContext): void {
+  const jobs = program.command('jobs').description('scheduled jobs: purge, directory, allowlist');
+  jobs
+    .command('list')
+    .description('recent runs (newest first) with outcome, duration and counts')
+    .option('--job <name>', 'runs of this job only')
+    .option('--limit <n>', 'how many runs (default 20)')
+    .action(
+      withContext((ctx, opts) => {
+        let limit = 20;
+        if (opts.limit !== undefined) {
+          limit = Number(opts.limit);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`--limit: '${String(opts.limit)}': expected a number from 1 to 10000`);
+        }
+        const job = typeof opts.job === 'string' ? opts.job.trim() : undefined;
+        if (job === '') throw new CliError('--job: must not be empty');
+        const runs = recentJobRuns(ctx.db, { job, limit });
+        ctx.print({ runs: runs.map(runJson) }, runs.length === 0 ? 'no job run recorded' : runs.map(runText).join('\n'));
+      }),
+    );
+}
