@@ -5,7 +5,10 @@ import type { SMTPServer } from 'smtp-server';
 import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
 import { MailboxChanges, Router } from './delivery/router';
-import { loadTrustSpaceFile, type TrustSpace } from './policy/trustspace';
+import type { TrustSpace } from './policy/trustspace';
+import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
+import { createScheduler } from './jobs/registry';
+import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { createMta } from './smtp/mta';
 import { Authenticator } from './auth/authenticator';
@@ -26,8 +29,10 @@ export interface Daemon {
   outbound: OutboundWorker;
   /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
   listening: Record<string, string>;
-  /** Re-reads the allowlist; keeps the previous one when the new one is unusable. */
-  reloadTrustSpace(): boolean;
+  /** Re-reads the allowlist; throws, keeping the previous one, when the new one is unusable. */
+  reloadTrustSpace(): AllowlistReload;
+  /** Scheduled jobs (src/jobs/registry.ts); `scheduler.trigger(name)` runs one now. */
+  scheduler: Scheduler;
   stop(): Promise<void>;
 }
 
@@ -72,21 +77,21 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       log.warn({ caFile: tls.caFile }, `development certificates in use; clients must trust the CA in ${tls.caFile}`);
     }
 
-    let trustSpace: TrustSpace = loadTrustSpaceFile(config.trustSpace.allowlistFile);
+    let trustSpace: TrustSpace = loadAllowlist(config);
     log.info({ file: config.trustSpace.allowlistFile, domains: trustSpace.domainCount, dns: trustSpace.dnCount }, 'trust space loaded');
-    const reloadTrustSpace = (): boolean => {
+    const reloadTrustSpace = (): AllowlistReload => {
       try {
-        const next = loadTrustSpaceFile(config.trustSpace.allowlistFile);
+        const next = loadAllowlist(config);
         const diff = next.diff(trustSpace);
         trustSpace = next;
         log.info(
-          { domains: next.domainCount, domainsAdded: diff.domainsAdded.length, domainsRemoved: diff.domainsRemoved.length, dnsAdded: diff.dnsAdded.length, dnsRemoved: diff.dnsRemoved.length },
+          { domains: next.domainCount, dns: next.dnCount, ...diff.counts, domainsAddedList: diff.domainsAdded.slice(0, 20), domainsRemovedList: diff.domainsRemoved.slice(0, 20) },
           'trust space reloaded',
         );
-        return true;
+        return { domains: next.domainCount, dns: next.dnCount, counts: diff.counts };
       } catch (err) {
         log.error({ err: (err as Error).message }, 'trust space reload refused; the previous list stays in force');
-        return false;
+        throw err;
       }
     };
 
@@ -109,6 +114,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
     const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
+    // Scheduled jobs start once everything they touch is serving.
+    const scheduler = createScheduler({
+      config,
+      db,
+      log,
+      notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
+      reloadTrustSpace,
+    });
+    scheduler.start();
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
 
     const openDb = db;
@@ -121,11 +135,18 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       router,
       listening,
       reloadTrustSpace,
+      scheduler,
       stop() {
         stopping ??= (async () => {
           log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
           externalChanges.stop();
-          await Promise.all([...smtpServers.map(closeSmtp), imapServers?.close()]);
+          // A running job stops at its next safe point (a purge between two batches) within the
+          // same grace period.
+          await Promise.all([
+            ...smtpServers.map(closeSmtp),
+            imapServers?.close(),
+            scheduler.stop(config.limits.shutdownGraceSeconds * 1000),
+          ]);
           // Let the last group commit run before closing the database.
           await new Promise((resolve) => setImmediate(resolve));
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -148,7 +169,8 @@ export async function serve(configFile?: string): Promise<void> {
   const config = loadConfig(configFile ?? configFileFromEnv());
   const log = createLogger(config.log.level);
   const daemon = await startDaemon(config, log);
-  process.on('SIGHUP', () => daemon.reloadTrustSpace());
+  // SIGHUP refreshes the allowlist now (download when configured, then reload), as its schedule does.
+  process.on('SIGHUP', () => void daemon.scheduler.trigger('allowlist', 'sighup'));
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'signal received');
