@@ -200,7 +200,27 @@ export function decodeHeaderValue(value: string): string {
   return result + value.slice(last);
 }
 
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+/** The HTML named entities of accented Latin letters (&eacute; &Ccedil; &ocirc; …), which French
+ * HTML mail uses everywhere: letter + acute/grave/circ/uml/tilde/cedil/ring composed with NFC. */
+function accentEntities(): Record<string, string> {
+  const marks: Record<string, string> = { acute: '\u0301', grave: '\u0300', circ: '\u0302', uml: '\u0308', tilde: '\u0303', cedil: '\u0327', ring: '\u030a' };
+  const entities: Record<string, string> = {};
+  for (const letter of 'aeiouycnAEIOUYCN') {
+    for (const [name, mark] of Object.entries(marks)) {
+      const composed = (letter + mark).normalize('NFC');
+      if (composed.length === 1) entities[letter + name] = composed;
+    }
+  }
+  return entities;
+}
+
+const NAMED_ENTITIES: Record<string, string> = {
+  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ',
+  ...accentEntities(),
+  szlig: 'ß', aelig: 'æ', AElig: 'Æ', oelig: 'œ', OElig: 'Œ', euro: '€', deg: '°', laquo: '«', raquo: '»',
+  hellip: '…', rsquo: '’', lsquo: '‘', ldquo: '“', rdquo: '”', ndash: '–', mdash: '—',
+};
+const LOWER_CASE_ENTITIES = new Set(['amp', 'lt', 'gt', 'quot', 'apos', 'nbsp']);
 
 /** Text of an HTML body for searching: tags become spaces, common entities are decoded. Linear. */
 function htmlToText(html: string): string {
@@ -220,7 +240,9 @@ function htmlToText(html: string): string {
       const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
       return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
     }
-    return NAMED_ENTITIES[name.toLowerCase()] ?? entity;
+    // Accented entities are case-sensitive (&Eacute; is É); the basic ones are often written in
+    // capitals by old mailers.
+    return NAMED_ENTITIES[name] ?? (LOWER_CASE_ENTITIES.has(name.toLowerCase()) ? NAMED_ENTITIES[name.toLowerCase()] : entity);
   });
 }
 

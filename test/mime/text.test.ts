@@ -110,3 +110,12 @@ t.test('searchableText keeps every text part, forwarded ones included, and skips
   t.notMatch(text, 'SECRET-ZIP-CONTENT');
   t.notMatch(text, Buffer.from('SECRET-ZIP-CONTENT').toString('base64'));
 });
+
+t.test('searchableText decodes the accented HTML entities of French mail, case-sensitively', async (t) => {
+  const raw = Buffer.from(
+    'Content-Type: text/html; charset=us-ascii\r\n\r\n<p>Glyc&eacute;mie &Eacute;lev&eacute;e, r&eacute;sultat re&ccedil;u &AMP; contr&ocirc;le &agrave; pr&eacute;voir, &OElig;dème &euro;</p>\r\n',
+  );
+  const text = searchableText(raw, parseStructure(raw));
+  t.match(text, 'Glycémie Élevée, résultat reçu & contrôle à prévoir, Œdème €');
+  t.notMatch(text, '&eacute;');
+});
