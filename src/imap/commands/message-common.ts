@@ -5,7 +5,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { MailboxError, resolveMailbox, type ResolvedMailbox } from '../../store/mailbox-view';
-import { decodeMailboxName } from '../protocol/encode';
 import { ImapError } from '../protocol/errors';
 import {
   exceedsMessageCount,
@@ -15,9 +14,10 @@ import {
   resolveUids,
   type Ranges,
 } from '../protocol/sequence';
-import { expectAstring, type Token } from '../protocol/tokens';
+import type { Token } from '../protocol/tokens';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession, SessionIo } from '../session';
+import { asciiText, displayName, isSharedName, mailboxArgument } from './mailbox-args';
 import { no, type Completion } from './registry';
 
 /**
@@ -73,23 +73,27 @@ export function announceChange(session: ImapSession, mailboxId: number): void {
   session.services.changes.emit('mailbox-changed', mailboxId);
 }
 
-/** A store refusal as the NO a client can act on (RFC 5530 codes). */
+/** A store refusal as the NO a client can act on (RFC 5530 codes), in 7-bit text. */
 export function mailboxRefusal(err: unknown): Completion {
-  if (err instanceof MailboxError) return no(`${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}`, err.code);
+  if (err instanceof MailboxError) {
+    const text = asciiText(err.message);
+    return no(`${text.charAt(0).toUpperCase()}${text.slice(1)}`, err.code);
+  }
   throw err;
 }
 
 /**
  * The destination of COPY, MOVE and APPEND: a mailbox the person may use (their own or a linked
  * ORG's, R6), or the NO [TRYCREATE] to answer when it does not exist (RFC 3501 sections 6.3.11
- * and 6.4.7), so that the client may create it and try again.
+ * and 6.4.7), so that the client may create it and try again. A name that is not valid modified
+ * UTF-7 is a NO [CANNOT] (mailbox-args.ts).
  */
 export function destinationMailbox(session: ImapSession, token: Token | undefined): ResolvedMailbox | Completion {
-  const raw = expectAstring(token, 'a mailbox name');
-  const name = decodeMailboxName(raw);
+  const { name } = mailboxArgument(token);
   const user = session.user;
-  const resolved = name === null || !user ? null : resolveMailbox(session.db, user.accountId, name);
-  return resolved ?? no(`There is no mailbox named ${name ?? raw}`, 'TRYCREATE');
+  const resolved = user ? resolveMailbox(session.db, user.accountId, name) : null;
+  const shared = isSharedName(name) ? ' or is not shared with you' : '';
+  return resolved ?? no(`Mailbox ${displayName(name)} does not exist${shared}`, 'TRYCREATE');
 }
 
 export function isCompletion(value: ResolvedMailbox | Completion): value is Completion {
