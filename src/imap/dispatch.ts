@@ -24,6 +24,7 @@ export async function runCommand(
   const handler = handlers.get(command.name);
   let completion: Completion;
   let allowExpunge = true;
+  if (session.state === 'selected') session.closeIfRevoked(); // R6, before the state check
   if (!handler || (command.uid && !UID_FORMS.has(command.name))) {
     completion = { status: 'BAD', text: `Unknown command ${command.uid ? 'UID ' : ''}${command.name}` };
   } else if (!handler.states.includes(session.state)) {

@@ -8,6 +8,7 @@ import type { Db } from '../store/database';
 import { canAccessMailbox } from '../store/mailbox-view';
 import type { ConnectionLimiter } from '../smtp/connection-limits';
 import type { Logger } from '../util/log';
+import { encodeMailboxName, quoted } from './protocol/encode';
 import type { RawLine, ReaderError } from './protocol/reader';
 import type { SelectedMailbox } from './selected';
 
@@ -111,12 +112,29 @@ export class ImapSession {
   flushUpdates(allowExpunge: boolean): void {
     const selected = this.selected;
     if (!selected || !this.user) return;
+    // Access first: once the link is gone, not even a message count of the ORG box goes out.
+    if (this.closeIfRevoked()) return;
     const outcome = selected.sync({ allowExpunge, condstore: this.condstore });
     for (const line of outcome.lines) this.io.write(`${line}\r\n`);
-    if (outcome.gone || !this.canStillAccess(selected.mailboxId)) {
-      this.deselect();
-      this.untagged(`OK [CLOSED] ${selected.name} is no longer available to you; select another mailbox`);
-    }
+    if (outcome.gone) this.closeSelected(selected);
+  }
+
+  /**
+   * R6: when access to the selected mailbox was withdrawn (an ORG link removed), leaves the
+   * selected state with CLOSED and returns true. Dispatch calls it before every command, so
+   * that a FETCH right after the unlinking reads nothing from the ORG box.
+   */
+  closeIfRevoked(): boolean {
+    const selected = this.selected;
+    if (!selected || this.canStillAccess(selected.mailboxId)) return false;
+    this.closeSelected(selected);
+    return true;
+  }
+
+  private closeSelected(selected: SelectedMailbox): void {
+    this.deselect();
+    // Response text is 7-bit (RFC 3501 section 9): the name as the client spells it.
+    this.untagged(`OK [CLOSED] ${quoted(encodeMailboxName(selected.name))} is no longer available to you; select another mailbox`);
   }
 
   /** Whether the person still has access to a mailbox (their own, or a linked ORG's; R6). */
