@@ -283,7 +283,7 @@ t.test('IMAP mailbox commands', async (t) => {
     await raw.command('SELECT Temporaire');
     await client.mailboxDelete('Temporaire');
     const noop = await raw.command('NOOP');
-    t.same(noop.untagged, ['* OK [CLOSED] Temporaire is no longer available to you; select another mailbox']);
+    t.same(noop.untagged, ['* OK [CLOSED] "Temporaire" is no longer available to you; select another mailbox']);
     t.match((await raw.command('CLOSE')).tagged, /BAD/, 'back in the authenticated state');
   });
 
