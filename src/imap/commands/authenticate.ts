@@ -1,6 +1,6 @@
 // AUTHENTICATE (RFC 3501 section 6.2.2) with the PLAIN (RFC 4616) and LOGIN mechanisms, and the
 // initial response of SASL-IR (RFC 4959). "*" from the client cancels the exchange.
-import { expectAtom, expectEnd, stringValue } from '../protocol/tokens';
+import { expectAstring, expectAtom, expectEnd } from '../protocol/tokens';
 import type { ImapSession } from '../session';
 import { logIn } from './login-common';
 import { bad, no, type CommandHandler } from './registry';
@@ -27,7 +27,8 @@ export const authenticate: CommandHandler = {
   states: ['not-authenticated'],
   async run(session, command) {
     const mechanism = expectAtom(command.args[0], 'SASL mechanism').toUpperCase();
-    const initial = command.args.length > 1 ? stringValue(command.args[1]) : null;
+    // RFC 4959: the initial response is an atom of base64 (or "="), as every client sends it.
+    const initial = command.args.length > 1 ? expectAstring(command.args[1], 'SASL initial response') : null;
     expectEnd(command.args, initial === null ? 1 : 2);
     if (!session.io.secure) return no('Log in only over TLS: use STARTTLS first', 'PRIVACYREQUIRED');
     try {
