@@ -53,8 +53,13 @@ export function asciiText(text: string): string {
  */
 export function displayName(name: string): string {
   const ascii = asciiText(name).replace(/"/g, "'");
-  if (ascii === name) return `"${ascii}"`;
-  return `"${ascii}" (${encodeMailboxName(name).replace(/"/g, "'")})`;
+  if (ascii === name) return `"${shorten(ascii)}"`;
+  return `"${shorten(ascii)}" (${shorten(encodeMailboxName(name).replace(/"/g, "'"))})`;
+}
+
+/** Long names are cut in messages: a line of text is for a person to read. */
+function shorten(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }
 
 function capitalise(text: string): string {
@@ -94,6 +99,9 @@ export function refusal(err: unknown, name: string): Completion {
             'no "%" or "*", at most 255 characters and 16 levels',
           'CANNOT',
         );
+      }
+      if (err.message === 'mailbox name too long') {
+        return no(`${displayName(name)} is too long for a mailbox name: at most 255 characters and 16 levels`, 'CANNOT');
       }
       return no(`${capitalise(asciiText(err.message))}`, 'CANNOT');
     case 'NOPERM':
