@@ -132,6 +132,22 @@ t.test('malformed IMAP input', async (t) => {
     await usable(t, 'selected');
   });
 
+  await t.test('pipelined CREATEs up to the per-box limit: NO [LIMIT] past it', async (t) => {
+    const other = await RawImap.login(env, alice.login, TEST_PASSWORD);
+    t.teardown(() => other.close());
+    const existing = (await other.command('LIST "" "*"')).untagged.length;
+    const count = 1000 - existing + 2;
+    let batch = '';
+    for (let i = 1; i <= count; i++) batch += `P${i} CREATE "Dossier ${i}"\r\n`;
+    other.write(batch);
+    const replies: string[] = [];
+    for (let i = 1; i <= count; i++) replies.push((await other.until(`P${i}`)).tagged);
+    t.ok(replies.slice(0, count - 2).every((line) => /OK CREATE completed$/.test(line)), `${count - 2} folders created, answered in order`);
+    t.match(replies[count - 2], /NO \[LIMIT\] Too many mailboxes: at most 1000 mailboxes per box; delete some folders first$/);
+    t.match(replies[count - 1], /NO \[LIMIT\]/);
+    t.equal((await other.command('LIST "" "*"')).untagged.length, 1000);
+  });
+
   await t.test('oversize non-synchronising literal: BAD, then the connection ends (input cannot be followed)', async (t) => {
     const other = await RawImap.login(env, alice.login, TEST_PASSWORD);
     t.teardown(() => other.close());
