@@ -1,9 +1,8 @@
 // The inbound MTA (listen.smtp): receives mail from the other MSSanté operators.
 // RFC 5321 with STARTTLS (RFC 3207), PIPELINING (RFC 2920), 8BITMIME (RFC 6152), SMTPUTF8
 // (RFC 6531), SIZE (RFC 1870), DSN (RFC 3461) and ENHANCEDSTATUSCODES (RFC 2034, 3463).
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema';
 import type { EnvelopeRecipient, Router } from '../delivery/router';
 import { dnOfCertificate, type TrustSpace } from '../policy/trustspace';
@@ -14,6 +13,7 @@ import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
 import { ConnectionLimiter } from './connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
+import { disableNagle, envelopeDsn, readMessage, recipientDsn } from './session';
 import { newQueueId, traceHeaders } from './trace';
 
 /** RFC 5321 section 4.5.3.1.8: a server must accept at least 100 recipients per transaction. */
@@ -36,31 +36,6 @@ interface PeerTls {
   clientDn: string | null;
   certificateTrusted: boolean;
   certificateError: string | null;
-}
-
-function envelopeDsn(session: SMTPServerSession): { envid: string | null; ret: 'FULL' | 'HDRS' | null } {
-  const dsn = (session.envelope as { dsn?: { envid?: string; ret?: string } }).dsn;
-  const ret = dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? dsn.ret : null;
-  return { envid: dsn?.envid ?? null, ret };
-}
-
-function recipientDsn(address: SMTPServerAddress): { notify: string | null; orcpt: string | null } {
-  const dsn = (address as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
-  return { notify: dsn?.notify?.length ? dsn.notify.join(',') : null, orcpt: dsn?.orcpt ?? null };
-}
-
-/** Reads the DATA stream into one Buffer, keeping nothing past the size limit. */
-function readMessage(stream: SMTPServerDataStream, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    stream.on('data', (chunk: Buffer) => {
-      length += chunk.length;
-      if (length <= limit) chunks.push(chunk);
-    });
-    stream.on('end', () => resolve(stream.sizeExceeded || length > limit ? null : Buffer.concat(chunks, length)));
-    stream.on('error', reject);
-  });
 }
 
 export function createMta(deps: MtaDeps): SMTPServer {
@@ -249,9 +224,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       recipientsBySession.delete(session.id);
     },
   });
-  // Replies to pipelined commands are small separate writes; with Nagle's algorithm the second
-  // one waits for the peer's delayed ACK (up to 40 ms) before leaving.
-  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  disableNagle(server);
   server.on('error', (err) => log.error({ smtp: 'mta', err }, 'smtp server error'));
   return server;
 }
