@@ -153,3 +153,18 @@ export function insertDeliveryRecipient(db: Db, deliveryId: number, recipient: D
      VALUES (?, ?, ?, ?, ?, ?)`,
   ).run(deliveryId, recipient.address, recipient.orcpt, recipient.notify, recipient.accountId, recipient.outcome);
 }
+
+/** Records that the DSN a recipient asked for was sent (RFC 3461: at most one per recipient). */
+export function markDsnSent(db: Db, deliveryId: number, address: string): void {
+  cachedStatement(db, 'UPDATE delivery_recipients SET dsn_sent = 1 WHERE delivery_id = ? AND address = ?').run(deliveryId, address);
+}
+
+/** The final outcome of a relayed recipient ('relayed' or 'failed'), for `mssd message status`. */
+export function setDeliveryRecipientOutcome(db: Db, deliveryId: number, address: string, outcome: 'relayed' | 'failed', dsnSent: boolean): void {
+  cachedStatement(db, 'UPDATE delivery_recipients SET outcome = ?, dsn_sent = max(dsn_sent, ?) WHERE delivery_id = ? AND address = ?').run(
+    outcome,
+    dsnSent ? 1 : 0,
+    deliveryId,
+    address,
+  );
+}

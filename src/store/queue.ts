@@ -2,7 +2,7 @@
 // committed before SMTP answers 250 (R14) and worked through with retries by the relay. This module
 // is the only SQL on outbound_queue / outbound_recipients; the operator inspects it through
 // `mssd queue list|show|retry|delete`.
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 import { bodyHash as hashOf, releaseBody, retainBody } from './messages';
 
 export type QueueKind = 'relay' | 'forward' | 'autoreply' | 'dsn' | 'notice';
@@ -20,8 +20,11 @@ export interface EnqueueInput {
   /** Reverse-path; '' for the null sender (DSNs, RFC 5321 section 4.5.5). */
   mailFrom: string;
   recipients: QueueRecipientInput[];
-  /** A body already stored (its hash) or a new one (its bytes): either way it gains one reference. */
-  body: { hash: string } | { content: Buffer };
+  /**
+   * A body already stored (its hash) or a new one (its bytes, and its hash when the caller has
+   * computed it already): either way it gains one reference.
+   */
+  body: { hash: string } | { content: Buffer; hash?: string };
   /** The id the entry is known by (src/smtp/trace.ts newQueueId for new transactions). */
   queueId: string;
   deliveryId?: number | null;
@@ -78,20 +81,19 @@ export function enqueueOutbound(db: Db, input: EnqueueInput): string {
   db.transaction(() => {
     let bodyHash: string;
     if ('content' in input.body) {
-      bodyHash = hashOf(input.body.content);
+      bodyHash = input.body.hash ?? hashOf(input.body.content);
       retainBody(db, bodyHash, input.body.content, 1, now);
     } else {
       bodyHash = input.body.hash;
-      const updated = db.prepare('UPDATE bodies SET refcount = refcount + 1 WHERE hash = ?').run(bodyHash);
+      const updated = cachedStatement(db, 'UPDATE bodies SET refcount = refcount + 1 WHERE hash = ?').run(bodyHash);
       if (updated.changes !== 1) throw new Error(`no stored body ${bodyHash}`);
     }
-    const row = db
-      .prepare(
-        `INSERT INTO outbound_queue (queue_id, kind, delivery_id, sender_account_id, body_hash, mail_from,
-           envid, ret, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    const row = cachedStatement(
+      db,
+      `INSERT INTO outbound_queue (queue_id, kind, delivery_id, sender_account_id, body_hash, mail_from,
+         envid, ret, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
         queueId,
         input.kind,
         input.deliveryId ?? null,
@@ -103,7 +105,8 @@ export function enqueueOutbound(db: Db, input: EnqueueInput): string {
         now,
         input.nextAttemptAt ?? now,
       );
-    const addRecipient = db.prepare(
+    const addRecipient = cachedStatement(
+      db,
       `INSERT INTO outbound_recipients (queue_row_id, address, domain, orcpt, notify, updated_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
@@ -209,4 +212,135 @@ export function deleteQueueEntry(db: Db, queueId: string): boolean {
     releaseBody(db, row.body_hash);
     return true;
   }).immediate();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The relay worker's side (src/delivery/outbound.ts). Each recipient moves from 'pending' to
+// 'sent' (the peer answered 250 to DATA for it) or 'failed' (a permanent refusal, or too old);
+// 'sent' is written right after the peer's 250, so a recipient the peer accepted is never sent
+// to again. An entry whose recipients are all final is removed with its body reference: what
+// happened stays in the audit trail, delivery_recipients and the log.
+
+/** A queued entry as the worker needs it: its row id and the recipients still pending. */
+export interface WorkEntry {
+  rowId: number;
+  queueId: string;
+  kind: QueueKind;
+  mailFrom: string;
+  senderAccountId: number | null;
+  deliveryId: number | null;
+  envid: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  bodyHash: string;
+  createdAt: number;
+  nextAttemptAt: number;
+  attempts: number;
+  pending: QueueRecipient[];
+}
+
+interface WorkRow {
+  id: number;
+  queue_id: string;
+  kind: QueueKind;
+  mail_from: string;
+  sender_account_id: number | null;
+  delivery_id: number | null;
+  envid: string | null;
+  ret: string | null;
+  body_hash: string;
+  created_at: number;
+  next_attempt_at: number;
+  attempts: number;
+}
+
+/**
+ * Queued entries due at `now` (next_attempt_at reached), the oldest due first, at most `limit`,
+ * leaving out the row ids in `skip` (those the worker is already sending).
+ */
+export function dueQueueEntries(db: Db, now: number, limit: number, skip: ReadonlySet<number> = new Set()): WorkEntry[] {
+  const rows = cachedStatement(
+    db,
+    `SELECT id, queue_id, kind, mail_from, sender_account_id, delivery_id, envid, ret, body_hash, created_at,
+            next_attempt_at, attempts
+     FROM outbound_queue WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+  ).all(now, limit + skip.size) as WorkRow[];
+  const pendingOf = cachedStatement(
+    db,
+    `SELECT address, domain, status, orcpt, notify, last_reply AS lastReply, updated_at AS updatedAt
+     FROM outbound_recipients WHERE queue_row_id = ? AND status = 'pending' ORDER BY domain, address`,
+  );
+  const entries: WorkEntry[] = [];
+  for (const row of rows) {
+    if (skip.has(row.id)) continue;
+    if (entries.length >= limit) break;
+    entries.push({
+      rowId: row.id,
+      queueId: row.queue_id,
+      kind: row.kind,
+      mailFrom: row.mail_from,
+      senderAccountId: row.sender_account_id,
+      deliveryId: row.delivery_id,
+      envid: row.envid,
+      ret: row.ret === 'FULL' || row.ret === 'HDRS' ? row.ret : null,
+      bodyHash: row.body_hash,
+      createdAt: row.created_at,
+      nextAttemptAt: row.next_attempt_at,
+      attempts: row.attempts,
+      pending: pendingOf.all(row.id) as QueueRecipient[],
+    });
+  }
+  return entries;
+}
+
+/** When the next queued entry (other than those in `skip`) is due, or null when there is none. */
+export function nextQueueDueAt(db: Db, skip: ReadonlySet<number> = new Set()): number | null {
+  const rows = cachedStatement(
+    db,
+    `SELECT id, next_attempt_at AS due FROM outbound_queue WHERE status = 'queued' ORDER BY next_attempt_at, id LIMIT ?`,
+  ).all(skip.size + 1) as Array<{ id: number; due: number }>;
+  return rows.find((row) => !skip.has(row.id))?.due ?? null;
+}
+
+/** Marks recipients the peer accepted (250 after DATA) as sent, with the peer's reply. */
+export function markQueueRecipientsSent(db: Db, rowId: number, addresses: readonly string[], reply: string, now = Date.now()): void {
+  const update = cachedStatement(
+    db,
+    `UPDATE outbound_recipients SET status = 'sent', last_reply = ?, updated_at = ?
+     WHERE queue_row_id = ? AND address = ? AND status = 'pending'`,
+  );
+  for (const address of addresses) update.run(reply, now, rowId, address);
+}
+
+export interface RecipientUpdate {
+  address: string;
+  status: 'pending' | 'failed';
+  reply: string;
+}
+
+/**
+ * Records one attempt: the recipients' new status and last reply, one more attempt, and when the
+ * entry is next due.
+ */
+export function recordQueueAttempt(db: Db, rowId: number, updates: readonly RecipientUpdate[], nextAttemptAt: number, now = Date.now()): void {
+  const update = cachedStatement(
+    db,
+    `UPDATE outbound_recipients SET status = ?, last_reply = ?, updated_at = ?
+     WHERE queue_row_id = ? AND address = ? AND status = 'pending'`,
+  );
+  for (const rcpt of updates) update.run(rcpt.status, rcpt.reply.slice(0, 1000), now, rowId, rcpt.address);
+  cachedStatement(db, 'UPDATE outbound_queue SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, rowId);
+}
+
+/** Pending recipients left on an entry. */
+export function pendingRecipientCount(db: Db, rowId: number): number {
+  const row = cachedStatement(db, `SELECT COUNT(*) AS n FROM outbound_recipients WHERE queue_row_id = ? AND status = 'pending'`).get(rowId) as { n: number };
+  return row.n;
+}
+
+/** Removes a finished entry (every recipient sent or failed) and releases its body. */
+export function completeQueueEntry(db: Db, rowId: number): void {
+  const row = cachedStatement(db, 'SELECT body_hash FROM outbound_queue WHERE id = ?').get(rowId) as { body_hash: string } | undefined;
+  if (!row) return;
+  cachedStatement(db, 'DELETE FROM outbound_queue WHERE id = ?').run(rowId);
+  releaseBody(db, row.body_hash);
 }
