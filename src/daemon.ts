@@ -4,6 +4,7 @@ import type { Server } from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
+import { OutboundWorker } from './delivery/outbound';
 import { MailboxChanges, Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
@@ -11,11 +12,12 @@ import { createScheduler } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { createMta } from './smtp/mta';
+import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { migrate, openDatabase, type Db } from './store/database';
-import { serverTlsOptions } from './tls/server-options';
+import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
 import { OperatorError } from './util/operator-error';
@@ -96,7 +98,11 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     };
 
     const batcher = new CommitBatcher(db);
-    const router = new Router(db, batcher, config, new MailboxChanges());
+    const router = new Router(db, batcher, config, new MailboxChanges(), () => trustSpace);
+    // One authenticator for every protocol, so that login throttling counts all attempts.
+    const authenticator = new Authenticator(db, log);
+    const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
+    router.onQueued = () => outbound.kick();
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
@@ -104,8 +110,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       listening.smtp = await listenOn(mta.server, 'listen.smtp', config.listen.smtp);
       smtpServers.push(mta);
     }
-    // One authenticator for every protocol, so that login throttling counts all attempts.
-    const authenticator = new Authenticator(db, log);
+    for (const mode of ['submission', 'submissions'] as const) {
+      if (config.listen[mode].port === 0) continue;
+      const submission = createSubmission({ config, log, router, batcher, authenticator, tls }, mode);
+      listening[mode] = await listenOn(submission.server, `listen.${mode}`, config.listen[mode]);
+      smtpServers.push(submission);
+    }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
       imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes }, tls);
@@ -114,6 +124,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
     const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
+    outbound.start();
     // Scheduled jobs start once everything they touch is serving.
     const scheduler = createScheduler({
       config,
@@ -133,6 +144,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       db,
       log,
       router,
+      authenticator,
+      outbound,
       listening,
       reloadTrustSpace,
       scheduler,
@@ -140,11 +153,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         stopping ??= (async () => {
           log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
           externalChanges.stop();
+          // The relay takes no new work from now; its attempts under way share the grace period
+          // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the
           // same grace period.
           await Promise.all([
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
+            outbound.stop(config.limits.shutdownGraceSeconds * 1000),
             scheduler.stop(config.limits.shutdownGraceSeconds * 1000),
           ]);
           // Let the last group commit run before closing the database.
