@@ -40,6 +40,11 @@ export class SelectedMailbox {
   private readonly pendingExpunge = new Set<number>();
   /** The store's HIGHESTMODSEQ when this view was last brought up to date. */
   knownModseq: number;
+  /**
+   * The store's UIDNEXT when the mailbox was opened (read before the index: a message delivered
+   * in between may be in the view with a UID at or above it). For SELECT's [UIDNEXT].
+   */
+  readonly uidNextAtOpen: number;
 
   private constructor(
     readonly mailboxId: number,
@@ -56,6 +61,7 @@ export class SelectedMailbox {
     this.keywords = index.keywords;
     this.modseqs = Array.from(index.modseqs);
     this.knownModseq = head.highestmodseq;
+    this.uidNextAtOpen = head.uidnext;
   }
 
   /** SELECT (read-write) or EXAMINE (read-only) of a resolved mailbox. */

@@ -10,19 +10,18 @@
 // - Every count describes the session's own view (EXISTS, UNSEEN's sequence number, RECENT:
 //   the messages this session shows with \Recent, none for EXAMINE, which claims none), and
 //   HIGHESTMODSEQ is the value that view is up to date with, never a later one a client could
-//   take as "already seen". UIDNEXT comes from the store: a message delivered meanwhile reaches
-//   the client as EXISTS right after, with a UID below it.
+//   take as "already seen". UIDNEXT is the store's when the view was read, or above the last UID
+//   of the view: a message delivered meanwhile reaches the client as EXISTS right after.
 // - FLAGS and PERMANENTFLAGS list the system flags and the keywords already used in the mailbox
 //   (Thunderbird reads its tags from there); \* lets a client create keywords (issue 3).
 // - EXAMINE answers PERMANENTFLAGS () as in the RFC's example: nothing can be changed.
 import { resolveMailbox } from '../../store/mailbox-view';
-import { mailboxStatus } from '../../store/imap-mailboxes';
 import { FLAG_BITS } from '../../store/messages';
 import { badSyntax } from '../protocol/errors';
 import { describeToken, expectEnd, expectList, type Token } from '../protocol/tokens';
 import { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
-import { mailboxArgument, nonexistent, refusal } from './mailbox-args';
+import { mailboxArgument, nonexistent } from './mailbox-args';
 import { AUTHENTICATED, type CommandHandler, type Completion } from './registry';
 
 const SYSTEM_FLAGS = Object.keys(FLAG_BITS);
@@ -62,14 +61,8 @@ function open(session: ImapSession, args: readonly Token[], readOnly: boolean): 
   if (!resolved) return nonexistent(mailbox.name);
   const selected = SelectedMailbox.open(session.db, resolved.mailboxId, resolved.viewName, readOnly);
   if (!selected) return nonexistent(mailbox.name);
-  let uidNext: number;
-  try {
-    uidNext = mailboxStatus(session.db, resolved.mailboxId).uidnext;
-  } catch (err) {
-    return refusal(err, mailbox.name); // deleted in between
-  }
   const lastUid = selected.exists > 0 ? selected.uids[selected.exists - 1] : 0;
-  uidNext = Math.max(uidNext, lastUid + 1);
+  const uidNext = Math.max(selected.uidNextAtOpen, lastUid + 1);
   let firstUnseen = 0;
   for (let i = 0; i < selected.exists; i++) {
     if ((selected.flagBits[i] & SEEN) === 0) {
