@@ -118,7 +118,9 @@ async function drained(io: SessionIo): Promise<boolean> {
   if (!socket || typeof socket.write !== 'function') return true;
   if (socket.destroyed || socket.writableEnded) return false;
   if (!socket.writableNeedDrain) return true;
-  await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => undefined);
+  const stop = new AbortController(); // removes the listener of the event that did not happen
+  await Promise.race([once(socket, 'drain', { signal: stop.signal }), once(socket, 'close', { signal: stop.signal })]).catch(() => undefined);
+  stop.abort();
   return !socket.destroyed && !socket.writableEnded;
 }
 
