@@ -274,3 +274,26 @@ t.test('APPEND: flags, date, APPENDUID, TRYCREATE, EXISTS in the selected mailbo
     `* 4 EXISTS\r\n* 4 RECENT\r\nTAG OK [APPENDUID ${(db.prepare('SELECT uidvalidity FROM mailboxes WHERE id = ?').get(inbox) as { uidvalidity: number }).uidvalidity} 4] APPEND completed\r\n`,
   );
 });
+
+t.test('long responses go out in chunks, each after the socket drained', async (t) => {
+  const { db, jean, inbox } = world(t);
+  const big = Buffer.concat([simple('Gros', 'x', 'big.1@hopital.fr').subarray(0, 200), Buffer.alloc(150_000, 0x61), Buffer.from('\r\n')]);
+  for (let i = 0; i < 3; i++) appendToMailbox(db, inbox, big);
+  const a = testSession(db, jean);
+  let drains = 0;
+  const writesAtDrain: number[] = [];
+  Object.assign(a.io, {
+    waitForDrain: async () => {
+      drains++;
+      writesAtDrain.push(a.io.chunks.length);
+      await new Promise((resolve) => setImmediate(resolve));
+      return true;
+    },
+  });
+  a.select('INBOX');
+  const response = await a.runRaw('FETCH 1:* (BODY.PEEK[])');
+  t.equal(response.toString('latin1').match(/^\* \d FETCH/gm)?.length, 6);
+  t.ok(drains >= 3, `waited for the socket ${drains} times`);
+  const flags = await a.runRaw('FETCH 1:* FLAGS');
+  t.ok(flags.length < 64 * 1024, 'small responses: one write');
+});
