@@ -49,7 +49,35 @@ export class BenchSmtpClient {
   private socket!: net.Socket | tls.TLSSocket;
   private reader = new ReplyReader();
 
-  static async connect(host: string, port: number, options: { tls: ClientTls; helo: string }): Promise<BenchSmtpClient> {
+  /** `implicitTls`: TLS from the first byte (465-style); `auth`: AUTH PLAIN once under TLS. */
+  static async connect(
+    host: string,
+    port: number,
+    options: { tls: ClientTls; helo: string; implicitTls?: boolean; auth?: { user: string; pass: string } },
+  ): Promise<BenchSmtpClient> {
+    const client = options.implicitTls ? await BenchSmtpClient.connectTls(host, port, options) : await BenchSmtpClient.connectStartTls(host, port, options);
+    if (options.auth) {
+      const token = Buffer.from(`\0${options.auth.user}\0${options.auth.pass}`).toString('base64');
+      await client.command(`AUTH PLAIN ${token}`, 235);
+    }
+    return client;
+  }
+
+  private static async connectTls(host: string, port: number, options: { tls: ClientTls; helo: string }): Promise<BenchSmtpClient> {
+    const client = new BenchSmtpClient();
+    const secure = tls.connect({ host, port, servername: 'localhost', ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' });
+    secure.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    client.attach(secure);
+    await client.expect(220);
+    await client.command(`EHLO ${options.helo}`, 250);
+    return client;
+  }
+
+  private static async connectStartTls(host: string, port: number, options: { tls: ClientTls; helo: string }): Promise<BenchSmtpClient> {
     const client = new BenchSmtpClient();
     const plain = net.connect(port, host);
     plain.setNoDelay(true);
