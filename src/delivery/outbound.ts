@@ -53,7 +53,7 @@ import type { Router } from './router';
 /** Entries sent at the same time. */
 const MAX_ENTRIES_IN_FLIGHT = 32;
 /** Connections open at the same time to one peer host. */
-const MAX_CONNECTIONS_PER_PEER = 4;
+const MAX_CONNECTIONS_PER_PEER = 8;
 /** Messages sent over one connection before it is closed and a new one opened. */
 const MAX_MESSAGES_PER_CONNECTION = 100;
 /** How long an unused connection stays open for the next message. */
@@ -463,12 +463,15 @@ export class OutboundWorker {
       list.push(rcpt);
       byDomain.set(rcpt.domain.toLowerCase(), list);
     }
-    const results = (await Promise.all([...byDomain].map(([domain, recipients]) => this.sendToDomain(entry, domain, recipients, message)))).flat();
+    // With one domain, the sent marks go into the attempt's own commit, the very next write; with
+    // several, each domain's marks are committed as soon as its peer answered.
+    const markAtOnce = byDomain.size > 1;
+    const results = (await Promise.all([...byDomain].map(([domain, recipients]) => this.sendToDomain(entry, domain, recipients, message, markAtOnce)))).flat();
     await this.finish(entry, results, body);
   }
 
   /** One attempt for the recipients of one domain: every MX in turn until one answers. */
-  private async sendToDomain(entry: WorkEntry, domain: string, recipients: QueueRecipient[], message: Buffer): Promise<RecipientResult[]> {
+  private async sendToDomain(entry: WorkEntry, domain: string, recipients: QueueRecipient[], message: Buffer, markAtOnce: boolean): Promise<RecipientResult[]> {
     const { config, log, batcher } = this.deps;
     const started = Date.now();
     const result = (outcome: RecipientOutcome, reply: string, remoteMta: string | null, extra: Partial<RecipientResult> = {}) =>
@@ -526,7 +529,9 @@ export class OutboundWorker {
         const reply = oneLine(info.response);
         const accepted = new Set(info.accepted.map((a) => a.toLowerCase()));
         // Written before anything else: never send again to a recipient the peer accepted.
-        await batcher.run((db) => markQueueRecipientsSent(db, entry.rowId, recipients.filter((r) => accepted.has(r.address.toLowerCase())).map((r) => r.address), reply));
+        if (markAtOnce) {
+          await batcher.run((db) => markQueueRecipientsSent(db, entry.rowId, recipients.filter((r) => accepted.has(r.address.toLowerCase())).map((r) => r.address), reply));
+        }
         const rejected = new Map((info.rejectedErrors ?? []).map((e) => [String((e as SmtpError).recipient ?? '').toLowerCase(), e as SmtpError]));
         const results: RecipientResult[] = recipients.map((recipient) => {
           if (accepted.has(recipient.address.toLowerCase())) {
@@ -611,6 +616,7 @@ export class OutboundWorker {
     const reportedAddresses = new Set(reported.map((r) => r.address));
 
     const effects = await batcher.run((db) => {
+      for (const r of sent) markQueueRecipientsSent(db, entry.rowId, [r.recipient.address], r.reply, now);
       recordQueueAttempt(
         db,
         entry.rowId,
