@@ -26,6 +26,7 @@
 // - Shutdown: no new attempt starts; attempts under way get the grace period, then their
 //   connections are closed; an attempt cut short this way is not counted, so the entry is due
 //   again at once after the restart.
+import { isAscii } from 'node:buffer';
 import { promises as dns, type MxRecord } from 'node:dns';
 import { isIP } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -519,7 +520,7 @@ export class OutboundWorker {
         from: entry.mailFrom,
         to: recipients.map((r) => r.address),
         size: message.length,
-        use8BitMime: message.some((byte) => byte >= 0x80),
+        use8BitMime: !isAscii(message),
         ...(entry.envid || entry.ret ? { dsn: { envid: entry.envid, ret: entry.ret } } : {}),
       };
       for (const r of recipients) connection.dsn.set(r.address, { notify: r.notify, orcpt: r.orcpt });

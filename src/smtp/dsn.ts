@@ -9,6 +9,7 @@
 // success and relayed reports return the header only, whatever RET says (RFC 3461 section 6.2:
 // a success DSN should not carry the content). The DSN is sent from the null reverse-path
 // (RFC 3461 section 6.2 / RFC 5321 section 4.5.5), so no DSN is ever sent about it.
+import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
@@ -183,7 +184,7 @@ export function buildDsn(input: DsnInput): Buffer {
     returnedType = 'Content-Type: message/rfc822';
   }
   // RFC 2046 section 5.2.1: message/rfc822 is 7bit, 8bit or binary; say 8bit when it is.
-  const eightBit = returned.some((byte) => byte >= 0x80);
+  const eightBit = !isAscii(returned);
   const head =
     `From: ${encodeWords('Système de messagerie', 'Q', 52)} <${input.from}>\r\n` +
     `To: <${input.to}>\r\n` +
