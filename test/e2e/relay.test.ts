@@ -240,6 +240,31 @@ t.test('a peer that offers no STARTTLS is a temporary failure', async (t) => {
   t.equal(entry.recipients[0].status, 'pending', 'still queued');
   t.match(entry.recipients[0].lastReply, /^451 4\.4\.1 No peer accepted the connection \(connection to 127\.0\.0\.1:\d+ failed: Error upgrading connection with STARTTLS/);
   t.equal(inbox(env, alice.login).length, 0, 'no DSN for a temporary failure');
+  const retry = cli(env, ['queue', 'retry', queueId]);
+  t.equal(retry.status, 0, retry.stderr);
+  t.match(retry.stdout, new RegExp(`queue entry ${queueId} is due now`));
+  const attemptsBefore = daemon.logs().filter((l) => l.msg === 'relay attempt' && l.queueId === queueId).length;
+  await waitUntil('the retried attempt', () => daemon.logs().filter((l) => l.msg === 'relay attempt' && l.queueId === queueId).length > attemptsBefore, 5_000);
+  t.equal(cli(env, ['queue', 'delete', queueId]).status, 0);
+  t.same(cli(env, ['queue', 'list', '--json']).json<QueueJson>().entries, [], 'deleted by the operator');
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.notOk(daemon.logs().some((l) => l.msg === 'relay attempt failed unexpectedly'), 'the worker copes with an entry deleted under it');
+});
+
+t.test('without relay.requireTls, a peer without STARTTLS gets the message in clear', async (t) => {
+  const pki = makeTestPki(mkdtempSync(path.join(os.tmpdir(), 'mssd-pki-')));
+  const peer = await startPeer({ pki, noTls: true });
+  t.teardown(() => peer.close());
+  const config = relayConfig(pki, peer.port);
+  const env = await makeEnv({ relay: { ...config.relay, requireTls: false } });
+  const alice = createPer(env, 'Alice', 'Martin', '10000000001');
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  const to = `dr.clair@${peerDomain().domain}`;
+  await submit(env, alice.login, { from: alice.mssante, to: [to], raw: message(alice.mssante, to, 'Opportuniste') });
+  const [received] = await peer.waitFor(1);
+  t.equal(received.tlsProtocol, null, 'no TLS was possible');
+  t.same(received.to.map((r) => r.address), [to]);
 });
 
 t.test('messages still queued at a restart are delivered afterwards', async (t) => {
