@@ -5,6 +5,7 @@ import type { SMTPServer } from 'smtp-server';
 import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
 import { OutboundWorker } from './delivery/outbound';
+import { NoticeSender } from './delivery/notices';
 import { MailboxChanges, Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
@@ -29,6 +30,8 @@ export interface Daemon {
   router: Router;
   authenticator: Authenticator;
   outbound: OutboundWorker;
+  /** Sends reception, digest and opening notices through notifications.smtp (R9). */
+  notices: NoticeSender;
   /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
   listening: Record<string, string>;
   /** Re-reads the allowlist; throws, keeping the previous one, when the new one is unusable. */
@@ -103,6 +106,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     const authenticator = new Authenticator(db, log);
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
+    router.log = log;
+    const notices = new NoticeSender({ config, log, db, batcher });
+    router.changes.on('notices-queued', () => notices.kick());
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
@@ -125,6 +131,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
     const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
     outbound.start();
+    notices.start();
     // Scheduled jobs start once everything they touch is serving.
     const scheduler = createScheduler({
       config,
@@ -132,6 +139,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       log,
       notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
+      noticesQueued: () => notices.kick(),
     });
     scheduler.start();
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
@@ -146,6 +154,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       router,
       authenticator,
       outbound,
+      notices,
       listening,
       reloadTrustSpace,
       scheduler,
@@ -161,6 +170,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
             outbound.stop(config.limits.shutdownGraceSeconds * 1000),
+            notices.stop(config.limits.shutdownGraceSeconds * 1000),
             scheduler.stop(config.limits.shutdownGraceSeconds * 1000),
           ]);
           // Let the last group commit run before closing the database.

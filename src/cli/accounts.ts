@@ -68,7 +68,7 @@ export function describeAccountText(box: AccountDescription): string {
     `  dematerialisation: ${yesNo(box.dematerialisation)}`,
     `  notifications: each ${yesNo(box.notifications.each)}, daily ${yesNo(box.notifications.daily)}, opening ${yesNo(box.notifications.opening)}`,
   );
-  for (const org of box.orgs) lines.push(`  member of:     ${org}`);
+  for (const { org, notify } of box.memberships) lines.push(`  member of:     ${org} (reception notices ${yesNo(notify)})`);
   for (const member of box.members) lines.push(`  member:        ${member.login} (${member.type}, notices ${yesNo(member.notify)})`);
   for (const target of box.forwards) lines.push(`  forward to:    ${target}`);
   if (box.autoreply) {

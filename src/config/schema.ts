@@ -88,7 +88,13 @@ export const configSchema = z.strictObject({
   notifications: z.strictObject({
     smtp: z.strictObject({ host: z.string().min(1), port, secure: z.boolean() }),
     from: email,
+    /** Receptions within this window after the first one are merged into one notice (R9). */
+    mergeWindow: duration,
+    /** Waits between attempts at notifications.smtp; the last one repeats until it is sent. */
+    retryDelays: z.array(duration).min(1),
   }),
+  /** Automatic replies (R8, RFC 3834 section 2): at most one per sender per this many days. */
+  autoreply: z.strictObject({ intervalDays: z.number().int().min(1).max(365) }),
   relay: z.strictObject({
     smarthost: z.strictObject({ host: z.string().min(1), port }).nullable(),
     requireTls: z.boolean(),

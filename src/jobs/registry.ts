@@ -11,13 +11,14 @@
 //      and is passed where src/daemon.ts calls createScheduler.
 import type { Config } from '../config/schema';
 import { allowlistJob } from './allowlist';
+import { digestJob } from './digest';
 import { directoryJob } from './directory';
 import type { Job } from './job';
 import { purgeJob } from './purge';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import type { JobFactory, JobServices } from './services';
 
-export const JOBS: readonly JobFactory[] = [purgeJob, directoryJob, allowlistJob];
+export const JOBS: readonly JobFactory[] = [purgeJob, directoryJob, allowlistJob, digestJob];
 
 export function createJobs(services: JobServices): Job[] {
   return JOBS.map((factory) => factory(services));

@@ -15,6 +15,8 @@ export interface JobServices {
   notifyMailboxChanged?: (mailboxId: number) => void;
   /** Re-reads the allowlist into the running daemon; throws (keeping the old list) when refused. */
   reloadTrustSpace?: () => AllowlistReload;
+  /** Wakes the daemon's notice sender (R9) after a job queued notices. */
+  noticesQueued?: () => void;
 }
 
 /** Builds a job from the services; the registry (src/jobs/registry.ts) lists these. */

@@ -692,6 +692,8 @@ export interface AccountDescription {
   notifications: { each: boolean; daily: boolean; opening: boolean };
   /** For a person: the ORG boxes they are linked to (by MSSanté address). */
   orgs: string[];
+  /** For a person: the same ORG boxes with their switch for that ORG's reception notices (R9). */
+  memberships: Array<{ org: string; notify: boolean }>;
   /** For an ORG: its members. */
   members: Array<{ login: string; type: BoxType; notify: boolean }>;
   forwards: string[];
@@ -727,6 +729,7 @@ export function describeAccount(db: Db, address: string): AccountDescription {
       opening: account.notify_opening === 1,
     },
     orgs: listMemberships(db, account.id).map((membership) => membership.org),
+    memberships: listMemberships(db, account.id),
     members: account.type === 'ORG' ? listOrgMembers(db, account.id) : [],
     forwards: listForwards(db, account.id),
     autoreply: reply && {

@@ -1,7 +1,7 @@
 // Opening status (R9): which local recipients of a message have opened it. IMAP records the first
 // \Seen of a message by a recipient box; `mssd message status` and the opening notification read
 // the status back. Only local recipients can be known: remote ones are reported as 'unknown'.
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 
 /** The Message-ID without its angle brackets (RFC 5322 section 3.6.4 msg-id: "<" id ">"). */
 export function bareMessageId(messageId: string): string {
@@ -59,6 +59,8 @@ export interface OpeningStatus {
 /**
  * The opening status of a message, from its deliveries (every accepted SMTP transaction that
  * carried this Message-ID) and the openings recorded; undefined when no delivery carries it.
+ * Copies this server wrote itself (source 'internal': a forward's copy to another box) do not
+ * count: their recipients are not recipients the sender chose.
  */
 export function openingStatus(db: Db, messageId: string): OpeningStatus | undefined {
   const [bare, bracketed] = spellings(messageId);
@@ -66,8 +68,9 @@ export function openingStatus(db: Db, messageId: string): OpeningStatus | undefi
   const delivery = db
     .prepare(
       `SELECT MIN(received_at) AS receivedAt, COUNT(*) AS n,
-              (SELECT mail_from FROM deliveries WHERE message_id IN (@bare, @bracketed) ORDER BY received_at, id LIMIT 1) AS sender
-       FROM deliveries WHERE message_id IN (@bare, @bracketed)`,
+              (SELECT mail_from FROM deliveries WHERE message_id IN (@bare, @bracketed) AND source <> 'internal'
+               ORDER BY received_at, id LIMIT 1) AS sender
+       FROM deliveries WHERE message_id IN (@bare, @bracketed) AND source <> 'internal'`,
     )
     .get({ bare, bracketed }) as { receivedAt: number | null; n: number; sender: string | null };
   if (delivery.n === 0) return undefined;
@@ -79,14 +82,14 @@ export function openingStatus(db: Db, messageId: string): OpeningStatus | undefi
               (SELECT MIN(o.opened_at) FROM openings o WHERE o.account_id = r.account_id AND o.message_id IN (@bare, @bracketed))
                 AS openedAt
        FROM delivery_recipients r JOIN deliveries d ON d.id = r.delivery_id JOIN accounts a ON a.id = r.account_id
-       WHERE d.message_id IN (@bare, @bracketed) AND r.account_id IS NOT NULL
+       WHERE d.message_id IN (@bare, @bracketed) AND d.source <> 'internal' AND r.account_id IS NOT NULL
        GROUP BY r.account_id ORDER BY address`,
     )
     .all({ bare, bracketed }) as LocalRecipientOpening[];
   const remote = db
     .prepare(
       `SELECT DISTINCT r.address FROM delivery_recipients r JOIN deliveries d ON d.id = r.delivery_id
-       WHERE d.message_id IN (@bare, @bracketed) AND r.account_id IS NULL ORDER BY r.address`,
+       WHERE d.message_id IN (@bare, @bracketed) AND d.source <> 'internal' AND r.account_id IS NULL ORDER BY r.address`,
     )
     .all({ bare, bracketed }) as Array<{ address: string }>;
 
@@ -100,4 +103,35 @@ export function openingStatus(db: Db, messageId: string): OpeningStatus | undefi
     local,
     remote: remote.map(({ address }) => ({ address, status: 'unknown' as const })),
   };
+}
+
+/** The submission that sent a message from a local box: who sent it, as whom, and when. */
+export interface SubmittedMessage {
+  mailFrom: string;
+  authLogin: string | null;
+  receivedAt: number;
+}
+
+/** The first submission (source 'submission') that carried this Message-ID, if any. */
+export function submittedMessage(db: Db, messageId: string): SubmittedMessage | undefined {
+  const [bare, bracketed] = spellings(messageId);
+  return cachedStatement(
+    db,
+    `SELECT mail_from AS mailFrom, auth_login AS authLogin, received_at AS receivedAt FROM deliveries
+     WHERE message_id IN (?, ?) AND source = 'submission' ORDER BY id LIMIT 1`,
+  ).get(bare, bracketed) as SubmittedMessage | undefined;
+}
+
+/** The copies of a message (by Message-ID) in the \Sent folders of these boxes, per mailbox. */
+export function sentCopies(db: Db, accountIds: readonly number[], messageId: string): Map<number, number[]> {
+  const [bare, bracketed] = spellings(messageId);
+  const rows = cachedStatement(
+    db,
+    `SELECT m.mailbox_id AS mailboxId, m.uid FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id
+     WHERE m.message_id IN (?, ?) AND mb.special_use = '\\Sent' AND mb.account_id IN (SELECT value FROM json_each(?))
+     ORDER BY m.mailbox_id, m.uid`,
+  ).all(bare, bracketed, JSON.stringify(accountIds)) as Array<{ mailboxId: number; uid: number }>;
+  const copies = new Map<number, number[]>();
+  for (const row of rows) copies.set(row.mailboxId, [...(copies.get(row.mailboxId) ?? []), row.uid]);
+  return copies;
 }

@@ -237,14 +237,15 @@ t.test('the registry builds every job with its configured schedule and the confi
     c.schedules.purge = '1 1 * * *';
     c.schedules.directory = '2 2 * * *';
     c.schedules.allowlist = '3 3 * * *';
+    c.schedules.digest = '4 4 * * *';
     c.schedules.timezone = 'America/Cayenne';
   });
   const jobs = createJobs({ config, db, log });
-  t.same(jobs.map((j) => [j.name, j.schedule]), [['purge', '1 1 * * *'], ['directory', '2 2 * * *'], ['allowlist', '3 3 * * *']]);
+  t.same(jobs.map((j) => [j.name, j.schedule]), [['purge', '1 1 * * *'], ['directory', '2 2 * * *'], ['allowlist', '3 3 * * *'], ['digest', '4 4 * * *']]);
   const { cron, registered } = manualCron();
   const scheduler = new Scheduler({ db, log, jobs, timezone: config.schedules.timezone, cron });
   scheduler.start();
-  t.same(registered.map((r) => r.timezone), ['America/Cayenne', 'America/Cayenne', 'America/Cayenne']);
+  t.same(registered.map((r) => r.timezone), ['America/Cayenne', 'America/Cayenne', 'America/Cayenne', 'America/Cayenne']);
   t.throws(() => new Scheduler({ db, log, jobs: [...jobs, jobs[0]], timezone: 'UTC', cron }), /two jobs named purge/);
   await t.rejects(scheduler.trigger('nope'), /unknown job nope/);
   await scheduler.stop();
