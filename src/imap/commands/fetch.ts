@@ -97,10 +97,16 @@ function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: read
     if (!(selected.flagBits[index] & SEEN) && !selected.isExpunged(uid)) unseen.push(uid);
   }
   if (unseen.length === 0) return new Set();
-  const result = storeFlags(session.db, selected.mailboxId, unseen, 'add', ['\\Seen']);
+  // one commit for the flags and the openings they record
+  const result = session.db
+    .transaction(() => {
+      const stored = storeFlags(session.db, selected.mailboxId, unseen, 'add', ['\\Seen']);
+      const newlySeen: NewlySeen[] = stored.newlySeen;
+      recordOpeningsOnSeen(session, selected.mailboxId, newlySeen);
+      return stored;
+    })
+    .immediate();
   selected.applyFlagStates(result.changed);
-  const newlySeen: NewlySeen[] = result.newlySeen;
-  recordOpeningsOnSeen(session, selected.mailboxId, newlySeen);
   return new Set(result.changed.map((state) => state.uid));
 }
 

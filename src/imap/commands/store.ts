@@ -24,20 +24,26 @@ export const store: CommandHandler = {
 
     let result;
     try {
-      result = storeFlags(
-        session.db,
-        selected.mailboxId,
-        uids,
-        request.operation === 'replace' ? 'set' : request.operation,
-        request.flags,
-        request.unchangedSince ?? undefined,
-      );
+      // one commit for the flags and the openings they record (R9)
+      result = session.db
+        .transaction(() => {
+          const stored = storeFlags(
+            session.db,
+            selected.mailboxId,
+            uids,
+            request.operation === 'replace' ? 'set' : request.operation,
+            request.flags,
+            request.unchangedSince ?? undefined,
+          );
+          recordOpeningsOnSeen(session, selected.mailboxId, stored.newlySeen);
+          return stored;
+        })
+        .immediate();
     } catch (err) {
       return mailboxRefusal(err);
     }
     selected.applyFlagStates(result.changed);
     if (result.changed.length > 0) announceChange(session, selected.mailboxId);
-    recordOpeningsOnSeen(session, selected.mailboxId, result.newlySeen);
 
     // RFC 3501: the new flags of every message, unless .SILENT. RFC 7162 section 3.1.3: with
     // CONDSTORE, a changed message is reported with its new MODSEQ even under .SILENT.
