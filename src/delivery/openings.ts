@@ -15,7 +15,7 @@
 import { boxRulesOf } from '../store/box-rules';
 import { findBox } from '../store/boxes';
 import type { Db } from '../store/database';
-import { storeFlags } from '../store/imap-messages';
+import { fetchMessages, flagNames, storeFlags } from '../store/imap-messages';
 import { hasOpeningNotice, insertNotice } from '../store/notices';
 import { openingStatus, sentCopies, submittedMessage } from '../store/openings';
 
@@ -43,10 +43,16 @@ export function applyOpening(db: Db, messageId: string, at: number): OpeningEffe
   const author = sent.authLogin === null ? undefined : findBox(db, sent.authLogin);
   if (author) owners.add(author.accountId);
   for (const [mailboxId, uids] of sentCopies(db, [...owners], messageId)) {
-    const changed =
-      status.status === 'all'
-        ? storeFlags(db, mailboxId, uids, 'remove', [OPENED_SOME]).changed.length + storeFlags(db, mailboxId, uids, 'add', [OPENED_ALL]).changed.length
-        : storeFlags(db, mailboxId, uids, 'add', [OPENED_SOME]).changed.length;
+    let changed = 0;
+    if (status.status === 'some') {
+      changed = storeFlags(db, mailboxId, uids, 'add', [OPENED_SOME]).changed.length;
+    } else {
+      // "Some" becomes "all" in one change per message (one MODSEQ, one FETCH for IDLE sessions).
+      for (const message of fetchMessages(db, mailboxId, uids)) {
+        const keywords = [...message.keywords.filter((keyword) => keyword !== OPENED_SOME && keyword !== OPENED_ALL), OPENED_ALL];
+        changed += storeFlags(db, mailboxId, [message.uid], 'set', flagNames(message.flags, keywords)).changed.length;
+      }
+    }
     if (changed > 0) effects.mailboxes.push(mailboxId);
   }
 
