@@ -38,7 +38,7 @@ function runText(run: JobRun): string {
 }
 
 export function registerJobCommands(program: Command, withContext: WithContext): void {
-  const jobs = program.command('jobs').description('scheduled jobs: purge, directory, allowlist');
+  const jobs = program.command('jobs').description('scheduled jobs: purge, directory, allowlist, digest');
   jobs
     .command('list')
     .description('recent runs (newest first) with outcome, duration and counts')
