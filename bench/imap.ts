@@ -26,7 +26,7 @@ const IDLE_CONNECTIONS = envNumber('BENCH_IDLE_CONNECTIONS', 1_000);
 const RANDOM_BODIES = 100;
 const IDLE_SAMPLES = 50;
 /** Messages in the INBOX of the boxes the idle connections select. */
-const IDLE_BOX_MESSAGES = 100;
+const IDLE_BOX_MESSAGES = envNumber('BENCH_IDLE_BOX_MESSAGES', 100);
 const IDLE_BOXES = 10;
 
 /** The fictional peer operator of config/listeblanche-exemple.xml. */
