@@ -246,11 +246,21 @@ export class NoticeSender {
       this.again = true;
       return;
     }
+    let failed = false;
     this.pass = this.sendDue()
-      .catch((err: unknown) => this.deps.log.error({ notices: 'pass', err }, 'notice pass failed'))
+      .catch((err: unknown) => {
+        failed = true;
+        this.deps.log.error({ notices: 'pass', err }, 'notice pass failed');
+      })
       .finally(() => {
         this.pass = null;
         if (this.stopping) return;
+        if (failed) {
+          // The store itself failed (disk, lock): look again later rather than spin.
+          this.again = false;
+          this.wakeIn(POLL_MS);
+          return;
+        }
         if (this.again) {
           this.again = false;
           this.wakeIn(0);
