@@ -253,6 +253,10 @@ t.test('notices', async (t) => {
     await watcher.until('W1');
     const final = await status();
     t.equal(final.status, 'all');
+    const text = await ok(env, ['message', 'status', messageId]);
+    t.match(text, /status: all \(opened by 2 of 2 local recipient\(s\)\)/);
+    t.match(text, new RegExp(`${remoteRecipient.replace(/\./g, '\\.')}  unknown \\(other operator\\)`));
+    t.comment(text.trimEnd());
     t.ok(final.local.every((r: { openedAt: string | null }) => r.openedAt !== null));
 
     const flags = await erinImap.mailboxOpen(sentFolder.path).then(() => erinImap.fetchOne('*', { flags: true }));
