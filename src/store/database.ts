@@ -49,18 +49,23 @@ export function migrate(db: Db, dir = migrationsDir): AppliedMigration[] {
     }
   }
   const applied: AppliedMigration[] = [];
+  const recorded = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
   for (const migration of files) {
     if (done.has(migration.version)) continue;
     const sql = readFileSync(migration.file, 'utf8');
-    db.transaction(() => {
+    // IMMEDIATE, and checked again inside: two processes opening a new store at once (CLI
+    // commands run side by side, or the CLI and the daemon) apply each migration once.
+    const ran = db.transaction(() => {
+      if (recorded.get(migration.version)) return false;
       db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         migration.version,
         migration.name,
         Date.now(),
       );
-    })();
-    applied.push({ version: migration.version, name: migration.name });
+      return true;
+    }).immediate();
+    if (ran) applied.push({ version: migration.version, name: migration.name });
   }
   return applied;
 }
