@@ -49,6 +49,11 @@ export function recordOpeningsOnSeen(session: ImapSession, mailboxId: number, me
     session.log.warn({ imap: session.id, err }, 'could not record message openings');
     return;
   }
-  for (const id of changed) session.services.changes.emit('mailbox-changed', id);
-  if (notices) session.services.changes.emit('notices-queued');
+  if (changed.size === 0 && !notices) return;
+  // STORE and FETCH call this inside their own transaction (the flags and the openings commit
+  // together): the other sessions and the notice sender hear of it once that has committed.
+  setImmediate(() => {
+    for (const id of changed) session.services.changes.emit('mailbox-changed', id);
+    if (notices) session.services.changes.emit('notices-queued');
+  });
 }
