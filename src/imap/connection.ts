@@ -135,6 +135,21 @@ export class ImapConnection implements SessionIo {
     if (!this.closed && !this.socket.destroyed) this.socket.write(data);
   }
 
+  waitForDrain(): Promise<boolean> {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed) return Promise.resolve(false);
+    if (!socket.writableNeedDrain) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve(!this.closed && !socket.destroyed);
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   readLine(): Promise<RawLine | ReaderError | null> {
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {

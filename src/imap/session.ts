@@ -29,6 +29,8 @@ export interface ImapServices {
 /** The connection side of a session: bytes out, raw lines in, TLS upgrade, closing. */
 export interface SessionIo {
   write(data: string | Buffer): void;
+  /** Resolves once the socket's buffer drained (true), or the connection closed (false). */
+  waitForDrain(): Promise<boolean>;
   /** The next raw client line (AUTHENTICATE responses, IDLE's DONE); null when the client left. */
   readLine(): Promise<RawLine | ReaderError | null>;
   /** Whether the connection is under TLS (implicit, or after STARTTLS). */

@@ -36,7 +36,7 @@ const plainFlagText: string[] = [];
 /** The text inside FLAGS ( ) for the message at 0-based `index` of the view. */
 function flagText(selected: SelectedMailbox, index: number): string {
   const bits = selected.flagBits[index];
-  if (selected.keywords[index].length === 0 && (selected.recent.size === 0 || !selected.recent.has(selected.uids[index]))) {
+  if (selected.keywordsAt(index).length === 0 && (selected.recent.size === 0 || !selected.recent.has(selected.uids[index]))) {
     return (plainFlagText[bits] ??= flagNames(bits, []).join(' '));
   }
   return selected.flagsAt(index).join(' ');

@@ -2,8 +2,6 @@
 // the selected mailbox up to date before a command reads it, turning a sequence set into the
 // messages it designates, naming a destination mailbox, telling other sessions about a commit,
 // and writing long responses without holding them whole in memory.
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import { MailboxError, resolveMailbox, type ResolvedMailbox } from '../../store/mailbox-view';
 import { ImapError } from '../protocol/errors';
 import {
@@ -107,24 +105,6 @@ export function isCompletion(value: ResolvedMailbox | Completion): value is Comp
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * Waits until the connection's socket can take more (its buffer drained), or it closed. A
- * connection that exposes `waitForDrain()` is asked directly; otherwise the socket of
- * ImapConnection is looked at structurally. Resolves false when the connection is gone.
- */
-async function drained(io: SessionIo): Promise<boolean> {
-  const withDrain = io as SessionIo & { waitForDrain?: () => Promise<boolean | void> };
-  if (typeof withDrain.waitForDrain === 'function') return (await withDrain.waitForDrain()) !== false;
-  const socket = (io as unknown as { socket?: Writable & { destroyed?: boolean } }).socket;
-  if (!socket || typeof socket.write !== 'function') return true;
-  if (socket.destroyed || socket.writableEnded) return false;
-  if (!socket.writableNeedDrain) return true;
-  const stop = new AbortController(); // removes the listener of the event that did not happen
-  await Promise.race([once(socket, 'drain', { signal: stop.signal }), once(socket, 'close', { signal: stop.signal })]).catch(() => undefined);
-  stop.abort();
-  return !socket.destroyed && !socket.writableEnded;
-}
-
-/**
  * Response text and literal octets written in chunks of about 64 KB, waiting for the socket to
  * drain between chunks: a FETCH of 100 000 messages or of a 25 MB body never sits whole in
  * memory, and a slow client slows the command down instead of growing the server's buffers.
@@ -168,7 +148,7 @@ export class ResponseStream {
     this.size = 0;
     if (!this.alive) return false;
     for (const piece of pieces) this.io.write(piece);
-    this.alive = await drained(this.io);
+    this.alive = await this.io.waitForDrain();
     return this.alive;
   }
 

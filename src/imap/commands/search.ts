@@ -40,7 +40,7 @@ class CandidateMessage implements SearchMessage {
   }
 
   get flags(): ReadonlySet<string> {
-    return (this.flagSet ??= new Set(flagNames(this.selected.flagBits[this.index], this.selected.keywords[this.index])));
+    return (this.flagSet ??= new Set(flagNames(this.selected.flagBits[this.index], this.selected.keywordsAt(this.index))));
   }
 
   get internalDate(): number {
@@ -104,7 +104,7 @@ export const search: CommandHandler = {
       const end = Math.min(count, start + BATCH);
       const rows = new Map<number, FetchedMessage>();
       if (needsRow) {
-        for (const row of fetchMessages(session.db, selected.mailboxId, selected.uids.slice(start, end))) rows.set(row.uid, row);
+        for (const row of fetchMessages(session.db, selected.mailboxId, Array.from(selected.uids.subarray(start, end)))) rows.set(row.uid, row);
         if (end < count) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
       }
       for (let index = start; index < end; index++) {

@@ -30,7 +30,7 @@ const SEEN = FLAG_BITS['\\Seen'];
 /** The keywords used by at least one message, first spelling kept (keywords are case-insensitive). */
 function keywordsInUse(selected: SelectedMailbox): string[] {
   const byLower = new Map<string, string>();
-  for (const keywords of selected.keywords) {
+  for (const keywords of selected.keywordLists()) {
     for (const keyword of keywords) {
       const lower = keyword.toLowerCase();
       if (!byLower.has(lower)) byLower.set(lower, keyword);

@@ -20,6 +20,10 @@ export class FakeIo implements SessionIo {
     this.chunks.push(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
   }
 
+  waitForDrain(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   readLine(): Promise<null> {
     return Promise.resolve(null);
   }
