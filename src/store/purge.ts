@@ -7,9 +7,10 @@
 // `expunged` with a new MODSEQ (RFC 7162 section 3.2.10: an expunge advances the mailbox's
 // HIGHESTMODSEQ), and releases their bodies, all at once. A process killed at any moment thus
 // leaves whole messages or none, and the next run simply finds what is left. Between batches the
-// function yields to the event loop so that SMTP and IMAP sessions of the same process keep being
-// served while a large purge runs.
-import type { Db } from './database';
+// function yields to the event loop — or, with `pacing` (the daemon's job), sizes batches to a
+// few milliseconds and pauses between them — so that SMTP and IMAP sessions of the same process
+// keep being served while a large purge runs.
+import { cachedStatement, type Db } from './database';
 import { insertAudit } from './audit';
 import { releaseBody } from './messages';
 import { deleteQueueEntry } from './queue';
@@ -20,8 +21,16 @@ export interface PurgeOptions {
   now: Date;
   retentionDays: number;
   dryRun: boolean;
-  /** Messages deleted per transaction (default 500). */
+  /** Messages deleted per transaction (default 500); with `pacing`, the most per transaction. */
   batchSize?: number;
+  /**
+   * For a purge that shares its process and its disk with SMTP and IMAP (the daemon's job): each
+   * transaction is sized to last about `batchMs`, and the purge then pauses so that it takes
+   * about `share` of the time (0.5: pauses as long as the transaction took; at least 1 ms). It
+   * thus never holds the event loop for long, and leaves the disk time to flush what it wrote.
+   * Without it, batches run back to back with a single yield between them.
+   */
+  pacing?: { batchMs: number; share: number };
   /**
    * Called after each committed batch with the ids of the mailboxes it touched, so that open IMAP
    * sessions can be told of the expunges (R10). An exception stops the purge: what is committed
@@ -106,16 +115,18 @@ function countExpired(db: Db, cutoff: number, tally: Tally): void {
  * (empty when nothing is left to delete).
  */
 function deleteBatch(db: Db, cutoff: number, batchSize: number, tally: Tally): number[] {
-  const selectExpired = db.prepare(
+  const selectExpired = cachedStatement(
+    db,
     `SELECT m.id, m.mailbox_id, m.uid, m.body_hash, mb.name AS mailbox, a.id AS account_id, a.login
      FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN accounts a ON a.id = mb.account_id
      WHERE m.arrived_at <= ? ORDER BY m.arrived_at, m.id LIMIT ?`,
   );
-  const bumpModseq = db.prepare(
+  const bumpModseq = cachedStatement(
+    db,
     'UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq',
   );
-  const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
-  const recordExpunge = db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
+  const deleteMessage = cachedStatement(db, 'DELETE FROM messages WHERE id = ?');
+  const recordExpunge = cachedStatement(db, 'INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
 
   return db
     .transaction(() => {
@@ -139,6 +150,7 @@ function deleteBatch(db: Db, cutoff: number, batchSize: number, tally: Tally): n
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Deletes (or, with dryRun, counts) every message older than the retention period. One audit row
@@ -182,13 +194,26 @@ export async function purgeExpired(db: Db, options: PurgeOptions): Promise<Purge
     insertAudit(db, { event: 'purge', source: options.source ?? null, outcome, detail: JSON.stringify(detail) });
   };
 
+  const pacing = options.pacing;
+  // With pacing, start small and let the measured cost of each batch size the next one.
+  let size = pacing ? Math.min(batchSize, 50) : batchSize;
   try {
     for (;;) {
-      const touched = deleteBatch(db, cutoff, batchSize, tally);
+      const started = performance.now();
+      const touched = deleteBatch(db, cutoff, size, tally);
+      const elapsed = performance.now() - started;
       if (touched.length === 0) break;
       batches++;
       await options.onBatch?.(touched);
-      await yieldToEventLoop();
+      if (!pacing) {
+        await yieldToEventLoop();
+        continue;
+      }
+      // Halfway towards the size that would have taken batchMs, within [10, batchSize].
+      const ideal = (size * pacing.batchMs) / Math.max(elapsed, 0.05);
+      size = Math.max(10, Math.min(batchSize, Math.round((size + ideal) / 2)));
+      const rest = (Math.min(elapsed, 4 * pacing.batchMs) * (1 - pacing.share)) / pacing.share;
+      await pause(Math.max(1, Math.round(rest)));
     }
   } catch (err) {
     // What was committed stays deleted; record the partial run before reporting the failure.
@@ -207,7 +232,8 @@ export async function purgeExpired(db: Db, options: PurgeOptions): Promise<Purge
 // Housekeeping that runs with the retention purge: audit rows after `retention.auditDays`, job
 // runs after the same period, and finished outbound-queue entries (status 'done') after
 // `retention.queueDays`, their bodies released. Same shape as above: small transactions, a yield
-// to the event loop between them, so a large backlog never holds up SMTP or IMAP.
+// (or, with pacing, a pause as long as the transaction) between them, so a large backlog never
+// holds up SMTP or IMAP.
 
 export interface HousekeepingOptions {
   now: Date;
@@ -220,6 +246,8 @@ export interface HousekeepingOptions {
   batchSize?: number;
   /** Called between batches; an exception stops the work (what is committed stays). */
   onBatch?: () => void | Promise<void>;
+  /** As in PurgeOptions: after each batch, pause so that the work takes about this share of the time. */
+  pacing?: { share: number };
 }
 
 export interface HousekeepingReport {
@@ -257,15 +285,25 @@ export async function purgeHousekeeping(db: Db, options: HousekeepingOptions): P
     return report;
   }
 
+  /** Runs one batch transaction; returns how many rows it handled and waits before the next. */
+  const batch = async (transaction: () => number): Promise<number> => {
+    const started = performance.now();
+    const done = transaction();
+    const elapsed = performance.now() - started;
+    if (done === batchSize) {
+      await options.onBatch?.();
+      const share = options.pacing?.share;
+      await (share ? pause(Math.max(1, Math.round((Math.min(elapsed, 50) * (1 - share)) / share))) : yieldToEventLoop());
+    }
+    return done;
+  };
   const deleteRows = async (table: string, where: string, cutoff: number): Promise<number> => {
     const statement = db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id ${where} LIMIT ?)`);
     let total = 0;
     for (;;) {
-      const deleted = db.transaction(() => statement.run(cutoff, batchSize).changes).immediate();
+      const deleted = await batch(() => db.transaction(() => statement.run(cutoff, batchSize).changes).immediate());
       total += deleted;
       if (deleted < batchSize) return total;
-      await options.onBatch?.();
-      await yieldToEventLoop();
     }
   };
   report.auditRows = await deleteRows('audit', AUDIT, auditCutoff);
@@ -275,17 +313,17 @@ export async function purgeHousekeeping(db: Db, options: HousekeepingOptions): P
   // its body; a batch of them is one transaction.
   const selectDone = db.prepare(`SELECT queue_id ${QUEUE} ORDER BY id LIMIT ?`).pluck();
   for (;;) {
-    const deleted = db
-      .transaction(() => {
-        const ids = selectDone.all(queueCutoff, batchSize) as string[];
-        for (const id of ids) deleteQueueEntry(db, id);
-        return ids.length;
-      })
-      .immediate();
+    const deleted = await batch(() =>
+      db
+        .transaction(() => {
+          const ids = selectDone.all(queueCutoff, batchSize) as string[];
+          for (const id of ids) deleteQueueEntry(db, id);
+          return ids.length;
+        })
+        .immediate(),
+    );
     report.queueEntries += deleted;
     if (deleted < batchSize) break;
-    await options.onBatch?.();
-    await yieldToEventLoop();
   }
   return report;
 }
