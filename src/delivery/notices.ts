@@ -15,6 +15,7 @@
 //   relay is not hammered once per notice. A 5xx refusal of the recipient is final: the notice is
 //   closed, logged and audited (event 'notice', outcome 'refused').
 // - None of this ever touches a delivery: deliveries only insert rows.
+import { WakeTimer } from '../util/wake-timer';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { randomBytes } from 'node:crypto';
@@ -194,8 +195,7 @@ export interface NoticeSenderDeps {
 
 export class NoticeSender {
   private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
+  private readonly wake = new WakeTimer(() => this.run());
   private pass: Promise<void> | null = null;
   private again = false;
   private started = false;
@@ -220,24 +220,12 @@ export class NoticeSender {
 
   start(): void {
     this.started = true;
-    this.wakeIn(0);
+    this.wake.wakeIn(0);
   }
 
   /** Notices were queued: look at the table now (a notice not yet due sets the next wake-up). */
   kick(): void {
-    if (this.started && !this.stopping) this.wakeIn(0);
-  }
-
-  private wakeIn(ms: number): void {
-    const at = Date.now() + Math.max(0, ms);
-    if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      this.run();
-    }, Math.max(0, ms));
+    if (this.started && !this.stopping) this.wake.wakeIn(0);
   }
 
   private run(): void {
@@ -258,20 +246,20 @@ export class NoticeSender {
         if (failed) {
           // The store itself failed (disk, lock): look again later rather than spin.
           this.again = false;
-          this.wakeIn(POLL_MS);
+          this.wake.wakeIn(POLL_MS);
           return;
         }
         if (this.again) {
           this.again = false;
-          this.wakeIn(0);
+          this.wake.wakeIn(0);
           return;
         }
         try {
           const next = nextNoticeDueAt(this.deps.db);
-          this.wakeIn(next === null ? POLL_MS : Math.min(POLL_MS, Math.max(0, next - Date.now())));
+          this.wake.wakeIn(next === null ? POLL_MS : Math.min(POLL_MS, Math.max(0, next - Date.now())));
         } catch (err) {
           this.deps.log.error({ notices: 'scan', err }, 'notice scan failed');
-          this.wakeIn(POLL_MS);
+          this.wake.wakeIn(POLL_MS);
         }
       });
   }
@@ -343,8 +331,7 @@ export class NoticeSender {
   /** Takes no new work; a pass under way gets `graceMs`, then the transport is closed. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.wake.cancel();
     if (this.pass) {
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([this.pass, new Promise((resolve) => (timeout = setTimeout(resolve, graceMs)))]);

@@ -26,6 +26,7 @@
 // - Shutdown: no new attempt starts; attempts under way get the grace period, then their
 //   connections are closed; an attempt cut short this way is not counted, so the entry is due
 //   again at once after the restart.
+import { WakeTimer } from '../util/wake-timer';
 import { isAscii } from 'node:buffer';
 import { promises as dns, type MxRecord } from 'node:dns';
 import { isIP } from 'node:net';
@@ -377,8 +378,7 @@ export class OutboundWorker {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly pool: ConnectionPool;
   private readonly maxAgeMs: number;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
+  private readonly wake = new WakeTimer(() => this.scan());
   private stopping = false;
   private started = false;
 
@@ -389,28 +389,16 @@ export class OutboundWorker {
 
   start(): void {
     this.started = true;
-    this.wakeIn(0);
+    this.wake.wakeIn(0);
   }
 
   /** Something was queued: look at the queue now. */
   kick(): void {
-    if (this.started && !this.stopping) this.wakeIn(0);
+    if (this.started && !this.stopping) this.wake.wakeIn(0);
   }
 
   get busy(): number {
     return this.inFlight.size;
-  }
-
-  private wakeIn(ms: number): void {
-    const at = Date.now() + Math.max(0, ms);
-    if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      this.scan();
-    }, Math.max(0, ms));
   }
 
   private scan(): void {
@@ -433,10 +421,10 @@ export class OutboundWorker {
       }
       if (this.inFlight.size >= MAX_ENTRIES_IN_FLIGHT) return; // a finishing entry kicks
       const next = nextQueueDueAt(db, new Set(this.inFlight.keys()));
-      this.wakeIn(next === null ? POLL_MS : Math.min(POLL_MS, Math.max(next - Date.now(), 0)));
+      this.wake.wakeIn(next === null ? POLL_MS : Math.min(POLL_MS, Math.max(next - Date.now(), 0)));
     } catch (err) {
       log.error({ relay: 'scan', err }, 'outbound queue scan failed');
-      this.wakeIn(POLL_MS);
+      this.wake.wakeIn(POLL_MS);
     }
   }
 
@@ -679,8 +667,7 @@ export class OutboundWorker {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.wake.cancel();
     const all = () => Promise.allSettled([...this.inFlight.values()]);
     if (this.inFlight.size > 0) {
       let timeout: NodeJS.Timeout | undefined;

@@ -57,6 +57,7 @@ import {
   markDsnSent,
   retainBody,
   type AppendedMessage,
+  type DeliveryRecord,
 } from '../store/messages';
 import { queueReceptionNotice } from '../store/notices';
 import { enqueueOutbound } from '../store/queue';
@@ -102,18 +103,9 @@ export interface Submitter {
   senderType: BoxType;
 }
 
-export interface InboundEnvelope {
-  source: 'mta' | 'submission' | 'internal';
-  queueId: string;
-  receivedAt: number;
-  peerAddress: string | null;
-  helo: string | null;
-  tlsProtocol: string | null;
-  clientDn: string | null;
-  authLogin: string | null;
-  mailFrom: string;
-  envid: string | null;
-  ret: 'FULL' | 'HDRS' | null;
+/** The SMTP envelope of a message handed to the router: what `deliveries` records of it (its
+ * Message-ID and size come from the message itself), and its recipients. */
+export interface InboundEnvelope extends Omit<DeliveryRecord, 'messageId' | 'size'> {
   /** Local recipients: delivered into their INBOX. */
   recipients: EnvelopeRecipient[];
   /** Remote recipients: one outbound queue entry (kind 'relay') in the same transaction. */
@@ -307,21 +299,7 @@ export class Router {
     const { rows: appended, effects } = await this.batcher.run((db) => {
       // Built afresh on each run: the batcher may roll a batch back and run each job again.
       const effects: CommitEffects = { appended: [], queued: remote.length > 0 };
-      const deliveryId = insertDelivery(db, {
-        queueId: envelope.queueId,
-        source: envelope.source,
-        receivedAt: envelope.receivedAt,
-        peerAddress: envelope.peerAddress,
-        helo: envelope.helo,
-        tlsProtocol: envelope.tlsProtocol,
-        clientDn: envelope.clientDn,
-        authLogin: envelope.authLogin,
-        mailFrom: envelope.mailFrom,
-        envid: envelope.envid,
-        ret: envelope.ret,
-        messageId: analysis.messageId,
-        size: raw.length,
-      });
+      const deliveryId = insertDelivery(db, { ...envelope, messageId: analysis.messageId, size: raw.length });
       if (accounts.length > 0) retainBody(db, hash, raw, accounts.length, envelope.receivedAt);
       const rows = accounts.map((accountId) =>
         appendMessage(db, {

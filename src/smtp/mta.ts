@@ -13,7 +13,7 @@ import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
 import { ConnectionLimiter } from './connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
-import { disableNagle, envelopeDsn, readMessage, recipientDsn } from './session';
+import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { newQueueId, traceHeaders } from './trace';
 
 /** RFC 5321 section 4.5.3.1.8: a server must accept at least 100 recipients per transaction. */
@@ -68,30 +68,18 @@ export function createMta(deps: MtaDeps): SMTPServer {
   };
 
   const server = new SMTPServer({
-    name: config.hostname,
+    ...sharedServerOptions(config),
     banner: 'mssd MSSanté MTA',
     secure: false,
     key: deps.tls.key,
     cert: deps.tls.cert,
     ca: deps.tls.ca,
-    minVersion: 'TLSv1.2',
     // Ask every peer for its operator certificate; whether it may be missing is decided at MAIL
     // FROM with a proper SMTP reply rather than by a failed handshake.
     requestCert: true,
     rejectUnauthorized: false,
-    size: config.limits.maxMessageBytes,
     authOptional: true,
     disabledCommands: ['AUTH'],
-    hideSTARTTLS: false,
-    hidePIPELINING: false,
-    hide8BITMIME: false,
-    hideSMTPUTF8: false,
-    hideDSN: false,
-    hideENHANCEDSTATUSCODES: false,
-    maxClients: config.limits.maxConnections,
-    socketTimeout: 5 * 60_000, // RFC 5321 section 4.5.3.2.7: at least 5 minutes
-    closeTimeout: config.limits.shutdownGraceSeconds * 1000,
-    logger: false,
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {

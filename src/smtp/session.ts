@@ -2,7 +2,8 @@
 // parameters the client gave (RFC 3461 sections 4.3, 4.4 on MAIL FROM; 4.1, 4.2 on RCPT TO), the
 // DATA stream read into one Buffer within the size limit, and TCP_NODELAY on every connection.
 import type { Socket } from 'node:net';
-import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/schema';
 
 /** ENVID and RET of MAIL FROM (RFC 3461 sections 4.3 and 4.4). */
 export function envelopeDsn(session: SMTPServerSession): { envid: string | null; ret: 'FULL' | 'HDRS' | null } {
@@ -45,4 +46,27 @@ export function disableNagle(server: SMTPServer): void {
 /** The reverse-path of the session's transaction, '' for the null sender. */
 export function mailFromOf(session: SMTPServerSession): string {
   return (session.envelope.mailFrom && session.envelope.mailFrom.address) || '';
+}
+
+/**
+ * smtp-server options both front ends share: the ESMTP extensions announced (PIPELINING RFC 2920,
+ * 8BITMIME RFC 6152, SMTPUTF8 RFC 6531, DSN RFC 3461, ENHANCEDSTATUSCODES RFC 2034; SIZE RFC 1870
+ * from limits.maxMessageBytes), the connection limits, the timeouts and TLS 1.2 at least.
+ */
+export function sharedServerOptions(config: Config): SMTPServerOptions {
+  return {
+    name: config.hostname,
+    minVersion: 'TLSv1.2',
+    size: config.limits.maxMessageBytes,
+    hideSTARTTLS: false,
+    hidePIPELINING: false,
+    hide8BITMIME: false,
+    hideSMTPUTF8: false,
+    hideDSN: false,
+    hideENHANCEDSTATUSCODES: false,
+    maxClients: config.limits.maxConnections,
+    socketTimeout: 5 * 60_000, // RFC 5321 section 4.5.3.2.7: at least 5 minutes
+    closeTimeout: config.limits.shutdownGraceSeconds * 1000,
+    logger: false,
+  };
 }

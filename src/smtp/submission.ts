@@ -29,7 +29,7 @@ import type { Logger } from '../util/log';
 import { installAuthAfterTls } from './auth-after-tls';
 import { ConnectionLimiter } from './connection-limits';
 import { reply, SmtpReply } from './replies';
-import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn } from './session';
+import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
 import { newQueueId, traceHeaders } from './trace';
 
@@ -101,28 +101,16 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
   };
 
   const options: SMTPServerOptions & { authAfterTls: boolean } = {
-    name: config.hostname,
+    ...sharedServerOptions(config),
     banner: 'mssd MSSanté submission',
     secure: mode === 'submissions',
     key: deps.tls.key,
     cert: deps.tls.cert,
     ca: deps.tls.ca,
-    minVersion: 'TLSv1.2',
     authAfterTls: true,
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: false,
     authRequiredMessage: '5.7.0 Authentication required: use STARTTLS, then sign in with your login and password (AUTH) before sending',
-    size: config.limits.maxMessageBytes,
-    hideSTARTTLS: false,
-    hidePIPELINING: false,
-    hide8BITMIME: false,
-    hideSMTPUTF8: false,
-    hideDSN: false,
-    hideENHANCEDSTATUSCODES: false,
-    maxClients: config.limits.maxConnections,
-    socketTimeout: 5 * 60_000,
-    closeTimeout: config.limits.shutdownGraceSeconds * 1000,
-    logger: false,
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {

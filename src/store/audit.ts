@@ -17,7 +17,8 @@ export interface AuditRecord {
 }
 
 export function insertAudit(db: Db, record: AuditRecord, at = Date.now()): void {
-  cachedStatement(db, 
+  cachedStatement(
+    db,
     `INSERT INTO audit (at, event, source, queue_id, peer, auth_login, mail_from, recipients, message_id, size,
        outcome, detail)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -14,7 +14,8 @@ export interface BoxRef {
 }
 
 export function findBox(db: Db, address: string): BoxRef | undefined {
-  return cachedStatement(db, 
+  return cachedStatement(
+      db,
       `SELECT a.id AS accountId, a.type, a.status, a.login, ad.kind
        FROM addresses ad JOIN accounts a ON a.id = ad.account_id
        WHERE ad.address = ?`,

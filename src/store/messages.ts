@@ -19,7 +19,8 @@ export function bodyHash(raw: Buffer): string {
 
 /** Adds `references` references to a body, inserting it the first time it is seen. */
 export function retainBody(db: Db, hash: string, raw: Buffer, references: number, now: number): void {
-  cachedStatement(db, 
+  cachedStatement(
+    db,
     `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount`,
   ).run(hash, raw.length, references, raw, now);
@@ -62,13 +63,15 @@ export interface AppendedMessage {
  * both. The caller holds a transaction and has already retained the body for this row.
  */
 export function appendMessage(db: Db, message: NewMessage): AppendedMessage {
-  const slot = cachedStatement(db, 
+  const slot = cachedStatement(
+      db,
       `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
        WHERE id = ? RETURNING uidnext - 1 AS uid, highestmodseq AS modseq`,
     )
     .get(message.mailboxId) as { uid: number; modseq: number } | undefined;
   if (!slot) throw new Error(`mailbox ${message.mailboxId} does not exist`);
-  cachedStatement(db, 
+  cachedStatement(
+    db,
     `INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, arrived_at, size,
        body_hash, delivery_id, message_id, trash_origin, envelope, structure)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -116,7 +119,8 @@ export interface DeliveryRecord {
 }
 
 export function insertDelivery(db: Db, delivery: DeliveryRecord): number {
-  const result = cachedStatement(db, 
+  const result = cachedStatement(
+      db,
       `INSERT INTO deliveries (queue_id, source, received_at, peer_address, helo, tls_protocol, client_dn,
          auth_login, mail_from, envid, ret, message_id, size)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -148,7 +152,8 @@ export interface DeliveryRecipientRecord {
 }
 
 export function insertDeliveryRecipient(db: Db, deliveryId: number, recipient: DeliveryRecipientRecord): void {
-  cachedStatement(db, 
+  cachedStatement(
+    db,
     `INSERT OR IGNORE INTO delivery_recipients (delivery_id, address, orcpt, notify, account_id, outcome)
      VALUES (?, ?, ?, ?, ?, ?)`,
   ).run(deliveryId, recipient.address, recipient.orcpt, recipient.notify, recipient.accountId, recipient.outcome);
