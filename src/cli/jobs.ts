@@ -1,11 +1,29 @@
 // `mssd jobs list`: the recent runs of the scheduled jobs (job_runs), whoever started them — the
 // daemon's schedule, SIGHUP, or an operator's `mssd purge` / `mssd directory publish`.
+// `mssd jobs run JOB`: any job of the registry, now, under the same one-at-a-time rule.
 import type { Command } from 'commander';
+import { runJob, type Job } from '../jobs/job';
+import { createJobs } from '../jobs/registry';
 import { recentJobRuns, runningState, type JobRun } from '../store/job-runs';
-import { CliError } from './context';
+import { createLogger } from '../util/log';
+import { CliError, type CliContext } from './context';
 import type { WithContext } from './with-context';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Runs a job from the CLI: refused with one line when the same job is under way elsewhere. */
+export async function runJobByHand<R>(ctx: CliContext, job: Job<R>, now?: Date): Promise<{ result: R; runId: number }> {
+  const outcome = await runJob(job, { db: ctx.db, log: createLogger('silent'), trigger: 'cli', now });
+  if (outcome.status === 'skipped') {
+    const since = outcome.busy ? ` since ${iso(outcome.busy.startedAt)}` : '';
+    throw new CliError(`${job.name} is already running${since} (${outcome.reason}); try again when it has finished`);
+  }
+  if (outcome.status !== 'ok') {
+    throw new CliError(`${job.name} ${outcome.status === 'interrupted' ? 'was interrupted' : 'failed'}: ${outcome.error.message}`);
+  }
+  return { result: outcome.result, runId: outcome.runId };
+}
+
 
 function runJson(run: JobRun) {
   const state = runningState(run);
@@ -55,6 +73,20 @@ export function registerJobCommands(program: Command, withContext: WithContext):
         if (job === '') throw new CliError('--job: must not be empty');
         const runs = recentJobRuns(ctx.db, { job, limit });
         ctx.print({ runs: runs.map(runJson) }, runs.length === 0 ? 'no job run recorded' : runs.map(runText).join('\n'));
+      }),
+    );
+  jobs
+    .command('run <job>')
+    .description('run one scheduled job now (purge, directory, allowlist, digest), as its schedule would')
+    .action(
+      withContext(async (ctx, _opts, args) => {
+        const name = String(args[0] ?? '');
+        const all = createJobs({ config: ctx.config, db: ctx.db, log: createLogger('silent') });
+        const job = all.find((candidate) => candidate.name === name);
+        if (!job) throw new CliError(`unknown job '${name}' (one of: ${all.map((candidate) => candidate.name).join(', ')})`);
+        const { result, runId } = await runJobByHand(ctx, job);
+        const counts = job.counts ? job.counts(result) : result;
+        ctx.print({ job: name, runId, outcome: 'ok', result: counts }, `${name}: ok (run #${runId}) ${summary(counts as Record<string, unknown>)}`.trimEnd());
       }),
     );
 }

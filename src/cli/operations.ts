@@ -10,7 +10,6 @@ import { isValidFiness, isValidRpps } from '../policy/identity';
 import { openingStatus, type OpeningStatus } from '../store/openings';
 import type { PurgeReport } from '../store/purge';
 import { directoryJob } from '../jobs/directory';
-import { runJob, type Job } from '../jobs/job';
 import { purgeJob, runRetention, type RetentionReport } from '../jobs/purge';
 import { createLogger } from '../util/log';
 import {
@@ -23,8 +22,7 @@ import {
 import { CliError } from './context';
 import { parseIsoInstant } from './rules';
 import type { CommandOptions, WithContext } from './with-context';
-import type { CliContext } from './context';
-import { registerJobCommands } from './jobs';
+import { registerJobCommands, runJobByHand } from './jobs';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -183,18 +181,6 @@ function registerQueueCommands(program: Command, withContext: WithContext): void
  * for no one and refuses when the same job is under way (in the daemon or another CLI), and the
  * run is recorded in job_runs like a scheduled one. Job log lines stay out of the CLI's output.
  */
-async function runJobByHand<R>(ctx: CliContext, job: Job<R>, now?: Date): Promise<{ result: R; runId: number }> {
-  const outcome = await runJob(job, { db: ctx.db, log: createLogger('silent'), trigger: 'cli', now });
-  if (outcome.status === 'skipped') {
-    const since = outcome.busy ? ` since ${iso(outcome.busy.startedAt)}` : '';
-    throw new CliError(`${job.name} is already running${since} (${outcome.reason}); try again when it has finished`);
-  }
-  if (outcome.status !== 'ok') {
-    throw new CliError(`${job.name} ${outcome.status === 'interrupted' ? 'was interrupted' : 'failed'}: ${outcome.error.message}`);
-  }
-  return { result: outcome.result, runId: outcome.runId };
-}
-
 // ---- purge (R10) ---------------------------------------------------------------------------
 
 function purgeText(report: PurgeReport): string {
