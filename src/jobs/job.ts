@@ -76,22 +76,6 @@ export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new JobInterrupted();
 }
 
-/** Waits `ms`, or less when `signal` aborts (then throws JobInterrupted). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new JobInterrupted());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new JobInterrupted());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export const thisHolder = `${os.hostname()}:${process.pid}`;
 
 /** A holder on this host is alive while its pid exists; one elsewhere is judged by its heartbeat. */

@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { issueCertificate } from '../../src/tls/certificates';
-import { cli, createPer, freePort, makeEnv, mssdBin, readCa, startDaemon, TEST_PASSWORD, type CliResult, type TestEnv } from '../helpers/daemon';
+import type { AddressInfo } from 'node:net';
+import { createCertificateAuthority, issueCertificate } from '../../src/tls/certificates';
+import { cli, createPer, makeEnv, mssdBin, readCa, startDaemon, TEST_PASSWORD, type CliResult, type TestEnv } from '../helpers/daemon';
 import { luhnCompleted } from '../helpers/fixtures';
 
 interface Entry {
@@ -21,22 +22,41 @@ interface Entry {
   dematerialisation: boolean;
 }
 
-/** The national directory's side: answers the scripted statuses, then 200; keeps each body. */
-async function endpoint(env: TestEnv, port: number, script: number[]) {
-  const cert = issueCertificate(readCa(env), { subject: { CN: 'annuaire.test' }, altNames: ['127.0.0.1', 'localhost'], usage: 'server', days: 2 });
-  const bodies: Array<{ status: number; body: Record<string, unknown> }> = [];
-  const server = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
+/**
+ * The national directory's side, listening from the start so that no other test takes its port:
+ * while `down`, it cuts every connection; then it answers the scripted statuses, then 200, and
+ * keeps each body. Its certificate is issued by the daemon's development CA once that exists.
+ */
+async function endpoint() {
+  const placeholder = createCertificateAuthority({ CN: 'placeholder' }, 1);
+  const state = { down: true, script: [] as number[], bodies: [] as Array<{ status: number; body: Record<string, unknown> }> };
+  const server = https.createServer({ key: placeholder.keyPem, cert: placeholder.certPem }, (req, res) => {
     let text = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (text += chunk));
     req.on('end', () => {
-      const status = script.shift() ?? 200;
-      bodies.push({ status, body: JSON.parse(text) as Record<string, unknown> });
+      const status = state.script.shift() ?? 200;
+      state.bodies.push({ status, body: JSON.parse(text) as Record<string, unknown> });
       res.writeHead(status).end(status === 200 ? '{"accepted":true}' : 'indisponible');
     });
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { bodies, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  server.on('connection', (socket) => {
+    if (state.down) socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, {
+    port: (server.address() as AddressInfo).port,
+    /** Serves a certificate of the daemon's development CA from now on. */
+    useDaemonCa(env: TestEnv) {
+      const cert = issueCertificate(readCa(env), { subject: { CN: 'annuaire.test' }, altNames: ['127.0.0.1', 'localhost'], usage: 'server', days: 2 });
+      server.setSecureContext({ key: cert.keyPem, cert: cert.certPem });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
 }
 
 const addresses = (entries: Entry[]) => entries.map((e) => e.address);
@@ -54,8 +74,9 @@ function cliAsync(env: TestEnv, args: string[]): Promise<CliResult> {
 }
 
 t.test('national publication through the CLI while the daemon runs', async (t) => {
-  const port = await freePort();
-  const env = await makeEnv({ directory: { endpoint: `https://127.0.0.1:${port}/annuaire/publication`, retryDelays: ['1s'] } });
+  const server = await endpoint();
+  t.teardown(() => server.close());
+  const env = await makeEnv({ directory: { endpoint: `https://127.0.0.1:${server.port}/annuaire/publication`, retryDelays: ['1s'] } });
   const outputDir = path.join(env.dataDir, 'directory');
   const run = (...args: string[]) => cliAsync(env, args);
   const ok = (...args: string[]) => {
@@ -73,6 +94,7 @@ t.test('national publication through the CLI while the daemon runs', async (t) =
     '--finess', luhnCompleted('75000001'), '--responsible-rpps', '10000000001', '--description', 'Officine');
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());
+  server.useDaemonCa(env);
 
   const expectedFirst = [alice.mssante, bruno.mssante, chloe.mssante, 'pharmacie@mssd-test.mssante.fr'].sort();
 
@@ -80,14 +102,14 @@ t.test('national publication through the CLI while the daemon runs', async (t) =
     const result = await run('directory', 'publish');
     t.equal(result.status, 1);
     t.equal(result.stdout, '');
-    t.match(result.stderr, /^mssd: directory failed: publication not accepted \(https\): https:\/\/127\.0\.0\.1:\d+\/annuaire\/publication did not accept the publication after 2 attempt\(s\): .*ECONNREFUSED.*\n$/);
+    t.match(result.stderr, /^mssd: directory failed: publication not accepted \(https\): https:\/\/127\.0\.0\.1:\d+\/annuaire\/publication did not accept the publication after 2 attempt\(s\): .*(ECONNRESET|socket hang up|disconnected).*\n$/);
     t.notOk(existsSync(outputDir), 'no publication files');
     const runs = (await run('jobs', 'list', '--job', 'directory', '--json')).json<{ runs: Array<{ outcome: string; error: string }> }>().runs;
-    t.match(runs[0], { outcome: 'failed', error: /ECONNREFUSED/ });
+    t.match(runs[0], { outcome: 'failed', error: /ECONNRESET|socket hang up|disconnected/ });
   });
 
-  const server = await endpoint(env, port, [503]);
-  t.teardown(() => server.close());
+  server.down = false;
+  server.script.push(503);
 
   await t.test('first publication: PER and ORG boxes, never MED or INT; endpoint retried once', async (t) => {
     const result = await run('directory', 'publish', '--json');

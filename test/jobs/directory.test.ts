@@ -99,9 +99,13 @@ t.test('directory job: an unreachable endpoint leaves the diff and no files; the
   const dir = tempDir();
   const db = freshDb(t, dir);
   const { log, lines } = memoryLogger();
-  const port = await freePort();
+  // The endpoint's port is held from the start (no other test can take it); it cuts every
+  // connection until it is "back".
+  const server = await startHttpsServer();
+  t.teardown(() => server.close());
+  server.drop = true;
   const config = testConfig(dir, (c) => {
-    c.directory.endpoint = `https://127.0.0.1:${port}/publication`;
+    c.directory.endpoint = `${server.url}/publication`;
     c.directory.caFile = writeTestCa(dir);
     c.directory.retryDelays = ['1s'];
   });
@@ -119,14 +123,13 @@ t.test('directory job: an unreachable endpoint leaves the diff and no files; the
 
   const failed = await runJob(job, { db, log, trigger: 'schedule', now: new Date('2026-11-22T01:00:00Z') });
   t.equal(failed.status, 'failed');
-  if (failed.status === 'failed') t.match(failed.error.message, /publication not accepted \(https\): .*after 2 attempt\(s\): .*ECONNREFUSED/);
+  if (failed.status === 'failed') t.match(failed.error.message, /publication not accepted \(https\): .*after 2 attempt\(s\): .*(ECONNRESET|socket hang up|disconnected)/);
   t.notOk(existsSync(config.directory.outputDir), 'no file claims a publication happened');
   t.same(db.prepare('SELECT status FROM directory_publications').pluck().all(), ['failed']);
   t.equal(lines.filter((l) => l.msg === 'publication endpoint did not accept the diff; retrying').length, 1);
 
   account('b@h.fr', 'jean.b@x.mssante.fr', 'B', '10000000002');
-  const server = await startHttpsServer({ port });
-  t.teardown(() => server.close());
+  server.drop = false;
   server.script = [503];
   const ok = await runJob(job, { db, log, trigger: 'schedule', now: new Date('2026-11-23T01:00:00Z') });
   t.equal(ok.status, 'ok');

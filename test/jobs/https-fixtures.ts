@@ -22,6 +22,8 @@ export interface TestHttpsServer {
   then: number;
   /** Body per path for GET requests. */
   files: Map<string, Buffer>;
+  /** While true, every connection is cut at once: an endpoint that cannot be reached. */
+  drop: boolean;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export function writeTestCa(dir: string): string {
 export async function startHttpsServer(options: { ca?: CertificateAndKey; port?: number } = {}): Promise<TestHttpsServer> {
   const ca = options.ca ?? testCa();
   const cert = issueCertificate(ca, { subject: { CN: 'localhost' }, altNames: ['localhost', '127.0.0.1'], usage: 'server', days: 2 });
-  const state = { received: [] as Received[], script: [] as number[], then: 200, files: new Map<string, Buffer>() };
+  const state = { received: [] as Received[], script: [] as number[], then: 200, files: new Map<string, Buffer>(), drop: false };
   const server = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -52,6 +54,9 @@ export async function startHttpsServer(options: { ca?: CertificateAndKey; port?:
       res.writeHead(file && status === 200 ? 200 : file === undefined && req.method === 'GET' && status === 200 ? 404 : status, { 'content-type': 'text/plain' });
       res.end(file && status === 200 ? file : `status ${status}\n`);
     });
+  });
+  server.on('connection', (socket) => {
+    if (state.drop) socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
