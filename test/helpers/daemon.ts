@@ -148,7 +148,14 @@ export async function startDaemon(env: TestEnv, timeoutMs = 30_000): Promise<Run
       reject(new Error(`daemon exited with ${code} before ready; stderr: ${stderr}`));
     });
   });
-  await ready;
+  try {
+    await ready;
+  } catch (err) {
+    // A daemon that never became ready must not outlive the test: it would hold its ports (and
+    // the data directory's lock) while other tests run.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw err;
+  }
   return {
     process: child,
     logs: () => lines,
