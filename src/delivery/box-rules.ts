@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { getHeader, getHeaders, parseAddressList, type HeaderField } from '../mime';
-import { withoutReturnPath } from '../smtp/dsn';
+import { withoutReturnPath } from './dsn';
 import { rfc5322Date } from '../smtp/trace';
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import { isIP } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { encodeXText } from 'nodemailer/lib/shared';
 import { durationMs, type Config } from '../config/schema';
-import { buildDsn, statusOfReply, wantsNotification, withoutReturnPath, type DsnRecipient } from '../smtp/dsn';
+import { buildDsn, statusOfReply, wantsNotification, withoutReturnPath, type DsnRecipient } from './dsn';
 import { insertAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';

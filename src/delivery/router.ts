@@ -33,7 +33,7 @@ import {
   remoteRecipientRefusal,
   senderAddressRefusal,
 } from '../policy/submission-rules';
-import { buildDsn, isDeliveryReport, wantsNotification, type DsnRecipient } from '../smtp/dsn';
+import { buildDsn, isDeliveryReport, wantsNotification, type DsnRecipient } from './dsn';
 import { newQueueId, rfc5322Date } from '../smtp/trace';
 import { getAutoreply, listAddresses, listForwards, listMemberships } from '../store/accounts';
 import {
