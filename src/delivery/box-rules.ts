@@ -6,7 +6,7 @@ import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { getHeader, getHeaders, parseAddressList, type HeaderField } from '../mime';
 import { withoutReturnPath } from './dsn';
-import { rfc5322Date } from '../smtp/trace';
+import { rfc5322Date } from '../mime/date';
 
 // ---------------------------------------------------------------------------------------------
 // Forwards (R7)

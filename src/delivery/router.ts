@@ -34,7 +34,8 @@ import {
   senderAddressRefusal,
 } from '../policy/submission-rules';
 import { buildDsn, isDeliveryReport, wantsNotification, type DsnRecipient } from './dsn';
-import { newQueueId, rfc5322Date } from '../smtp/trace';
+import { rfc5322Date } from '../mime/date';
+import { newQueueId } from '../util/queue-id';
 import { getAutoreply, listAddresses, listForwards, listMemberships } from '../store/accounts';
 import {
   autoreplySentAt,

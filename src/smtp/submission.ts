@@ -31,7 +31,8 @@ import { ConnectionLimiter } from './connection-limits';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
-import { newQueueId, traceHeaders } from './trace';
+import { newQueueId } from '../util/queue-id';
+import { traceHeaders } from './trace';
 
 export interface SubmissionDeps {
   config: Config;
