@@ -11,7 +11,7 @@ import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { newQueueId } from '../util/queue-id';

@@ -27,7 +27,7 @@ import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
 import { installAuthAfterTls } from './auth-after-tls';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
