@@ -45,7 +45,8 @@ import {
   recordAutoreplySent,
   type BoxRules,
 } from '../store/box-rules';
-import { findBox, type BoxRef, type BoxType } from '../store/boxes';
+import type { BoxType } from '../policy/box-types';
+import { findBox, type BoxRef } from '../store/boxes';
 import { insertAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';

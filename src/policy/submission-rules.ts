@@ -10,7 +10,7 @@
 // - 452 4.5.3 "too many recipients" (RFC 5321 section 4.5.3.1.10): R3;
 // - 553 5.7.1 for a sender address that is not the user's (RFC 5321 section 4.2.3: "mailbox name
 //   not allowed").
-import type { BoxType } from '../store/boxes';
+import type { BoxType } from './box-types';
 import { isValidIns } from './identity';
 
 export interface Refusal {

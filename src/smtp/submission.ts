@@ -22,7 +22,7 @@ import type { EnvelopeRecipient, RemoteRecipient, Router, SubmissionRecipient, S
 import { analyzeMessage, getHeader, parseAddressList } from '../mime';
 import { toCrlf } from '../mime/crlf';
 import { printable, senderAddressRefusal } from '../policy/submission-rules';
-import type { BoxType } from '../store/boxes';
+import type { BoxType } from '../policy/box-types';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';

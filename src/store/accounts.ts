@@ -20,7 +20,7 @@
 // - The same RPPS may hold several personal boxes and the same FINESS several ORG boxes (one per
 //   practice, one per service): identifiers are not unique, addresses and logins are.
 import type { Db } from './database';
-import type { BoxStatus, BoxType } from './boxes';
+import type { BoxStatus, BoxType } from '../policy/box-types';
 import { findBox } from './boxes';
 import { createDefaultMailboxes, listMailboxesWithCounts } from './mailboxes';
 import {

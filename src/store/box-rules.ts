@@ -2,7 +2,7 @@
 // (forwards, an automatic reply in force, reception notices), who gets the notices, and the senders
 // already answered by the automatic reply. The settings themselves are written by the operator
 // through src/store/accounts.ts; this module only reads them, plus autoreply_log.
-import type { BoxStatus, BoxType } from './boxes';
+import type { BoxStatus, BoxType } from '../policy/box-types';
 import { cachedStatement, type Db } from './database';
 
 export interface BoxRules {
