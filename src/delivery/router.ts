@@ -22,7 +22,6 @@
 //   or fails a delivery.
 // A rule that fails (a bug, a corrupt setting) is rolled back alone (a savepoint) and logged: the
 // delivery itself stands.
-import { EventEmitter } from 'node:events';
 import { durationMs, type Config } from '../config/schema';
 import { analyzeMessage, type HeaderField } from '../mime';
 import { isAllowedDestination, isOwnDomain, type TrustSpaceView } from '../policy/routing-rules';
@@ -48,6 +47,7 @@ import {
 import type { BoxType } from '../policy/box-types';
 import { findBox, type BoxRef } from '../store/boxes';
 import { insertAudit } from '../store/audit';
+import type { MailboxChanges } from '../store/mailbox-changes';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';
 import {
@@ -155,13 +155,6 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
-/**
- * Emits 'mailbox-changed' (mailboxId) after a commit that changed a mailbox, so IMAP sessions
- * can tell their clients at once (RFC 2177 IDLE); and 'notices-queued' after a commit that queued
- * notices (R9), for the notice sender.
- */
-export class MailboxChanges extends EventEmitter {}
-
 const NO_TRUST_SPACE: TrustSpaceView = {
   hasDomain: () => false,
   isDnAllowedForDomain: () => false,
@@ -178,7 +171,7 @@ export class Router {
     private readonly db: Db,
     private readonly batcher: CommitBatcher,
     private readonly config: Config,
-    readonly changes: MailboxChanges,
+    private readonly changes: MailboxChanges,
     /** The current allowlist (R1), a function so that a refreshed list applies at once. */
     private readonly trustSpace: () => TrustSpaceView = () => NO_TRUST_SPACE,
   ) {}

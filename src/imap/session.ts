@@ -3,7 +3,7 @@
 // command lives in commands/<name>.ts.
 import type { Authenticator, AuthenticatedAccount } from '../auth/authenticator';
 import type { Config } from '../config/schema';
-import type { MailboxChanges } from '../delivery/router';
+import type { MailboxChanges } from '../store/mailbox-changes';
 import type { Db } from '../store/database';
 import { canAccessMailbox } from '../store/mailbox-view';
 import type { ConnectionLimiter } from '../util/connection-limits';

@@ -2,7 +2,8 @@
 // and the delivery stands; one copy per box and delivery; forward chains; R1/R2 checked again when
 // a forward or an automatic reply is used.
 import t from 'tap';
-import { MailboxChanges, Router, type InboundEnvelope } from '../../src/delivery/router';
+import { Router, type InboundEnvelope } from '../../src/delivery/router';
+import { MailboxChanges } from '../../src/store/mailbox-changes';
 import { createPersonAccount, setAutoreply, updateAccountSettings } from '../../src/store/accounts';
 import { findBox } from '../../src/store/boxes';
 import { CommitBatcher } from '../../src/store/commit-batcher';
