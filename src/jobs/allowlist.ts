@@ -8,17 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema';
-import { loadTrustSpaceFile, type TrustSpace, type TrustSpaceDiff } from '../policy/trustspace';
+import { loadTrustSpaceFile, type TrustSpace } from '../policy/trustspace';
 import { describeHttpsError, httpsRequest, serviceTrust, type HttpsTrust } from '../util/https-client';
 import type { Job } from './job';
-import type { JobServices } from './services';
-
-/** What a reload changed, as the daemon's reloadTrustSpace reports it. */
-export interface AllowlistReload {
-  domains: number;
-  dns: number;
-  counts: TrustSpaceDiff['counts'];
-}
+import type { AllowlistReload, JobServices } from './services';
 
 /** Reads the configured allowlist, checked against `trustSpace.checksumFile` when one is set. */
 export function loadAllowlist(config: Config): TrustSpace {
