@@ -24,6 +24,7 @@
 // delivery itself stands.
 import { durationMs, type Config } from '../config/schema';
 import { analyzeMessage, type HeaderField } from '../mime';
+import { domainOf } from '../policy/identity';
 import { isAllowedDestination, isOwnDomain, type TrustSpaceView } from '../policy/routing-rules';
 import {
   isDuplicateRecipient,
@@ -151,10 +152,6 @@ export interface Report {
   raw: Buffer;
 }
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
 const NO_TRUST_SPACE: TrustSpaceView = {
   hasDomain: () => false,
   isDnAllowedForDomain: () => false,
@@ -186,7 +183,7 @@ export class Router {
    * (logins are internal addresses, R2), and only active boxes that may receive from outside.
    */
   checkMtaRecipient(address: string): RecipientCheck {
-    const domain = domainOf(address);
+    const domain = domainOf(address) || address; // the domainless "postmaster" (RFC 5321 section 4.1.1.3) is named as is
     if (!this.config.domains.mssante.includes(domain)) {
       return {
         ok: false,

@@ -7,6 +7,7 @@
 // Messages are one line of printable ASCII (RFC 5321 §4.2 reply text) without a trailing period:
 // the front end prefixes the codes, and a peer's bounce may quote the text to its operator.
 import type { Config } from '../config/schema';
+import { domainOf } from './identity';
 import type { TrustSpace } from './trustspace';
 
 /** The part of a TrustSpace these rules consult (a refreshed list can stand behind it). */
@@ -32,12 +33,6 @@ export interface DestinationContext {
 
 function sameDomain(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
-}
-
-/** The domain of an address (after the last @), lower case; '' when there is none. */
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).trim().toLowerCase();
 }
 
 /** Text from the peer (an address or domain) made safe to echo in one ASCII SMTP reply line. */

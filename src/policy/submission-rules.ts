@@ -11,7 +11,7 @@
 // - 553 5.7.1 for a sender address that is not the user's (RFC 5321 section 4.2.3: "mailbox name
 //   not allowed").
 import type { BoxType } from './box-types';
-import { isValidIns } from './identity';
+import { domainOf, isValidIns } from './identity';
 
 export interface Refusal {
   code: number;
@@ -22,11 +22,6 @@ export interface Refusal {
 /** Text from the client made safe to echo in one ASCII reply line. */
 export function printable(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 256);
-}
-
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
 
 function localPartOf(address: string): string {
