@@ -25,6 +25,7 @@
 import { durationMs, type Config } from '../config/schema';
 import { analyzeMessage, type HeaderField } from '../mime';
 import { domainOf } from '../policy/identity';
+import type { Refusal } from '../policy/refusal';
 import { isAllowedDestination, isOwnDomain, type TrustSpaceView } from '../policy/routing-rules';
 import {
   isDuplicateRecipient,
@@ -66,13 +67,6 @@ import { queueReceptionNotice } from '../store/notices';
 import { enqueueOutbound } from '../store/queue';
 import type { Logger } from '../util/log';
 import { autoreplyRefusal, buildAutoreply, forwardedCopy, forwardRefusal, forwardTrace } from './box-rules';
-
-/** A refusal with its SMTP reply code, RFC 3463 enhanced code and a sentence for a human. */
-export interface Refusal {
-  code: number;
-  enhanced: string;
-  message: string;
-}
 
 export type RecipientCheck = { ok: true; box: BoxRef } | ({ ok: false } & Refusal);
 

@@ -8,12 +8,13 @@
 // the front end prefixes the codes, and a peer's bounce may quote the text to its operator.
 import type { Config } from '../config/schema';
 import { domainOf } from './identity';
+import type { Refusal } from './refusal';
 import type { TrustSpace } from './trustspace';
 
 /** The part of a TrustSpace these rules consult (a refreshed list can stand behind it). */
 export type TrustSpaceView = Pick<TrustSpace, 'hasDomain' | 'isDnAllowedForDomain' | 'isDnListed'>;
 
-export type SenderDecision = { ok: true } | { ok: false; code: number; enhanced: string; message: string };
+export type SenderDecision = { ok: true } | ({ ok: false } & Refusal);
 
 export interface InboundSender {
   /** MAIL FROM address without angle brackets; '' is the null sender (DSNs, RFC 5321 §4.5.5). */

@@ -12,12 +12,7 @@
 //   not allowed").
 import type { BoxType } from './box-types';
 import { domainOf, isValidIns } from './identity';
-
-export interface Refusal {
-  code: number;
-  enhanced: string;
-  message: string;
-}
+import type { Refusal } from './refusal';
 
 /** Text from the client made safe to echo in one ASCII reply line. */
 export function printable(text: string): string {
