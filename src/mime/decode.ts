@@ -63,7 +63,7 @@ export function utf8OrWindows1252(bytes: Uint8Array): string {
  * Bytes in a declared charset. US-ASCII, UTF-8, a missing or an unknown charset are read as
  * UTF-8 when valid, else as windows-1252 (the superset of Latin-1 that mail clients emit):
  * 8-bit mail often lies about its charset (RFC 6152 senders that forgot to label UTF-8), and
- * this fallback never loses a byte.
+ * this fallback never loses a byte (README "Client quirks").
  */
 export function decodeBytes(bytes: Uint8Array, charset?: string | null): string {
   const label = (charset ?? '').trim().toLowerCase();

@@ -177,7 +177,8 @@ function readQuoted(cursor: Cursor): string {
   return value;
 }
 
-/** An unquoted value up to ";". Lenient: keeps spaces (broken mailers write `name=my file.pdf`),
+/** An unquoted value up to ";". Lenient: keeps spaces (broken mailers write `name=my file.pdf`,
+ * README "Client quirks"),
  * but drops a trailing comment after a single token (`charset=us-ascii (Plain text)`, RFC 2045 §5.1). */
 function readBare(cursor: Cursor): string {
   const { text } = cursor;

@@ -64,7 +64,7 @@ function htmlToText(html: string): string {
       return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
     }
     // Accented entities are case-sensitive (&Eacute; is É); the basic ones are often written in
-    // capitals by old mailers.
+    // capitals by old mailers (README "Client quirks").
     return NAMED_ENTITIES[name] ?? (LOWER_CASE_ENTITIES.has(name.toLowerCase()) ? NAMED_ENTITIES[name.toLowerCase()] : entity);
   });
 }

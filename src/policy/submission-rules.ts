@@ -2,7 +2,7 @@
 // sockets, no SQL: the router looks the boxes up and asks these functions.
 //
 // Replies are RFC 5321 section 4.2 codes with RFC 3463 enhanced codes, and one line of printable
-// ASCII a user can act on (mail clients show it as is):
+// ASCII a user can act on (mail clients show it as is, README "Client quirks"):
 // - 550 5.7.1 "delivery not authorized": R1 (domain outside the trust space), R2 (MED writing
 //   outside), R4 (sender type, patient with other recipients);
 // - 550 5.1.3 "bad destination mailbox address syntax": a patient address whose INS is malformed

@@ -226,7 +226,8 @@ export interface ListedMailbox {
   ownerAccountId: number | null;
   /**
    * RFC 6154 attribute to announce. Only for the person's own mailboxes: an ORG's "Envoyés"
-   * announced as \Sent would be taken by Outlook or Thunderbird as the person's own Sent folder.
+   * announced as \Sent would be taken by Outlook or Thunderbird as the person's own Sent folder
+   * (README "Client quirks").
    */
   specialUse: string | null;
   subscribed: boolean;

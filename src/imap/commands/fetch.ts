@@ -2,7 +2,8 @@
 // modifier of CONDSTORE (RFC 7162 sections 3.1.4, 3.1.4.1).
 //
 // - FLAGS, UID and MODSEQ alone (Thunderbird and Outlook resynchronising a folder, "UID FETCH 1:*
-//   (FLAGS)") come from the session's view of the mailbox, never from the database.
+//   (FLAGS)", README "Client quirks") come from the session's view of the mailbox, never from
+//   the database.
 // - Everything else is read in batches of rows (cached ENVELOPE and MIME structure, parsed at
 //   ingest), bodies one message at a time, and written in chunks of about 64 KB waiting for the
 //   socket to drain: memory stays bounded whatever the mailbox or message size.

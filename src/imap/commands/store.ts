@@ -1,6 +1,7 @@
 // STORE and UID STORE (RFC 3501 sections 6.4.6 and 6.4.8): FLAGS, +FLAGS, -FLAGS, .SILENT, with
 // the RFC 7162 section 3.1.3 UNCHANGEDSINCE modifier and its MODIFIED response code. System
-// flags and keywords (PERMANENTFLAGS \*: Thunderbird's $label1, $MDNSent, Junk...) are stored;
+// flags and keywords (PERMANENTFLAGS \*: Thunderbird's $label1, $MDNSent, Junk..., README
+// "Client quirks") are stored;
 // \Recent is the server's (parseFlag refuses it).
 import { storeFlags, type FlagState } from '../../store/imap-messages';
 import { parseStoreArguments } from '../protocol/flags';
