@@ -26,7 +26,7 @@ export interface EnqueueInput {
    * computed it already): either way it gains one reference.
    */
   body: { hash: string } | { content: Buffer; hash?: string };
-  /** The id the entry is known by (src/smtp/trace.ts newQueueId for new transactions). */
+  /** The id the entry is known by (src/util/queue-id.ts newQueueId for new transactions). */
   queueId: string;
   deliveryId?: number | null;
   senderAccountId?: number | null;
