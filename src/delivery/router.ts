@@ -35,11 +35,13 @@ import {
 } from '../policy/submission-rules';
 import { buildDsn, isDeliveryReport, wantsNotification, type DsnRecipient } from '../smtp/dsn';
 import { newQueueId, rfc5322Date } from '../smtp/trace';
-import { getAutoreply, listAddresses, listForwards, listMemberships } from '../store/accounts';
+import { listAddresses } from '../store/accounts';
+import { listMemberships } from '../store/org-members';
 import {
   autoreplySentAt,
-  boxAddresses,
   boxRulesOf,
+  getAutoreply,
+  listForwards,
   receptionNoticeRecipients,
   recordAutoreplySent,
   type BoxRules,
@@ -221,7 +223,7 @@ export class Router {
    * MAIL FROM, so that unlinking applies to sessions already open.
    */
   sendableAddresses(accountId: number): string[] {
-    const own = listAddresses(this.db, accountId).map((row) => row.address);
+    const own = addressesOf(this.db, accountId);
     const orgs = listMemberships(this.db, accountId)
       .map((membership) => membership.org)
       .filter((org) => findBox(this.db, org)?.status === 'active');
@@ -541,7 +543,7 @@ export class Router {
     const settings = getAutoreply(db, rules.accountId);
     if (!settings || arrival.at < settings.startAt || arrival.at >= settings.endAt) return;
     const sender = arrival.mailFrom;
-    const refusal = autoreplyRefusal({ mailFrom: sender, header: arrival.header, boxAddresses: boxAddresses(db, rules.accountId) });
+    const refusal = autoreplyRefusal({ mailFrom: sender, header: arrival.header, boxAddresses: addressesOf(db, rules.accountId) });
     if (refusal) {
       this.log?.debug({ rule: 'autoreply', box: rules.address, sender, outcome: refusal }, 'automatic reply not sent');
       return;
@@ -601,7 +603,7 @@ export class Router {
     const targets = listForwards(db, rules.accountId);
     if (targets.length === 0) return;
     const trace = forwardTrace(arrival.header);
-    const declined = forwardRefusal(trace, boxAddresses(db, rules.accountId), arrival.mailFrom);
+    const declined = forwardRefusal(trace, addressesOf(db, rules.accountId), arrival.mailFrom);
     if (declined) {
       this.log?.info({ rule: 'forward', box: rules.address, messageId: arrival.messageId, outcome: declined, forwardedBy: trace.by }, 'message not forwarded');
       insertAudit(db, { event: 'forward', source: 'internal', mailFrom: rules.address, recipients: targets, messageId: arrival.messageId, outcome: 'not-forwarded', detail: JSON.stringify({ box: rules.address, reason: declined }) }, arrival.at);
@@ -688,6 +690,11 @@ export class Router {
     });
     return { report: { to: envelope.mailFrom, raw: dsn }, recipients: asked.map((rcpt) => rcpt.address) };
   }
+}
+
+/** The addresses of a box (login and MSSanté addresses), as given to the checks that need them. */
+function addressesOf(db: Db, accountId: number): string[] {
+  return listAddresses(db, accountId).map((row) => row.address);
 }
 
 /** An address made safe to echo in one ASCII reply line. */

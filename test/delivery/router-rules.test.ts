@@ -3,7 +3,8 @@
 // a forward or an automatic reply is used.
 import t from 'tap';
 import { MailboxChanges, Router, type InboundEnvelope } from '../../src/delivery/router';
-import { createPersonAccount, setAutoreply, updateAccountSettings } from '../../src/store/accounts';
+import { createPersonAccount, updateAccountSettings } from '../../src/store/accounts';
+import { setAutoreply } from '../../src/store/box-rules';
 import { findBox } from '../../src/store/boxes';
 import { CommitBatcher } from '../../src/store/commit-batcher';
 import type { Db } from '../../src/store/database';
