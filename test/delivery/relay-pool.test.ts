@@ -6,7 +6,7 @@ import t from 'tap';
 import type { AddressInfo } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
-import { RelayPool, sendOn } from '../../src/delivery/relay-pool';
+import { RelayPool, sendOn, type PeerConnection } from '../../src/delivery/relay-pool';
 import type { RelayTlsOptions } from '../../src/tls/server-options';
 import { tempDir, testConfig } from '../jobs/fixtures';
 
@@ -56,23 +56,24 @@ async function startSink(options: { dsn: boolean }): Promise<Sink> {
 
 const noTls: RelayTlsOptions = { key: undefined, cert: undefined, ca: undefined, minVersion: 'TLSv1.2', development: true };
 
-function relayPool(): RelayPool {
+/** A sink, and a pool connection to it (closed with the test). */
+async function connectedTo(t: { teardown(fn: () => unknown): void }, options: { dsn: boolean }): Promise<{ sink: Sink; pool: RelayPool; connection: PeerConnection }> {
+  const sink = await startSink(options);
   const config = testConfig(tempDir('mssd-relay-pool-'), (config) => {
     config.relay.requireTls = false;
   });
-  return new RelayPool(config, noTls);
+  const pool = new RelayPool(config, noTls);
+  t.teardown(async () => {
+    pool.closeAll();
+    await sink.close();
+  });
+  return { sink, pool, connection: await pool.acquire({ host: '127.0.0.1', port: sink.port }) };
 }
 
 const message = Buffer.from('From: a@exemple.mssante.fr\r\nTo: b@chu.mssante.fr\r\nSubject: DSN\r\n\r\nBonjour\r\n');
 
 t.test('each recipient gets its own NOTIFY and ORCPT on RCPT TO (RFC 3461 section 4)', async (t) => {
-  const sink = await startSink({ dsn: true });
-  const pool = relayPool();
-  t.teardown(async () => {
-    pool.closeAll();
-    await sink.close();
-  });
-  const connection = await pool.acquire({ host: '127.0.0.1', port: sink.port });
+  const { sink, connection, pool } = await connectedTo(t, { dsn: true });
   t.equal(connection.offersDsn, true, 'the peer offers DSN');
   connection.dsn.set('b@chu.mssante.fr', { notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;b@chu.mssante.fr' });
   connection.dsn.set('c@chu.mssante.fr', { notify: 'NEVER', orcpt: null });
@@ -94,13 +95,7 @@ t.test('each recipient gets its own NOTIFY and ORCPT on RCPT TO (RFC 3461 sectio
 });
 
 t.test('no DSN parameters to a peer that does not offer DSN', async (t) => {
-  const sink = await startSink({ dsn: false });
-  const pool = relayPool();
-  t.teardown(async () => {
-    pool.closeAll();
-    await sink.close();
-  });
-  const connection = await pool.acquire({ host: '127.0.0.1', port: sink.port });
+  const { sink, connection, pool } = await connectedTo(t, { dsn: false });
   t.equal(connection.offersDsn, false, 'the peer offers no DSN');
   connection.dsn.set('b@chu.mssante.fr', { notify: 'SUCCESS', orcpt: 'rfc822;b@chu.mssante.fr' });
   await sendOn(connection, { from: 'a@exemple.mssante.fr', to: ['b@chu.mssante.fr'] }, message);
