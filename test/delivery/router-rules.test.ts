@@ -75,8 +75,9 @@ t.test('a rule that throws is undone alone: the delivery and the other rules sta
   const bob = w.person('bob');
   w.forward(alice.login, bob.mssante);
   updateAccountSettings(w.db, alice.login, { notifyEach: true });
-  const internals = w.router as unknown as { forward: (...args: unknown[]) => void };
-  const original = internals.forward.bind(w.router);
+  // The forward rule of the router's box-rule runner (src/delivery/box-rule-runner.ts).
+  const internals = (w.router as unknown as { rules: { forward: (...args: unknown[]) => void } }).rules;
+  const original = internals.forward.bind(internals);
   internals.forward = (...args: unknown[]) => {
     original(...args); // writes Bob's copy...
     throw new Error('boom'); // ...then fails
