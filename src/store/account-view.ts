@@ -2,28 +2,20 @@
 // gathered from the tables that own each part (accounts, addresses, ORG links, box rules,
 // mailboxes).
 import { getAutoreply, listForwards } from './box-rules';
-import type { BoxStatus, BoxType } from './boxes';
+import type { BoxType } from './boxes';
 import type { Db } from './database';
-import { getAccount, listAddresses, type AddressRow } from './accounts';
+import { getAccount, listAddresses, type AccountRow, type AddressRow } from './accounts';
 import { listMailboxesWithCounts } from './mailboxes';
 import { listMemberships, listOrgMembers } from './org-members';
 
-export interface AccountDescription {
-  login: string;
-  type: BoxType;
-  status: BoxStatus;
+/** The free-text and identifier columns shown as they are stored. */
+type ShownAsStored = 'login' | 'type' | 'status' | 'rpps' | 'finess' | 'profession' | 'structure' | 'service' | 'description' | 'city' | 'postcode';
+
+export interface AccountDescription extends Pick<AccountRow, ShownAsStored> {
   hasPassword: boolean;
   addresses: AddressRow[];
-  rpps: string | null;
-  finess: string | null;
   responsibleRpps: string | null;
   names: { firstName: string | null; lastName: string | null; orgName: string | null };
-  profession: string | null;
-  structure: string | null;
-  service: string | null;
-  description: string | null;
-  city: string | null;
-  postcode: string | null;
   visibility: { localDirectory: boolean; nationalDirectory: boolean };
   dematerialisation: boolean;
   notifications: { each: boolean; daily: boolean; opening: boolean };
