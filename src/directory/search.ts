@@ -4,32 +4,21 @@
 // "Hélène"); identifiers match exactly. Each person is listed with the ORG boxes they are linked
 // to (delegation, R6); ORG boxes are entries of their own. APP boxes are software, not listed.
 import type { Db } from '../store/database';
-import { listedOrganisationsOf, mssanteAddressesOf, searchListedBoxes, type SearchCriteria } from '../store/directory';
+import {
+  listedOrganisationsOf,
+  mssanteAddressesOf,
+  searchListedBoxes,
+  type ListedBox,
+  type ListedOrganisation,
+  type SearchCriteria,
+} from '../store/directory';
 
 export type { SearchCriteria };
+export type LinkedOrganisation = ListedOrganisation;
 
-export interface LinkedOrganisation {
-  address: string;
-  name: string | null;
-}
-
-export interface LocalDirectoryEntry {
-  type: 'PER' | 'MED' | 'INT' | 'ORG';
-  login: string;
-  /** MSSanté addresses (none for MED). */
+/** A listed box with its MSSanté addresses (none for MED) and, for a person, the ORG boxes they are linked to. */
+export interface LocalDirectoryEntry extends Omit<ListedBox, 'accountId'> {
   mssanteAddresses: string[];
-  firstName: string | null;
-  lastName: string | null;
-  /** Organisation name, for ORG boxes. */
-  name: string | null;
-  rpps: string | null;
-  finess: string | null;
-  profession: string | null;
-  structure: string | null;
-  service: string | null;
-  description: string | null;
-  city: string | null;
-  postcode: string | null;
   /** For a person: the ORG boxes they are linked to and that are themselves listed. */
   organisations: LinkedOrganisation[];
 }
@@ -42,7 +31,7 @@ export function searchLocalDirectory(db: Db, criteria: SearchCriteria): LocalDir
     mssanteAddresses: mssanteAddressesOf(db, box.accountId),
     firstName: box.firstName,
     lastName: box.lastName,
-    name: box.orgName,
+    name: box.name,
     rpps: box.rpps,
     finess: box.finess,
     profession: box.profession,

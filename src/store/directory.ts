@@ -34,7 +34,8 @@ export interface ListedBox {
   login: string;
   firstName: string | null;
   lastName: string | null;
-  orgName: string | null;
+  /** Organisation name, for ORG boxes. */
+  name: string | null;
   rpps: string | null;
   finess: string | null;
   profession: string | null;
@@ -107,7 +108,7 @@ export function searchListedBoxes(db: Db, criteria: SearchCriteria): ListedBox[]
   return db
     .prepare(
       `SELECT a.id AS accountId, a.type, a.login, a.first_name AS firstName, a.last_name AS lastName,
-              a.org_name AS orgName, a.rpps, a.finess, a.profession, a.structure, a.service, a.description,
+              a.org_name AS name, a.rpps, a.finess, a.profession, a.structure, a.service, a.description,
               a.city, a.postcode
        FROM accounts a WHERE ${where.join(' AND ')}
        ORDER BY mssd_fold(coalesce(a.last_name, a.org_name, '')), mssd_fold(coalesce(a.first_name, '')), a.login`,
