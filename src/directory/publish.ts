@@ -15,8 +15,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writ
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Db } from '../store/database';
-import { lastPublication, markPublicationFailed, markPublicationPublished, startPublication } from '../store/directory';
 import { nationalEntries, type DirectoryEntry } from './entries';
+import { lastPublication, markPublicationFailed, markPublicationPublished, startPublication } from '../store/directory';
 
 export interface DirectoryDiff {
   created: DirectoryEntry[];
