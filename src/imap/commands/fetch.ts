@@ -6,7 +6,8 @@
 // - Everything else is read in batches of rows (cached ENVELOPE and MIME structure, parsed at
 //   ingest), bodies one message at a time, and written in chunks of about 64 KB waiting for the
 //   socket to drain: memory stays bounded whatever the mailbox or message size.
-// - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen in a read-write mailbox; the new
+// - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen in a read-write mailbox, through
+//   the same store entry point as STORE (store/flags.ts: the R9 openings commit with it); the new
 //   FLAGS (and MODSEQ with CONDSTORE) then go with the response (section 6.4.5).
 // - A non-UID FETCH never carries EXPUNGE responses (section 7.4.1, holdsExpunges). When it names
 //   a message another session expunged meanwhile, what the view holds (FLAGS, UID, MODSEQ) is
