@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Db } from '../store/database';
 import { writeFileAtomic } from '../util/write-file-atomic';
 import { nationalEntries, type DirectoryEntry } from './entries';
+import { lastPublication, markPublicationFailed, markPublicationPublished, startPublication } from '../store/directory';
 
 export interface DirectoryDiff {
   created: DirectoryEntry[];
@@ -90,14 +91,9 @@ export function diffEntries(previous: DirectoryEntry[], current: DirectoryEntry[
 
 /** The snapshot of the last successful publication (empty before the first one). */
 export function lastPublished(db: Db): { entries: DirectoryEntry[]; publishedAt: Date | null } {
-  const row = db
-    .prepare(
-      `SELECT snapshot, published_at FROM directory_publications WHERE status = 'published'
-       ORDER BY id DESC LIMIT 1`,
-    )
-    .get() as { snapshot: string; published_at: number } | undefined;
+  const row = lastPublication(db);
   if (!row) return { entries: [], publishedAt: null };
-  return { entries: JSON.parse(row.snapshot) as DirectoryEntry[], publishedAt: new Date(row.published_at) };
+  return { entries: JSON.parse(row.snapshotJson) as DirectoryEntry[], publishedAt: new Date(row.publishedAt) };
 }
 
 /** "2026-11-22T02:00:00.123Z" → "20261122T020000.123Z": sortable and safe in file names. */
@@ -174,23 +170,16 @@ export async function publishDirectory(db: Db, options: PublishOptions): Promise
   };
   if (options.dryRun) return result;
 
-  const rowId = db
-    .prepare(
-      `INSERT INTO directory_publications (started_at, status, snapshot, diff) VALUES (?, 'pending', ?, ?)`,
-    )
-    .run(publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff)).lastInsertRowid;
+  const rowId = startPublication(db, publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff));
   const publication: Publication = { publishedAt, since: reference.publishedAt, entries, diff };
   for (const sender of options.senders) {
     try {
       result.written.push(...(await sender.send(publication)));
     } catch (err) {
-      db.prepare(`UPDATE directory_publications SET status = 'failed' WHERE id = ?`).run(rowId);
+      markPublicationFailed(db, rowId);
       throw new PublicationError(sender.name, err, result.written);
     }
   }
-  db.prepare(`UPDATE directory_publications SET status = 'published', published_at = ? WHERE id = ?`).run(
-    publishedAt.getTime(),
-    rowId,
-  );
+  markPublicationPublished(db, rowId, publishedAt.getTime());
   return result;
 }

@@ -380,3 +380,20 @@ export function listPatternMatcher(pattern: string): (name: string) => boolean {
     return reachable[tokens.length] === 1;
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Counters of a selected mailbox
+
+/** What a session compares with its view of a selected mailbox (RFC 3501 section 2.3.1.1, RFC 7162). */
+export interface MailboxCounters {
+  uidvalidity: number;
+  uidnext: number;
+  highestmodseq: number;
+}
+
+/** The UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of a mailbox; undefined once it no longer exists. */
+export function mailboxCounters(db: Db, mailboxId: number): MailboxCounters | undefined {
+  return cachedStatement(db, 'SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+    | MailboxCounters
+    | undefined;
+}
