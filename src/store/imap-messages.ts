@@ -655,6 +655,20 @@ export function restoreFromTrash(db: Db, accountId: number, uids: readonly numbe
  * which the floor moves to UIDNEXT so that no other session sees them as \Recent. A session calls
  * it at SELECT (not EXAMINE) and again whenever it learns of new messages while selected.
  */
+/**
+ * The UIDs that still carry \Recent (not yet claimed by a read-write session), without claiming
+ * them: what EXAMINE shows (RFC 3501 section 6.3.2 leaves \Recent untouched).
+ */
+export function peekRecent(db: Db, mailboxId: number): number[] {
+  const mailbox = mailboxHead(db, mailboxId);
+  if (mailbox.recent_floor >= mailbox.uidnext) return [];
+  return (
+    cachedStatement(db, 'SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ? ORDER BY uid')
+      .raw(true)
+      .all(mailboxId, mailbox.recent_floor, mailbox.uidnext) as Array<[number]>
+  ).map((row) => row[0]);
+}
+
 export function claimRecent(db: Db, mailboxId: number): number[] {
   return immediate(db, () => {
     const mailbox = mailboxHead(db, mailboxId);

@@ -1,7 +1,7 @@
 // SEARCH (RFC 3501 §6.4.4, §9 search-key; RFC 7162 §3.1.5 MODSEQ): arguments into a tree of
 // keys, then a predicate compiled once per command and run on each message. Message data is
 // asked for lazily, cheapest keys first, so a SEARCH UNSEEN never decodes a header or a body.
-import { decodeHeaderValue, type HeaderField } from '../../mime';
+import { decodeHeaderValue, parseAddressList, type HeaderField } from '../../mime';
 import { dayOf, parseSearchDate, sentDay } from './dates';
 import { ImapError, badSyntax } from './errors';
 import { isSequenceSet, parseSequenceSet, rangesInclude, resolveRanges, type SequenceSet } from './sequence';
@@ -307,6 +307,28 @@ function cost(key: SearchKey): number {
   }
 }
 
+/** Header fields that hold addresses: SEARCH also matches them in their parsed form. */
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
+
+/**
+ * An address field as Dovecot searches it: each address written back as `Name <local@domain>`,
+ * comments and obsolete spacing gone, a comment after a bare address taken as its name, a
+ * group as `group: ...;`. So FROM "user-from@domain.org" finds `<user-from (x)@ (y) domain.org>`
+ * and FROM "RealFrom" finds `user-from@domain.org (RealFrom)` (imaptest search-addresses).
+ */
+export function addressText(value: string): string {
+  const parts: string[] = [];
+  for (const address of parseAddressList(value)) {
+    if (address.host === null) {
+      parts.push(address.mailbox === null ? ';' : `${address.mailbox}:`);
+      continue;
+    }
+    const spec = address.host === '' ? address.mailbox ?? '' : `${address.mailbox ?? ''}@${address.host}`;
+    parts.push(address.name ? `${decodeHeaderValue(address.name)} <${spec}>` : spec);
+  }
+  return parts.join(', ');
+}
+
 function hasFlag(flags: ReadonlySet<string>, flag: string, lower: string): boolean {
   if (flags.has(flag)) return true;
   for (const candidate of flags) if (candidate.length === flag.length && candidate.toLowerCase() === lower) return true;
@@ -334,9 +356,12 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
     case 'header': {
       const { field } = key;
       const needle = key.value.toLowerCase();
+      const addresses = ADDRESS_FIELDS.has(field);
       return (message) => {
         for (const header of message.headers()) {
-          if (header.key === field && (needle === '' || decodeHeaderValue(header.value).toLowerCase().includes(needle))) return true;
+          if (header.key !== field) continue;
+          if (needle === '' || decodeHeaderValue(header.value).toLowerCase().includes(needle)) return true;
+          if (addresses && addressText(header.value).toLowerCase().includes(needle)) return true;
         }
         return false;
       };

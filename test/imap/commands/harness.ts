@@ -78,7 +78,7 @@ export function testSession(db: Db, accountId: number, changes = new MailboxChan
   session.user = { accountId, login: `account-${accountId}`, type: 'PER' };
   session.state = 'authenticated';
   const runRaw = async (line: string | Buffer): Promise<Buffer> => {
-    const reader = new CommandReader({ maxLiteralSize: config.limits.maxMessageBytes, utf8QuotedStrings: false });
+    const reader = new CommandReader({ maxLiteralSize: config.limits.maxMessageBytes, utf8QuotedStrings: true });
     const tag = `T${++tagCounter}`;
     reader.push(Buffer.concat([Buffer.from(`${tag} `), Buffer.isBuffer(line) ? line : Buffer.from(line, 'utf8'), Buffer.from('\r\n')]));
     for (;;) {
