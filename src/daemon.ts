@@ -11,6 +11,7 @@ import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist } from './jobs/allowlist';
 import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
+import { startSearchBackfill } from './jobs/search-backfill';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { createMta } from './smtp/mta';
@@ -146,6 +147,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       noticesQueued: () => notices.kick(),
     });
     scheduler.start();
+    const searchBackfill = startSearchBackfill(db, log); // migration 010's index, for older bodies
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
 
     const openDb = db;
@@ -166,6 +168,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         stopping ??= (async () => {
           log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
           externalChanges.stop();
+          searchBackfill.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the

@@ -396,7 +396,7 @@ export class Router {
     const deliveryId = insertDelivery(db, { ...input.delivery, messageId: analysis.messageId, size: raw.length });
     const boxes = new Map<number, { address: string; box: BoxRef }>();
     for (const rcpt of input.recipients) if (!boxes.has(rcpt.box.accountId)) boxes.set(rcpt.box.accountId, { address: rcpt.address, box: rcpt.box });
-    if (boxes.size > 0) retainBody(db, hash, raw, boxes.size, at);
+    if (boxes.size > 0) retainBody(db, hash, raw, boxes.size, at, analysis.structure);
     const envelope = JSON.stringify(analysis.envelope);
     const structure = JSON.stringify(analysis.structure);
     const appended = [...boxes.keys()].map((accountId) =>

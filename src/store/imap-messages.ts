@@ -581,7 +581,7 @@ export function appendToMailbox(
   const hash = bodyHash(raw);
   return immediate(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
-    retainBody(db, hash, raw, 1, now);
+    retainBody(db, hash, raw, 1, now, analysis.structure);
     const appended = appendMessage(db, {
       mailboxId,
       bodyHash: hash,
