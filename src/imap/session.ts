@@ -92,6 +92,7 @@ export class ImapSession {
       'LIST-EXTENDED',
       'LIST-STATUS',
       'CONDSTORE',
+      'ESEARCH',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
     ];
   }

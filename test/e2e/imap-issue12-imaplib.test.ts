@@ -28,4 +28,6 @@ t.test('Python imaplib: issue 12', async (t) => {
   t.match((out.fetch_flags as string[])[0], /FLAGS \(.*Urgent.*\)|FLAGS \(.*NIL.*\)/);
   t.match((out.fetch_flags as string[])[0], /NIL/, 'NIL stored as a keyword');
   t.equal(out.list_atoms, 'OK');
+  t.ok((out.capabilities as string[]).includes('ESEARCH'), 'ESEARCH advertised');
+  t.match((out.esearch as string[])[0], /^\(TAG "\w+"\) UID MIN 1 MAX 2 COUNT 2 ALL 1:2$/, 'UID SEARCH RETURN (MIN MAX COUNT ALL)');
 });

@@ -10,6 +10,7 @@ import { searchCandidates } from '../../store/search-index';
 import { compileSearch, fullTextQuery, parseSearch, searchNeeds, usesModseq, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
+import { esearchResponse, parseSearchReturn } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
@@ -102,7 +103,8 @@ export const search: CommandHandler = {
   holdsExpunges: (command) => !command.uid,
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
-    const request = parseSearch(command.args);
+    const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
     if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
     const count = selected.exists;
@@ -117,6 +119,7 @@ export const search: CommandHandler = {
     const indexes = candidateIndexes(session, selected, request.key);
     const total = indexes ? indexes.length : count;
     const found: number[] = [];
+    const foundModseqs: number[] = [];
     let highestModseq = 0;
     for (let start = 0; start < total; start += BATCH) {
       const end = Math.min(total, start + BATCH);
@@ -134,10 +137,16 @@ export const search: CommandHandler = {
         if (needsRow && !row) continue; // expunged meanwhile: its data is gone
         if (!matches(new CandidateMessage(session, selected, index, row))) continue;
         found.push(command.uid ? uid : index + 1);
+        foundModseqs.push(selected.modseqs[index]);
         if (selected.modseqs[index] > highestModseq) highestModseq = selected.modseqs[index];
       }
     }
 
+    if (returnOptions) {
+      const matches = found.map((value, i) => ({ value, modseq: foundModseqs[i] }));
+      session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
+    }
     const out = new ResponseStream(session.io);
     out.write('* SEARCH');
     for (const value of found) {

@@ -57,5 +57,10 @@ out['fetch_flags'] = text(check(imap.fetch('1', '(FLAGS)'), 'FETCH FLAGS'))
 # LIST with a pattern that is not modified UTF-7 is answered
 out['list_atoms'] = imap.list('""', '~foo&')[0]
 
+# ESEARCH (RFC 4731)
+imap.untagged_responses.pop('ESEARCH', None)
+check(imap.uid('SEARCH', 'RETURN', '(MIN MAX COUNT ALL)', 'ALL'), 'UID SEARCH RETURN')
+out['esearch'] = text(imap.untagged_responses.pop('ESEARCH', []))
+
 print(json.dumps(out))
 imap.logout()
