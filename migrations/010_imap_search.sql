@@ -34,3 +34,7 @@ CREATE TABLE search_index_state (
   backfilled INTEGER NOT NULL
 );
 INSERT INTO search_index_state (id, backfilled) VALUES (1, NOT EXISTS (SELECT 1 FROM messages));
+
+-- STATUS SIZE (RFC 8438) and QUOTA STORAGE (RFC 9208): the sum of message sizes of a mailbox,
+-- read from this covering index instead of the message rows.
+CREATE INDEX messages_size_by_mailbox ON messages(mailbox_id, size);

@@ -93,6 +93,7 @@ export class ImapSession {
       'LIST-STATUS',
       'CONDSTORE',
       'ESEARCH',
+      'STATUS=SIZE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
     ];
   }

@@ -28,7 +28,7 @@ def text(data):
 
 
 check(imap.login(user, password), 'LOGIN')
-out['capabilities'] = list(imap.capabilities)
+out['capabilities'] = text(check(imap.capability(), 'CAPABILITY'))[0].split()
 when = imaplib.Time2Internaldate(time.time())
 for subject, body in [('Bilan', 'Glycémie à jeun : 0,95 g/l.'), ('Planning', 'Garde du week-end.')]:
     message = (f'From: Dr Emile Peer <emile@chu.example>\r\nTo: Alice <alice@x.example>\r\nSubject: {subject}\r\n'
@@ -61,6 +61,10 @@ out['list_atoms'] = imap.list('""', '~foo&')[0]
 imap.untagged_responses.pop('ESEARCH', None)
 check(imap.uid('SEARCH', 'RETURN', '(MIN MAX COUNT ALL)', 'ALL'), 'UID SEARCH RETURN')
 out['esearch'] = text(imap.untagged_responses.pop('ESEARCH', []))
+
+# STATUS=SIZE (RFC 8438)
+out['status_size'] = text(check(imap.status('INBOX', '(MESSAGES SIZE)'), 'STATUS SIZE'))
+out['appended_sizes'] = text(check(imap.fetch('1:*', '(RFC822.SIZE)'), 'FETCH RFC822.SIZE'))
 
 print(json.dumps(out))
 imap.logout()
