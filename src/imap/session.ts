@@ -94,6 +94,7 @@ export class ImapSession {
       'CONDSTORE',
       'ESEARCH',
       'STATUS=SIZE',
+      'MULTIAPPEND',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
     ];
   }

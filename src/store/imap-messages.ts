@@ -558,6 +558,20 @@ export interface AppendResult {
   modseq: number;
 }
 
+export interface AppendInput {
+  raw: Buffer;
+  flags?: readonly string[];
+  internalDate?: number;
+}
+
+/**
+ * MULTIAPPEND (RFC 3502 section 6.3.11): several messages into one mailbox in one transaction,
+ * all of them or none. Returns their UIDs in order (consecutive: nothing else writes meanwhile).
+ */
+export function appendManyToMailbox(db: Db, mailboxId: number, messages: readonly AppendInput[], now = Date.now()): AppendResult[] {
+  return immediate(db, () => messages.map((message) => appendToMailbox(db, mailboxId, message.raw, message.flags ?? [], message.internalDate, now)));
+}
+
 /**
  * Stores a message a client uploads (a sent copy, a draft): parsed once by analyzeMessage for
  * its envelope, structure and Message-ID, its body stored once by SHA-256. The message arrives

@@ -31,5 +31,7 @@ t.test('Python imaplib: issue 12', async (t) => {
   t.ok((out.capabilities as string[]).includes('ESEARCH'), 'ESEARCH advertised');
   const sizes = (out.appended_sizes as string[]).map((line) => Number(/RFC822\.SIZE (\d+)/.exec(line)![1]));
   t.same(out.status_size, [`"INBOX" (MESSAGES 2 SIZE ${sizes[0] + sizes[1]})`], 'STATUS SIZE is the sum of RFC822.SIZE');
+  t.match(out.multiappend, /^MA1 OK \[APPENDUID \d+ 1:2\] APPEND completed$/, 'MULTIAPPEND: both stored, APPENDUID names both');
+  t.same(out.drafts_status, ['"Brouillons" (MESSAGES 2)']);
   t.match((out.esearch as string[])[0], /^\(TAG "\w+"\) UID MIN 1 MAX 2 COUNT 2 ALL 1:2$/, 'UID SEARCH RETURN (MIN MAX COUNT ALL)');
 });

@@ -66,5 +66,16 @@ out['esearch'] = text(imap.untagged_responses.pop('ESEARCH', []))
 out['status_size'] = text(check(imap.status('INBOX', '(MESSAGES SIZE)'), 'STATUS SIZE'))
 out['appended_sizes'] = text(check(imap.fetch('1:*', '(RFC822.SIZE)'), 'FETCH RFC822.SIZE'))
 
+# MULTIAPPEND (RFC 3502): imaplib has no API for it; sent on its connection with LITERAL+
+first = b'Subject: brouillon 1\r\n\r\nun\r\n'
+second = b'Subject: brouillon 2\r\n\r\ndeux\r\n'
+imap.send(b'MA1 APPEND Brouillons (\\Draft) {%d+}\r\n%s (\\Draft \\Seen) {%d+}\r\n%s\r\n' % (len(first), first, len(second), second))
+while True:
+    line = imap.readline().decode()
+    if line.startswith('MA1 '):
+        out['multiappend'] = line.strip()
+        break
+out['drafts_status'] = text(check(imap.status('Brouillons', '(MESSAGES)'), 'STATUS Brouillons'))
+
 print(json.dumps(out))
 imap.logout()
