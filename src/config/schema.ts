@@ -76,6 +76,10 @@ export const configSchema = z.strictObject({
     maxConnectionsPerIp: z.number().int().min(1),
     maxConnectionsPerAccount: z.number().int().min(1),
     shutdownGraceSeconds: z.number().min(0).max(600),
+    /** QUOTA (RFC 9208) of each box, all its folders together: octets (STORAGE); 0 = no limit. */
+    quotaStorageBytes: z.number().int().min(0),
+    /** QUOTA (RFC 9208) of each box: number of messages (MESSAGE); 0 = no limit. */
+    quotaMessages: z.number().int().min(0),
   }),
   retention: z.strictObject({
     days: z.number().int().min(1),

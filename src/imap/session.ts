@@ -95,6 +95,9 @@ export class ImapSession {
       'ESEARCH',
       'STATUS=SIZE',
       'MULTIAPPEND',
+      'QUOTA',
+      'QUOTA=RES-STORAGE',
+      'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
     ];
   }

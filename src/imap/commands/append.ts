@@ -11,7 +11,7 @@ import { badSyntax, ImapError } from '../protocol/errors';
 import { parseFlagList } from '../protocol/flags';
 import { formatSequenceSet } from '../protocol/sequence';
 import { describeToken, type Token } from '../protocol/tokens';
-import { announceChange, destinationMailbox, isCompletion, mailboxRefusal } from './message-common';
+import { announceChange, destinationMailbox, isCompletion, mailboxRefusal, quotaRefusal } from './message-common';
 import { AUTHENTICATED, no, ok, type CommandHandler } from './registry';
 
 /** At most this many messages in one MULTIAPPEND (each literal is bounded on its own). */
@@ -53,6 +53,11 @@ export const append: CommandHandler = {
 
     const destination = destinationMailbox(session, command.args[0]);
     if (isCompletion(destination)) return destination;
+    const overQuota = quotaRefusal(session, destination.ownerAccountId, {
+      bytes: messages.reduce((total, message) => total + message.raw.length, 0),
+      messages: messages.length,
+    });
+    if (overQuota) return overQuota;
     let appended;
     try {
       appended = appendManyToMailbox(session.db, destination.mailboxId, messages);
