@@ -2,6 +2,7 @@
 // gets its BAD or NO (tagged whenever the tag could be read) and the session stays usable; the
 // mailbox commands' own argument errors (names, patterns, options) likewise.
 import t from 'tap';
+import type { TapTest } from '../helpers/tap';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { RawImap } from '../helpers/imap-raw';
 
@@ -14,7 +15,7 @@ t.test('malformed IMAP input', async (t) => {
   t.teardown(() => c.close());
 
   /** The session still answers a plain command, and is still in the state it was. */
-  const usable = async (t: Tap.Test, state: 'authenticated' | 'selected' = 'authenticated') => {
+  const usable = async (t: TapTest, state: 'authenticated' | 'selected' = 'authenticated') => {
     const noop = await c.command('NOOP');
     t.match(noop.tagged, /^T\d+ OK NOOP completed$/, 'NOOP answered afterwards');
     const check = await c.command('CHECK');

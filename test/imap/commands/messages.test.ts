@@ -1,6 +1,7 @@
 // The message commands on the real dispatch, store and selected-mailbox view, without sockets:
 // FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE and APPEND, with their UID forms.
 import t from 'tap';
+import type { TapTest } from '../../helpers/tap';
 import { appendToMailbox, fetchMessages } from '../../../src/store/imap-messages';
 import { openingStatus } from '../../../src/store/openings';
 import { freshWorld, mailboxId, PHARMACY } from '../../store/imap-fixtures';
@@ -49,7 +50,7 @@ function simple(subject: string, body: string, messageId: string): Buffer {
   );
 }
 
-function world(t: Tap.Test) {
+function world(t: TapTest) {
   const w = freshWorld(t);
   const inbox = mailboxId(w.db, w.jean, 'INBOX');
   appendToMailbox(w.db, inbox, MULTIPART, [], Date.UTC(2026, 5, 1, 8));
