@@ -1,6 +1,10 @@
 // The mailbox the message-command tests work on: Jean's INBOX with a multipart message (1), a
 // \Flagged one (2) and a \Seen one with a keyword (3), built with the real store functions.
+import pino from 'pino';
 import type { TapTest } from '../../helpers/tap';
+import { Authenticator } from '../../../src/auth/authenticator';
+import { hashPassword } from '../../../src/policy/password';
+import { updateAccountSettings } from '../../../src/store/accounts';
 import { appendToMailbox } from '../../../src/store/imap-messages';
 import { freshWorld, mailboxId } from '../../store/imap-fixtures';
 
@@ -56,3 +60,14 @@ export function world(t: TapTest) {
   return { ...w, inbox };
 }
 
+
+/** Jean's password, for the commands that log in (LOGIN, AUTHENTICATE). */
+export const JEAN_PASSWORD = 'Mot-de-passe-de-Jean-1';
+
+/** The same world with a password for Jean and the real password check (src/auth). */
+export async function loginWorld(t: TapTest) {
+  const w = freshWorld(t);
+  updateAccountSettings(w.db, 'jean.dupont@hopital.fr', { passwordHash: await hashPassword(JEAN_PASSWORD) });
+  const authenticator = new Authenticator(w.db, pino({ level: 'silent' }));
+  return { ...w, authenticator };
+}
