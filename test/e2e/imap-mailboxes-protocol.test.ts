@@ -36,7 +36,7 @@ t.test('malformed IMAP input', async (t) => {
     t.match((await c.command('FROBNICATE INBOX')).tagged, /^T\d+ BAD Unknown command FROBNICATE$/);
     t.match((await c.command('UID LIST "" "*"')).tagged, /BAD Unknown command UID LIST/);
     t.match((await c.command('CLOSE')).tagged, /BAD CLOSE needs a selected mailbox/);
-    t.match((await c.command('LOGIN a b')).tagged, /BAD LOGIN is not valid now|BAD/);
+    t.match((await c.command('LOGIN a b')).tagged, /BAD LOGIN is not valid now$/);
     await usable(t);
   });
 
