@@ -2,6 +2,7 @@
 // operator (test/helpers/peer.ts) over STARTTLS with the daemon's operator certificate, reached
 // through relay.smarthost; retries, failure and success DSNs, restart with a queue.
 import t from 'tap';
+import { waitUntil } from '../helpers/wait';
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -67,14 +68,6 @@ function queryOne<T>(env: TestEnv, sql: string, ...params: unknown[]): T {
     return db.prepare(sql).get(...params) as T;
   } finally {
     db.close();
-  }
-}
-
-async function waitUntil(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

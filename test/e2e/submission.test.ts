@@ -2,6 +2,7 @@
 // (or implicit TLS) with AUTH, to the real daemon started from bin/mssd. Remote mail goes to a
 // small peer operator (test/helpers/peer.ts) through relay.smarthost.
 import t from 'tap';
+import { waitUntil } from '../helpers/wait';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -98,14 +99,6 @@ function inbox(env: TestEnv, login: string): Array<{ uid: number; content: Buffe
       .all(login) as Array<{ uid: number; content: Buffer }>;
   } finally {
     db.close();
-  }
-}
-
-async function waitUntil(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
