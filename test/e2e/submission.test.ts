@@ -234,6 +234,10 @@ t.test('submission', async (t) => {
   });
 
   await t.test('one log line per submission with login and outcome, and per refusal', async (t) => {
+    // The refusals' codes are tested in test/smtp/submission.test.ts; here, what the log says.
+    await refusedWith(submit(env, { user: alice.login, pass: 'Wrong-pass-1!', from: alice.login, to: [bob.login], raw: message({ from: alice.login, to: bob.login, subject: 'x' }) }));
+    await refusedWith(submit(env, { user: alice.login, from: alice.mssante, to: ['someone@gmail.com'], raw: message({ from: alice.mssante, to: 'someone@gmail.com', subject: 'x' }) }));
+    await waitUntil('the refusals logged', () => daemon.logs().some((l) => l.msg === 'submission refused' && /gmail/.test(String(l.to))));
     const lines = daemon.logs();
     t.ok(lines.some((l) => l.msg === 'message submitted' && l.login === alice.login && l.outcome === 'delivered'));
     t.ok(lines.some((l) => l.msg === 'submission refused' && /gmail/.test(String(l.to))));

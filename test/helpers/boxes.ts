@@ -46,8 +46,8 @@ export async function person(env: TestEnv, first: string, last: string, rpps: st
   return { login, mssante: shown.addresses.find((a) => a.kind === 'mssante')!.address };
 }
 
-/** Submits `raw` as `user` on the submission port (STARTTLS, AUTH); resolves with the final reply. */
-export function submit(env: TestEnv, user: string, from: string, to: string[], raw: Buffer): Promise<string> {
+/** Submits `raw` as `user` on the submission port (STARTTLS, AUTH), with DSN parameters if given. */
+export function submitMail(env: TestEnv, user: string, options: { from: string; to: string[]; raw: Buffer; dsn?: Record<string, unknown> }) {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port: env.ports.submission,
@@ -56,9 +56,13 @@ export function submit(env: TestEnv, user: string, from: string, to: string[], r
     tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
   });
   return transport
-    .sendMail({ envelope: { from, to }, raw })
-    .then((info) => info.response)
+    .sendMail({ envelope: { from: options.from, to: options.to }, raw: options.raw, ...(options.dsn ? { dsn: options.dsn } : {}) })
     .finally(() => transport.close());
+}
+
+/** submitMail, resolving with the final reply line. */
+export async function submit(env: TestEnv, user: string, from: string, to: string[], raw: Buffer): Promise<string> {
+  return (await submitMail(env, user, { from, to, raw })).response;
 }
 
 /** Runs `work` on the daemon's database through a connection of its own. */
