@@ -16,7 +16,7 @@ t.test('NOOP in every state; in the selected state it carries what changed meanw
   const b = testSession(db, jean);
   b.select('INBOX');
   await b.run('STORE 2 +FLAGS.SILENT (\\Answered)');
-  t.equal(await a.run('NOOP'), '* 2 FETCH (FLAGS (\\Answered \\Flagged \\Recent))\r\nTAG OK NOOP completed\r\n', "another session's flag change");
+  t.equal(await a.run('NOOP'), '* 2 FETCH (UID 2 FLAGS (\\Answered \\Flagged \\Recent))\r\nTAG OK NOOP completed\r\n', "another session's flag change, with the UID a client files it by");
   t.match(await a.run('NOOP now'), /^TAG BAD /, 'no argument');
 });
 
