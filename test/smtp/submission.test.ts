@@ -4,7 +4,8 @@
 import t from 'tap';
 import nodemailer from 'nodemailer';
 import { hashPassword } from '../../src/policy/password';
-import { addOrgMember, createOrgAccount, createPersonAccount } from '../../src/store/accounts';
+import { createOrgAccount, createPersonAccount } from '../../src/store/accounts';
+import { addOrgMember } from '../../src/store/org-members';
 import { luhnCompleted, peerDomain } from '../helpers/fixtures';
 import { DOMAINS, plainConversation, smtpWorld, type SmtpWorld } from './servers';
 

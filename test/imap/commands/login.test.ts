@@ -2,7 +2,7 @@
 // password check (src/auth) and the per-account session limit.
 import t from 'tap';
 import { setAccountStatus } from '../../../src/store/accounts';
-import { ConnectionLimiter } from '../../../src/smtp/connection-limits';
+import { ConnectionLimiter } from '../../../src/util/connection-limits';
 import { connectedSession, testSession } from './harness';
 import { JEAN_PASSWORD, loginWorld } from './messages-world';
 
