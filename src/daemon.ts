@@ -9,7 +9,7 @@ import { NoticeSender } from './delivery/notices';
 import { MailboxChanges, Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
-import { createScheduler } from './jobs/registry';
+import { createScheduler, JOBS } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { createMta } from './smtp/mta';
@@ -21,6 +21,11 @@ import { migrate, openDatabase, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
+import { noMetrics, type Metrics } from './util/metrics';
+import { notifySystemdReady } from './util/systemd';
+import { lastJobSuccesses, storeCreatedAt } from './store/health';
+import { PrometheusMetrics } from './web/admin/metrics';
+import { startAdminServer, storeWriteProblem, type AdminServer } from './web/admin/server';
 import { OperatorError } from './util/operator-error';
 
 export interface Daemon {
@@ -34,6 +39,8 @@ export interface Daemon {
   notices: NoticeSender;
   /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
   listening: Record<string, string>;
+  /** What GET /metrics exposes (no-op when listen.admin is off). */
+  metrics: Metrics;
   /** Re-reads the allowlist; throws, keeping the previous one, when the new one is unusable. */
   reloadTrustSpace(): AllowlistReload;
   /** Scheduled jobs (src/jobs/registry.ts); `scheduler.trigger(name)` runs one now. */
@@ -69,7 +76,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   let lock: InstanceLock | undefined;
   let db: Db | undefined;
   try {
-    const { mkdirSync } = await import('node:fs');
+    const { mkdirSync, statSync } = await import('node:fs');
     mkdirSync(config.dataDir, { recursive: true });
     lock = await acquireInstanceLock(config.dataDir);
     db = openDatabase(config.dataDir);
@@ -82,13 +89,24 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       log.warn({ caFile: tls.caFile }, `development certificates in use; clients must trust the CA in ${tls.caFile}`);
     }
 
+    // Age of the allowlist in force, for mssd_allowlist_age_seconds: its file's mtime at load.
+    let allowlistFileTime: number | null = null;
+    const noteAllowlistFile = () => {
+      try {
+        allowlistFileTime = statSync(config.trustSpace.allowlistFile).mtimeMs;
+      } catch {
+        allowlistFileTime = null;
+      }
+    };
     let trustSpace: TrustSpace = loadAllowlist(config);
+    noteAllowlistFile();
     log.info({ file: config.trustSpace.allowlistFile, domains: trustSpace.domainCount, dns: trustSpace.dnCount }, 'trust space loaded');
     const reloadTrustSpace = (): AllowlistReload => {
       try {
         const next = loadAllowlist(config);
         const diff = next.diff(trustSpace);
         trustSpace = next;
+        noteAllowlistFile();
         log.info(
           { domains: next.domainCount, dns: next.dnCount, ...diff.counts, domainsAddedList: diff.domainsAdded.slice(0, 20), domainsRemovedList: diff.domainsRemoved.slice(0, 20) },
           'trust space reloaded',
@@ -100,10 +118,22 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       }
     };
 
+    const prometheus =
+      config.listen.admin.port === 0
+        ? undefined
+        : new PrometheusMetrics({
+            db,
+            dataDir: config.dataDir,
+            allowlistFileTime: () => allowlistFileTime,
+            certificates: { server: tls.cert, relay: relayTls.cert },
+            jobs: JOBS.map((factory) => factory({ config, db: db!, log }).name),
+          });
+    const metrics: Metrics = prometheus ?? noMetrics;
     const batcher = new CommitBatcher(db);
     const router = new Router(db, batcher, config, new MailboxChanges(), () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
     const authenticator = new Authenticator(db, log);
+    authenticator.onOutcome = (protocol, outcome) => metrics.login(protocol, outcome);
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
     router.log = log;
@@ -111,22 +141,32 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     router.changes.on('notices-queued', () => notices.kick());
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
+    /** Every protocol listener, for GET /readyz. */
+    const servers: Record<string, Server> = {};
     if (config.listen.smtp.port !== 0) {
-      const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls });
+      const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls, metrics });
       listening.smtp = await listenOn(mta.server, 'listen.smtp', config.listen.smtp);
+      servers.smtp = mta.server;
       smtpServers.push(mta);
     }
     for (const mode of ['submission', 'submissions'] as const) {
       if (config.listen[mode].port === 0) continue;
-      const submission = createSubmission({ config, log, router, batcher, authenticator, tls }, mode);
+      const submission = createSubmission({ config, log, router, batcher, authenticator, tls, metrics }, mode);
       listening[mode] = await listenOn(submission.server, `listen.${mode}`, config.listen[mode]);
+      servers[mode] = submission.server;
       smtpServers.push(submission);
     }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes }, tls);
-      if (config.listen.imap.port !== 0) listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
-      if (config.listen.imaps.port !== 0) listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
+      imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes, metrics }, tls);
+      if (config.listen.imap.port !== 0) {
+        listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
+        servers.imap = imapServers.imap;
+      }
+      if (config.listen.imaps.port !== 0) {
+        listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
+        servers.imaps = imapServers.imaps;
+      }
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
     const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
@@ -140,9 +180,45 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
       noticesQueued: () => notices.kick(),
-    });
+      expungedInUse: () => {
+        // Per mailbox, the oldest MODSEQ an open session's view still starts from.
+        const inUse = new Map<number, number>();
+        for (const connection of imapServers?.connections ?? []) {
+          const selected = connection.session.selected;
+          if (!selected) continue;
+          const known = inUse.get(selected.mailboxId);
+          if (known === undefined || selected.knownModseq < known) inUse.set(selected.mailboxId, selected.knownModseq);
+        }
+        return inUse;
+      },
+    }, { onRunFinished: (job, outcome) => metrics.jobRun(job, outcome.status, 'durationMs' in outcome ? outcome.durationMs / 1000 : 0) });
     scheduler.start();
+    // Runs the daemon owes from while it was stopped (the purge above all).
+    scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
+    let stoppingNow = false;
+    let admin: AdminServer | undefined;
+    if (prometheus) {
+      const openDb = db;
+      try {
+        admin = await startAdminServer(config.listen.admin, {
+          db: openDb,
+          dataDir: config.dataDir,
+          log,
+          metrics: prometheus,
+          listeners: () => servers,
+          allowlistProblem: () => (trustSpace.domainCount > 0 ? undefined : 'allowlist not loaded (no domain)'),
+          stopping: () => stoppingNow,
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+        throw new OperatorError(`cannot listen on listen.admin ${config.listen.admin.host}:${config.listen.admin.port}: ${reason}`);
+      }
+      listening.admin = admin.address;
+    }
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
+    const readyDb = db;
+    const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
 
     const openDb = db;
     const heldLock = lock;
@@ -156,11 +232,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       outbound,
       notices,
       listening,
+      metrics,
       reloadTrustSpace,
       scheduler,
       stop() {
         stopping ??= (async () => {
           log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
+          stoppingNow = true;
+          systemd.stop();
           externalChanges.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
@@ -176,6 +255,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           // Let the last group commit run before closing the database.
           await new Promise((resolve) => setImmediate(resolve));
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          await admin?.close();
           openDb.close();
           await heldLock.release();
           log.info('mssd stopped');

@@ -35,6 +35,7 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
     if (connections.size >= services.config.limits.maxConnections || !perAddress.tryAcquire(address)) {
       socket.end('* BYE Too many connections from your address; try again later\r\n');
       services.log.warn({ imap: 'refused', peer: address }, 'too many imap connections');
+      services.metrics?.connectionRefused(secure ? 'imaps' : 'imap');
       return;
     }
     const connection = new ImapConnection(socket, secure, {
@@ -43,11 +44,13 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
       secureContext,
       onClose: (session) => {
         connections.delete(connection);
+        services.metrics?.imapConnection(-1);
         perAddress.release(address);
         if (session.user) services.accountSessions.release(String(session.user.accountId));
       },
     });
     connections.add(connection);
+    services.metrics?.imapConnection(1);
     connection.greet();
   };
 

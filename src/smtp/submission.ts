@@ -26,6 +26,7 @@ import type { BoxType } from '../store/boxes';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
+import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
 import { ConnectionLimiter } from './connection-limits';
 import { reply, SmtpReply } from './replies';
@@ -40,6 +41,8 @@ export interface SubmissionDeps {
   batcher: CommitBatcher;
   authenticator: Authenticator;
   tls: { key: string; cert: string; ca: string | undefined };
+  /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** 'submission': plain connection, STARTTLS then AUTH. 'submissions': TLS from the first byte. */
@@ -65,6 +68,7 @@ function minutes(ms: number): string {
 
 export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SMTPServer {
   const { config, log, router, batcher, authenticator } = deps;
+  const metrics = deps.metrics ?? noMetrics;
   installAuthAfterTls();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const states = new Map<string, SessionState>();
@@ -97,6 +101,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       },
       (auditErr) => log.error({ err: auditErr }, 'audit write failed'),
     );
+    metrics.smtpMessage(mode, 'refused');
     return err;
   };
 
@@ -115,6 +120,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
         log.warn({ smtp: mode, peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from client');
+        metrics.connectionRefused(mode);
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
       stateOf(session);
@@ -267,10 +273,12 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
             },
             'message submitted',
           );
+          metrics.smtpMessage(mode, 'delivered', (Date.now() - started) / 1000);
           callback(null, `Message accepted as ${queueId}`);
         })
         .catch((err: unknown) => {
           log.error({ smtp: mode, queueId, peer: session.remoteAddress, login: account?.login ?? null, from: mailFrom, outcome: 'failed', err }, 'message not stored');
+          metrics.smtpMessage(mode, 'failed', (Date.now() - started) / 1000);
           callback(new SmtpReply(451, '4.3.0', `Local error, the message was not accepted (${queueId}); please try again later`));
         });
     },
