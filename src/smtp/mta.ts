@@ -11,6 +11,7 @@ import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
+import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { ConnectionLimiter } from './connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
@@ -44,6 +45,7 @@ interface PeerTls {
 export function createMta(deps: MtaDeps): SMTPServer {
   const { config, log, router, batcher } = deps;
   const metrics = deps.metrics ?? noMetrics;
+  const noise = new NoiseLog(log, { smtp: 'mta' });
   keepOwnEnhancedCodes();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const peers = new Map<string, PeerTls>();
@@ -88,7 +90,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
-        log.warn({ smtp: 'mta', peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from peer');
+        noise.report('connection-limit', { peer: session.remoteAddress });
         metrics.connectionRefused('mta');
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
@@ -221,6 +223,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
     },
   });
   disableNagle(server);
-  server.on('error', (err) => log.error({ smtp: 'mta', err }, 'smtp server error'));
+  // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
+  server.on('error', (err) => noise.reportError(err) || log.error({ smtp: 'mta', err }, 'smtp server error'));
   return server;
 }

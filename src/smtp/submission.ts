@@ -26,6 +26,7 @@ import type { BoxType } from '../store/boxes';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
+import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
 import { ConnectionLimiter } from './connection-limits';
@@ -69,6 +70,7 @@ function minutes(ms: number): string {
 export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SMTPServer {
   const { config, log, router, batcher, authenticator } = deps;
   const metrics = deps.metrics ?? noMetrics;
+  const noise = new NoiseLog(log, { smtp: mode });
   installAuthAfterTls();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const states = new Map<string, SessionState>();
@@ -119,7 +121,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
-        log.warn({ smtp: mode, peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from client');
+        noise.report('connection-limit', { peer: session.remoteAddress });
         metrics.connectionRefused(mode);
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
@@ -289,6 +291,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
   };
   const server = new SMTPServer(options);
   disableNagle(server);
-  server.on('error', (err) => log.error({ smtp: mode, err }, 'smtp server error'));
+  // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
+  server.on('error', (err) => noise.reportError(err) || log.error({ smtp: mode, err }, 'smtp server error'));
   return server;
 }
