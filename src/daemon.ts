@@ -39,6 +39,8 @@ export interface Daemon {
   notices: NoticeSender;
   /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
   listening: Record<string, string>;
+  /** The protocol listeners by config key (GET /readyz checks each is listening). */
+  servers: Record<string, Server>;
   /** What GET /metrics exposes (no-op when listen.admin is off). */
   metrics: Metrics;
   /** Re-reads the allowlist; throws, keeping the previous one, when the new one is unusable. */
@@ -232,6 +234,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       outbound,
       notices,
       listening,
+      servers,
       metrics,
       reloadTrustSpace,
       scheduler,
