@@ -306,3 +306,41 @@ t.test('a daemon started after a missed purge tick purges at once; one started a
   t.same(Object.keys(listed.next).sort(), ['allowlist', 'digest', 'directory', 'purge']);
   t.ok(Date.parse(listed.next.purge) > Date.now(), 'the next purge is in the future');
 });
+
+t.test('Type=notify: READY=1 once serving, then WATCHDOG=1, then STOPPING=1 (through systemd-notify)', async (t) => {
+  const which = spawnSync('sh', ['-c', 'command -v systemd-notify && command -v python3']);
+  if (which.status !== 0) {
+    t.skip('systemd-notify or python3 is not installed here');
+    return;
+  }
+  const env = await makeEnv();
+  const socketPath = path.join(env.dir, 'notify.sock');
+  // A stand-in for systemd's notification socket: prints each datagram on one line.
+  const receiver = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    `s.bind(${JSON.stringify(socketPath)})`,
+    'print("listening", flush=True)',
+    'while True:',
+    '    print(repr(s.recv(4096).decode()), flush=True)',
+  ].join('\n')]);
+  t.teardown(() => receiver.kill());
+  let received = '';
+  receiver.stdout.on('data', (chunk: Buffer) => (received += chunk.toString()));
+  await waitFor('the receiver', () => received.includes('listening'));
+  process.env.NOTIFY_SOCKET = socketPath;
+  process.env.WATCHDOG_USEC = '2000000';
+  let daemon;
+  try {
+    daemon = await startDaemon(env);
+  } finally {
+    delete process.env.NOTIFY_SOCKET;
+    delete process.env.WATCHDOG_USEC;
+  }
+  const pid = daemon.process.pid;
+  await waitFor('READY=1', () => received.includes(`READY=1\\nSTATUS=serving\\nMAINPID=${pid}`));
+  await waitFor('WATCHDOG=1', () => received.includes(`MAINPID=${pid}\\nWATCHDOG=1`));
+  await daemon.stop();
+  await waitFor('STOPPING=1', () => received.includes(`MAINPID=${pid}\\nSTOPPING=1`));
+  t.pass('READY, WATCHDOG and STOPPING reached the notification socket');
+});
