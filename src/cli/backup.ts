@@ -2,6 +2,7 @@
 // in src/store/backup.ts; this module checks the arguments and the daemon's presence (the
 // instance lock of src/util/instance-lock.ts) and prints text or JSON.
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { backupStore, BackupRefused, restoreStore, verifyStore, type VerifyReport } from '../store/backup';
@@ -10,6 +11,15 @@ import { CliError, makePrinter } from './context';
 import { CommandFailed, loadCommandConfig, reportError, type CommandOptions, type WithContext } from './with-context';
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/** Backup and verify are background work: they yield the CPU to the daemon (nice 10). */
+function lowerPriority(): void {
+  try {
+    os.setPriority(Math.max(os.getPriority(), 10));
+  } catch {
+    // not permitted here: run at the normal priority
+  }
+}
 
 function verifyText(report: VerifyReport): string {
   const head = `integrity: ${report.integrity === 'ok' ? 'ok' : 'FAILED'}; ${report.bodies} bodies (${mib(report.bodyBytes)}) checked against their SHA-256; ${report.messages} messages, ${report.queueEntries} queue entries`;
@@ -32,6 +42,7 @@ export function registerBackupCommands(program: Command, withContext: WithContex
     .description('online, consistent copy of the store (bodies included) into the new directory DEST, while the daemon serves')
     .action(
       withContext(async (ctx, _opts, [dest]) => {
+        lowerPriority();
         const target = path.resolve(String(dest));
         const started = Date.now();
         const manifest = await refusalsAsCliErrors(() => backupStore(ctx.db, target));
@@ -48,6 +59,7 @@ export function registerBackupCommands(program: Command, withContext: WithContex
     .description('integrity of the database and of every stored body (SHA-256, reference counts)')
     .action(
       withContext(async (ctx) => {
+        lowerPriority();
         const report = await verifyStore(ctx.db);
         ctx.print(report, verifyText(report));
         if (!report.ok) throw new CliError(`verify: ${report.problems.length} problem(s) found`);
