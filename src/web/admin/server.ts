@@ -73,10 +73,17 @@ export interface AdminServer {
 export async function startAdminServer(listener: Listener, deps: AdminDeps): Promise<AdminServer> {
   const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
+  // Logged when the answer changes, not at every poll of a load balancer.
+  let lastAnswer = 'ready';
   app.get('/readyz', async (_request, reply) => {
     const problems = readinessProblems(deps);
+    const answer = problems.length === 0 ? 'ready' : problems.join('; ');
+    if (answer !== lastAnswer) {
+      if (problems.length === 0) deps.log.info({ admin: 'readyz' }, 'ready again');
+      else deps.log.warn({ admin: 'readyz', problems }, 'not ready');
+      lastAnswer = answer;
+    }
     if (problems.length === 0) return reply.type('text/plain; charset=utf-8').send('ready\n');
-    deps.log.warn({ admin: 'readyz', problems }, 'not ready');
     return reply.code(503).type('text/plain; charset=utf-8').send(`not ready: ${problems.join('; ')}\n`);
   });
   app.get('/metrics', async (_request, reply) => {
