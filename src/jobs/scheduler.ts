@@ -82,9 +82,9 @@ export class Scheduler {
 
   /**
    * At start: a job whose last successful run — or, for a job that never ran, the creation of the
-   * store — is older than its schedule's latest tick runs once now, in registry order (the purge
-   * first). A daemon that was stopped at 03:30 thus still purges that day (R10). Returns the
-   * names of the jobs started.
+   * store — is older than its schedule's latest tick runs once now, one after the other in
+   * registry order (the purge first). A daemon that was stopped at 03:30 thus still purges that day (R10). Returns the
+   * names of the jobs owed.
    */
   catchUp(lastSuccess: ReadonlyMap<string, number>, storeCreatedAt: number | null): string[] {
     const now = (this.options.clock ?? (() => new Date()))();
@@ -98,9 +98,12 @@ export class Scheduler {
         { job: job.name, lastSuccess: lastSuccess.has(job.name) ? new Date(since).toISOString() : null, missedTick: tick.toISOString() },
         'job missed its scheduled time while the daemon was stopped (or failed then); running it now',
       );
-      void this.trigger(job.name, 'catch-up');
       started.push(job.name);
     }
+    // One after the other, so the purge has the store to itself first.
+    void (async () => {
+      for (const name of started) await this.trigger(name, 'catch-up');
+    })();
     return started;
   }
 
