@@ -12,6 +12,7 @@ import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
 import { createScheduler, JOBS } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
+import { modseqsInUse } from './imap/views-in-use';
 import { createMta } from './smtp/mta';
 import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
@@ -77,6 +78,8 @@ function closeSmtp(server: SMTPServer): Promise<void> {
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
   let lock: InstanceLock | undefined;
   let db: Db | undefined;
+  /** Every protocol listener, for GET /readyz (and closed again if the start fails). */
+  const servers: Record<string, Server> = {};
   try {
     const { mkdirSync, statSync } = await import('node:fs');
     mkdirSync(config.dataDir, { recursive: true });
@@ -143,8 +146,6 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     router.changes.on('notices-queued', () => notices.kick());
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
-    /** Every protocol listener, for GET /readyz. */
-    const servers: Record<string, Server> = {};
     if (config.listen.smtp.port !== 0) {
       const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls, metrics });
       listening.smtp = await listenOn(mta.server, 'listen.smtp', config.listen.smtp);
@@ -170,6 +171,22 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         servers.imaps = imapServers.imaps;
       }
     }
+    // Last listener: the admin endpoints (before any timer starts, so a failure here leaves
+    // nothing running).
+    let stoppingNow = false;
+    let admin: AdminServer | undefined;
+    if (prometheus) {
+      admin = await startAdminServer(config.listen.admin, {
+        db,
+        dataDir: config.dataDir,
+        log,
+        metrics: prometheus,
+        listeners: () => servers,
+        allowlistProblem: () => (trustSpace.domainCount > 0 ? undefined : 'allowlist not loaded (no domain)'),
+        stopping: () => stoppingNow,
+      });
+      listening.admin = admin.address;
+    }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
     const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
     outbound.start();
@@ -182,42 +199,11 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
       noticesQueued: () => notices.kick(),
-      expungedInUse: () => {
-        // Per mailbox, the oldest MODSEQ an open session's view still starts from.
-        const inUse = new Map<number, number>();
-        for (const connection of imapServers?.connections ?? []) {
-          const selected = connection.session.selected;
-          if (!selected) continue;
-          const known = inUse.get(selected.mailboxId);
-          if (known === undefined || selected.knownModseq < known) inUse.set(selected.mailboxId, selected.knownModseq);
-        }
-        return inUse;
-      },
+      expungedInUse: () => modseqsInUse(imapServers?.connections ?? []),
     }, { onRunFinished: (job, outcome) => metrics.jobRun(job, outcome.status, 'durationMs' in outcome ? outcome.durationMs / 1000 : 0) });
     scheduler.start();
     // Runs the daemon owes from while it was stopped (the purge above all).
     scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
-    let stoppingNow = false;
-    let admin: AdminServer | undefined;
-    if (prometheus) {
-      const openDb = db;
-      try {
-        admin = await startAdminServer(config.listen.admin, {
-          db: openDb,
-          dataDir: config.dataDir,
-          log,
-          metrics: prometheus,
-          listeners: () => servers,
-          allowlistProblem: () => (trustSpace.domainCount > 0 ? undefined : 'allowlist not loaded (no domain)'),
-          stopping: () => stoppingNow,
-        });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-        throw new OperatorError(`cannot listen on listen.admin ${config.listen.admin.host}:${config.listen.admin.port}: ${reason}`);
-      }
-      listening.admin = admin.address;
-    }
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
     const readyDb = db;
     const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
@@ -267,6 +253,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    for (const server of Object.values(servers)) server.close();
     db?.close();
     await lock?.release();
     throw err;

@@ -10,6 +10,7 @@ import type { Listener } from '../../config/schema';
 import type { Db } from '../../store/database';
 import { probeWrite } from '../../store/health';
 import type { Logger } from '../../util/log';
+import { OperatorError } from '../../util/operator-error';
 import type { PrometheusMetrics } from './metrics';
 
 /** Something /readyz checks: undefined when fine, else the reason (one short sentence). */
@@ -90,7 +91,14 @@ export async function startAdminServer(listener: Listener, deps: AdminDeps): Pro
     const { contentType, body } = await deps.metrics.exposition();
     return reply.type(contentType).send(body);
   });
-  const bound = await app.listen({ host: listener.host, port: listener.port });
+  let bound: string;
+  try {
+    bound = await app.listen({ host: listener.host, port: listener.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (err as Error).message;
+    throw new OperatorError(`cannot listen on listen.admin ${listener.host}:${listener.port}: ${reason}`);
+  }
   const address = app.server.address();
   const text = typeof address === 'object' && address ? `${address.address}:${address.port}` : bound;
   if (!LOOPBACK.test(listener.host)) {
