@@ -6,6 +6,7 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -160,6 +161,16 @@ t.test('/readyz answers 503 naming a listener that is down', async (t) => {
   const refused = await get(env, '/readyz');
   t.equal(refused.status, 503);
   t.equal(refused.body, 'not ready: listener imaps is not listening\n');
+});
+
+t.test('listen.admin on a port already taken: one line, exit 1, nothing left running', async (t) => {
+  const env = await makeEnv();
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(env.ports.admin, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const result = spawnSync(process.execPath, [mssdBin, 'serve', '--config', env.configFile], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(result.status, 1, 'exits by itself, with 1');
+  t.equal(result.stderr, `mssd: cannot listen on listen.admin 127.0.0.1:${env.ports.admin}: address already in use\n`);
 });
 
 t.test('backup while messages are delivered; restore into a fresh data directory; verify finds a corrupted body', async (t) => {
