@@ -24,3 +24,7 @@ CREATE TABLE expunged_floor (
   mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
   modseq     INTEGER NOT NULL
 );
+
+-- The expunges above a MODSEQ, per mailbox: what every IMAP session asks after each command
+-- (src/store/imap-messages.ts expungedSince) and what the trimming above reads.
+CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);

@@ -60,7 +60,9 @@ export async function trimExpunged(db: Db, options: ExpungedTrimOptions): Promis
      ON CONFLICT(mailbox_id) DO UPDATE SET modseq = max(modseq, excluded.modseq)`,
   );
   const report: ExpungedTrimReport = { rows: 0, mailboxes: 0 };
+  let looked = 0;
   for (const mailboxId of mailboxes) {
+    if (++looked % 200 === 0) await options.onBatch?.(); // many mailboxes: let SMTP and IMAP in
     // Everything at or below `cut` goes: old enough, or beyond the most recent maxRows…
     const old = (markBefore.get(mailboxId, timeCutoff) as number | null) ?? 0;
     const beyond = (nthNewest.get(mailboxId, options.maxRows) as number | undefined) ?? 0;
