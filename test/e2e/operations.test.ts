@@ -102,7 +102,9 @@ t.test('metrics move with real traffic: deliveries, refusals, logins, IMAP, the 
   t.equal(sample(after, 'mssd_smtp_data_seconds_count', { listener: 'mta' }), 3, 'DATA latency observed for each delivery');
   t.equal(sample(after, 'mssd_logins_total', { protocol: 'imap', outcome: 'ok' }), 1);
   t.equal(sample(after, 'mssd_logins_total', { protocol: 'imap', outcome: 'invalid-credentials' }), 1);
-  t.equal(sample(after, 'mssd_logins_total', { protocol: 'smtp', outcome: 'ok' }), 1);
+  // The label is the protocol name the submission server gives the authenticator: 'smtp' before
+  // the auth-devices rewrite, 'submission' (the audit's name, COMMON.md) after it.
+  t.equal(sample(after, 'mssd_logins_total', { protocol: 'submission', outcome: 'ok' }) + sample(after, 'mssd_logins_total', { protocol: 'smtp', outcome: 'ok' }), 1);
   t.equal(sample(after, 'mssd_imap_connections'), 1, 'the connected client is counted');
   t.ok(sample(after, 'mssd_imap_commands_total', { command: 'SELECT', status: 'OK' }) >= 1, 'SELECT counted by name');
   t.ok(sample(after, 'mssd_queue_oldest_age_seconds') >= 0);

@@ -119,7 +119,8 @@ export class PrometheusMetrics implements Metrics {
     for (const listener of ['mta', 'submission', 'submissions']) {
       for (const outcome of ['delivered', 'refused', 'failed']) this.smtpMessages.inc({ listener, outcome }, 0);
     }
-    for (const protocol of ['smtp', 'imap']) this.logins.inc({ protocol, outcome: 'ok' }, 0);
+    // Protocol names as in the audit rows (COMMON.md): 'imap', 'submission'.
+    for (const protocol of ['imap', 'submission']) this.logins.inc({ protocol, outcome: 'ok' }, 0);
     for (const job of sources.jobs ?? []) for (const outcome of ['ok', 'failed']) this.jobRuns.inc({ job, outcome }, 0);
 
     // Scrape-time gauges.
