@@ -7,8 +7,9 @@
 // from the first page to the last. In WAL mode a reader never blocks the daemon's writers, and a
 // backup whose source connection holds its read transaction sees one snapshot: it is neither
 // restarted by the daemon's commits (which a backup without it is, after every write) nor torn.
-// The daemon pays nothing but disk bandwidth; the copy is paced (a pause after each step) so that
-// its reads leave the disk to the daemon's fsyncs (bench/backup.ts measures the effect).
+// The daemon pays nothing but disk bandwidth; the copy is paced (a pause after each step, flushes
+// in pieces) so that it leaves the disk to the daemon's fsyncs (`BENCH_BACKUP=1 npm run
+// bench:smtp` measures the effect).
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,6 +42,7 @@ export const BACKUP_PACING: BackupPacing = { pagesPerStep: 256, share: 1 / 3, fs
 
 export interface BackupManifest {
   format: 'mssd-backup';
+  /** The instant the copy is a snapshot of. */
   createdAt: string;
   /** Highest applied migration of the copied store. */
   schemaVersion: number;
@@ -100,6 +102,7 @@ export async function backupStore(db: Db, dest: string, pacing: BackupPacing = B
   const final = path.join(dest, DATABASE_FILE);
   // One snapshot for the whole copy (see the file comment).
   db.exec('BEGIN');
+  const snapshotAt = new Date();
   let counts: BackupManifest['counts'];
   let version: number;
   try {
@@ -137,14 +140,18 @@ export async function backupStore(db: Db, dest: string, pacing: BackupPacing = B
   try {
     const check = copy.pragma('integrity_check', { simple: true });
     if (check !== 'ok') throw new Error(`the copy failed its integrity check: ${String(check)}`);
+    // A standalone file: no -wal/-shm beside it once closed.
     copy.pragma('journal_mode = DELETE');
-  } finally {
+  } catch (err) {
     copy.close();
+    rmSync(partial, { force: true });
+    throw err;
   }
+  copy.close();
   renameSync(partial, final);
   const manifest: BackupManifest = {
     format: 'mssd-backup',
-    createdAt: new Date().toISOString(),
+    createdAt: snapshotAt.toISOString(),
     schemaVersion: version,
     bytes: statSync(final).size,
     sha256: fileSha256(final),
