@@ -6,9 +6,10 @@ import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
 import { OutboundWorker } from './delivery/outbound';
 import { NoticeSender } from './delivery/notices';
-import { MailboxChanges, Router } from './delivery/router';
+import { Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
-import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
+import { loadAllowlist } from './jobs/allowlist';
+import type { AllowlistReload } from './jobs/services';
 import { createScheduler, JOBS } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
@@ -18,6 +19,7 @@ import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
+import { MailboxChanges } from './store/mailbox-changes';
 import { migrate, openDatabase, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
@@ -135,7 +137,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           });
     const metrics: Metrics = prometheus ?? noMetrics;
     const batcher = new CommitBatcher(db);
-    const router = new Router(db, batcher, config, new MailboxChanges(), () => trustSpace);
+    // Committed changes, announced to IMAP sessions (IDLE) and the notice sender.
+    const changes = new MailboxChanges();
+    const router = new Router(db, batcher, config, changes, () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
     const authenticator = new Authenticator(db, log);
     authenticator.onOutcome = (protocol, outcome) => metrics.login(protocol, outcome);
@@ -143,7 +147,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     router.onQueued = () => outbound.kick();
     router.log = log;
     const notices = new NoticeSender({ config, log, db, batcher });
-    router.changes.on('notices-queued', () => notices.kick());
+    changes.on('notices-queued', () => notices.kick());
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
@@ -161,7 +165,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes, metrics }, tls);
+      imapServers = createImapServers({ config, db, log, authenticator, changes, metrics }, tls);
       if (config.listen.imap.port !== 0) {
         listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
         servers.imap = imapServers.imap;
@@ -188,7 +192,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       listening.admin = admin.address;
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
-    const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
+    const externalChanges = watchExternalChanges(db, () => changes.emit('mailbox-changed', null));
     outbound.start();
     notices.start();
     // Scheduled jobs start once everything they touch is serving.
@@ -196,7 +200,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       config,
       db,
       log,
-      notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
+      notifyMailboxChanged: (mailboxId) => changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
       noticesQueued: () => notices.kick(),
       expungedInUse: () => modseqsInUse(imapServers?.connections ?? []),

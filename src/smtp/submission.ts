@@ -22,18 +22,19 @@ import type { EnvelopeRecipient, RemoteRecipient, Router, SubmissionRecipient, S
 import { analyzeMessage, getHeader, parseAddressList } from '../mime';
 import { toCrlf } from '../mime/crlf';
 import { printable, senderAddressRefusal } from '../policy/submission-rules';
-import type { BoxType } from '../store/boxes';
+import type { BoxType } from '../policy/box-types';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
 import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
-import { newQueueId, traceHeaders } from './trace';
+import { newQueueId } from '../util/queue-id';
+import { traceHeaders } from './trace';
 
 export interface SubmissionDeps {
   config: Config;
