@@ -10,7 +10,7 @@ import { Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist } from './jobs/allowlist';
 import type { AllowlistReload } from './jobs/services';
-import { createScheduler, JOBS } from './jobs/registry';
+import { createScheduler } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { modseqsInUse } from './imap/views-in-use';
@@ -133,7 +133,6 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
             dataDir: config.dataDir,
             allowlistFileTime: () => allowlistFileTime,
             certificates: { server: tls.cert, relay: relayTls.cert },
-            jobs: JOBS.map((factory) => factory({ config, db: db!, log }).name),
           });
     const metrics: Metrics = prometheus ?? noMetrics;
     const batcher = new CommitBatcher(db);
@@ -205,6 +204,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       noticesQueued: () => notices.kick(),
       expungedInUse: () => modseqsInUse(imapServers?.connections ?? []),
     }, { onRunFinished: (job, outcome) => metrics.jobRun(job, outcome.status, 'durationMs' in outcome ? outcome.durationMs / 1000 : 0) });
+    prometheus?.knownJobs(scheduler.jobNames());
     scheduler.start();
     // Runs the daemon owes from while it was stopped (the purge above all).
     scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));

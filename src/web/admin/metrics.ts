@@ -20,8 +20,6 @@ export interface MetricsSources {
   allowlistFileTime(): number | null;
   /** PEM certificates whose expiry is watched, by name ('server', 'relay'). */
   certificates: Record<string, string | undefined>;
-  /** Names of the scheduled jobs, whose run counters start at 0. */
-  jobs?: string[];
   /** Wall clock (tests). */
   now?: () => number;
 }
@@ -121,7 +119,6 @@ export class PrometheusMetrics implements Metrics {
     }
     // Protocol names as in the audit rows (COMMON.md): 'imap', 'submission'.
     for (const protocol of ['imap', 'submission']) this.logins.inc({ protocol, outcome: 'ok' }, 0);
-    for (const job of sources.jobs ?? []) for (const outcome of ['ok', 'failed']) this.jobRuns.inc({ job, outcome }, 0);
 
     // Scrape-time gauges.
     const { db } = sources;
@@ -197,6 +194,11 @@ export class PrometheusMetrics implements Metrics {
         for (const [certificate, at] of expiries) if (at !== null) this.set({ certificate }, at / 1000);
       },
     });
+  }
+
+  /** Starts the run counters of these jobs at 0, so that dashboards see them before a run. */
+  knownJobs(names: string[]): void {
+    for (const job of names) for (const outcome of ['ok', 'failed']) this.jobRuns.inc({ job, outcome }, 0);
   }
 
   smtpMessage(listener: SmtpListenerName, outcome: SmtpOutcome, dataSeconds?: number): void {
