@@ -9,7 +9,9 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../../store/database';
-import { lastJobSuccesses, pendingNoticeCount, queueStats } from '../../store/health';
+import { lastJobSuccesses } from '../../store/job-runs';
+import { pendingNoticeCount } from '../../store/notices';
+import { queueStats } from '../../store/queue';
 import type { Metrics, SmtpListenerName, SmtpOutcome } from '../../util/metrics';
 
 /** What the scrape-time gauges read. */
