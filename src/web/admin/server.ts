@@ -72,7 +72,15 @@ export interface AdminServer {
 }
 
 export async function startAdminServer(listener: Listener, deps: AdminDeps): Promise<AdminServer> {
-  const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
+  // Limits: the endpoints take no body and answer at once; a slow or stuck client is cut.
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    return503OnClosing: true,
+    bodyLimit: 1024,
+    connectionTimeout: 30_000,
+    requestTimeout: 10_000,
+    keepAliveTimeout: 10_000,
+  });
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
   // Logged when the answer changes, not at every poll of a load balancer.
   let lastAnswer = 'ready';
