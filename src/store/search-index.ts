@@ -45,11 +45,15 @@ export function searchCandidates(db: Db, mailboxId: number, ftsQuery: string): S
   if (!searchIndexReady(db)) return null;
   const rows = cachedStatement(
     db,
-    `SELECT m.uid FROM messages m JOIN body_search s ON s.hash = m.body_hash
-     WHERE m.mailbox_id = ? AND s.id IN (SELECT rowid FROM body_search_text WHERE body_search_text MATCH ?)`,
+    // Driven by the index (CROSS JOIN keeps that order): the matching bodies first, then the
+    // messages of this mailbox that hold them (messages_body_hash index).
+    `SELECT m.uid FROM body_search_text f
+     CROSS JOIN body_search s ON s.id = f.rowid
+     CROSS JOIN messages m INDEXED BY messages_body_hash ON m.body_hash = s.hash
+     WHERE body_search_text MATCH ? AND m.mailbox_id = ?`,
   )
     .raw(true)
-    .all(mailboxId, ftsQuery) as Array<[number]>;
+    .all(ftsQuery, mailboxId) as Array<[number]>;
   return new Set(rows.map((row) => row[0]));
 }
 
