@@ -19,6 +19,7 @@ import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { migrate, openDatabase, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
+import { createPortal, type Portal } from './web/portal/server';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
 import { OperatorError } from './util/operator-error';
@@ -128,6 +129,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       if (config.listen.imap.port !== 0) listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
       if (config.listen.imaps.port !== 0) listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
     }
+    let portal: Portal | undefined;
+    if (config.listen.https.port !== 0) {
+      portal = createPortal(
+        { config, db, log, authenticator, changes: router.changes, trustSpace: () => trustSpace, listening },
+        tls,
+      );
+      listening.https = await portal.listen();
+    }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
     const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
     outbound.start();
@@ -169,6 +178,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           await Promise.all([
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
+            portal?.close(),
             outbound.stop(config.limits.shutdownGraceSeconds * 1000),
             notices.stop(config.limits.shutdownGraceSeconds * 1000),
             scheduler.stop(config.limits.shutdownGraceSeconds * 1000),
