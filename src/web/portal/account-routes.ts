@@ -47,6 +47,11 @@ const FOLDER_LABELS: Record<string, string> = {
   '\\Archive': 'Archives',
 };
 
+function folderLabel(folder: { name: string; specialUse: string | null }): string {
+  if (folder.name.toUpperCase() === 'INBOX') return 'Boîte de réception';
+  return (folder.specialUse && FOLDER_LABELS[folder.specialUse]) || folder.name;
+}
+
 interface SettingsView {
   title: string;
   path: string;
@@ -105,7 +110,7 @@ ${box.memberships.length > 0 ? html`<h2>Comptes partagés accessibles</h2><ul>${
 <h2>Dossiers</h2>
 <table><caption class="hint">Nombre de messages par dossier</caption>
 <thead><tr><th scope="col">Dossier</th><th scope="col">Messages</th></tr></thead>
-<tbody>${box.folders.map((f) => html`<tr><td>${f.specialUse && FOLDER_LABELS[f.specialUse] ? FOLDER_LABELS[f.specialUse] : f.name}</td><td>${f.messages}</td></tr>`)}</tbody>
+<tbody>${box.folders.map((f) => html`<tr><td>${folderLabel(f)}</td><td>${f.messages}</td></tr>`)}</tbody>
 </table>`);
   });
 
@@ -166,7 +171,7 @@ ${intro}
 <ol>
 <li>Ouvrez votre application d’authentification et ajoutez un compte.</li>
 <li>Scannez ce QR code :<br><img class="qr" src="${qr}" alt="QR code de configuration de l’application d’authentification (l’adresse otpauth est donnée en texte ci-dessous)"></li>
-<li>Ou saisissez cette adresse dans l’application : <code class="uri">${uri}</code><br>(clé secrète : <code>${secret}</code>)</li>
+<li>Ou saisissez cette adresse dans l’application : <code class="uri" id="totp-uri">${uri}</code><br>(clé secrète : <code id="totp-secret">${secret}</code>)</li>
 <li>Saisissez le code affiché par l’application.</li>
 </ol>
 <form method="post" action="/compte/double-authentification" novalidate>${csrfInput(session.csrfToken)}

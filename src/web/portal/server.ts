@@ -77,6 +77,7 @@ export function createPortal(deps: PortalDeps, tls: ServerTlsOptions): Portal {
     if (request.method !== 'POST' || CSRF_EXEMPT.has(request.url.split('?')[0]) || request.url === '/connexion') return;
     // Synchronizer token (OWASP): every form of a session carries its token.
     const session = request.portal.session;
+    if (!session && request.portal.expired) return reply.redirect('/connexion?expiree=1', 303);
     if (!session || !sameToken(formText(request.body, '_csrf'), session.csrfToken)) {
       ctx.log.warn({ url: request.url, peer: request.ip, session: session !== null }, 'portal: form refused: missing or wrong CSRF token');
       return sendPage(
