@@ -52,6 +52,8 @@ export class TokenVerifier {
   constructor(
     private readonly settings: OAuthSettings,
     private readonly trust: HttpsTrust = {},
+    /** Least time between two fetches of the key set for unknown key ids (flood protection). */
+    private readonly cooldownMs = 30_000,
   ) {}
 
   static fromConfig(config: Config): TokenVerifier | null {
@@ -120,7 +122,7 @@ export class TokenVerifier {
       this.keySet ??= Promise.resolve(
         jose.createRemoteJWKSet(new URL(source), {
           cacheMaxAge: 10 * 60_000,
-          cooldownDuration: 30_000,
+          cooldownDuration: this.cooldownMs,
           timeoutDuration: 5_000,
           [jose.customFetch]: async (url: string | URL, init?: { headers?: ConstructorParameters<typeof Headers>[0]; signal?: AbortSignal }) => {
             const response = await httpsRequest({
