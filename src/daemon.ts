@@ -15,6 +15,8 @@ import { createImapServers, type ImapServers } from './imap/server';
 import { createMta } from './smtp/mta';
 import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
+import { TokenVerifier } from './auth/oauth';
+import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { migrate, openDatabase, type Db } from './store/database';
@@ -104,7 +106,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     const batcher = new CommitBatcher(db);
     const router = new Router(db, batcher, config, new MailboxChanges(), () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
-    const authenticator = new Authenticator(db, log);
+    const authenticator = new Authenticator(db, log, {
+      passwordLogins: config.auth.passwordLogins,
+      tokens: TokenVerifier.fromConfig(config),
+      throttle: throttleOptions(config),
+      batcher,
+    });
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
     router.log = log;
@@ -137,8 +144,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       );
       listening.https = await portal.listen();
     }
-    // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
-    const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
+    // Another process (the CLI's purge, say) committed: let IMAP sessions look again, and cut the
+    // sessions of a device it revoked or an account it suspended (R16).
+    const externalChanges = watchExternalChanges(db, () => {
+      router.changes.emit('mailbox-changed', null);
+      authenticator.recheckSessions();
+    });
     outbound.start();
     notices.start();
     // Scheduled jobs start once everything they touch is serving.

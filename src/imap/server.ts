@@ -45,6 +45,7 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
         connections.delete(connection);
         perAddress.release(address);
         if (session.user) services.accountSessions.release(String(session.user.accountId));
+        session.unregister?.();
       },
     });
     connections.add(connection);

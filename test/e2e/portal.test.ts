@@ -183,9 +183,10 @@ t.test('self-service portal', async (t) => {
     t.match(await page.textContent('.notice'), /activée/);
     const logins = auditRows(env, 'login').filter((row) => row.source === 'portal' && row.auth_login === alice.login);
     t.same(logins.map((row) => [row.outcome, JSON.parse(row.detail).method]), [
-      ['invalid-credentials', 'password+email'],
+      ['invalid-credentials', 'account'],
+      ['ok', 'account'],
       ['ok', 'password+email'],
-    ]);
+    ], 'the password steps (written by the shared authenticator), then the second factor');
   });
 
   await t.test('logout, then password + TOTP', async (t) => {
@@ -300,6 +301,28 @@ t.test('self-service portal', async (t) => {
     t.ok((await client.list()).some((entry) => entry.path.startsWith('Partagé')), 'linked again from the portal');
     const members = auditRows(env, 'settings').filter((row) => row.source === 'portal' && JSON.parse(row.detail).box === ORG);
     t.same(members.map((row) => Object.keys(JSON.parse(row.detail)).filter((k) => /^member/.test(k))), [['memberRemoved'], ['memberAdded']]);
+  });
+
+  await t.test('a device password made on the portal logs in over IMAP; revoking it cuts its open session (R16)', async (t) => {
+    await page.goto(`${base}/compte/appareils`);
+    await page.fill('#f-name', 'Thunderbird cabinet');
+    await page.click('form[action="/compte/appareils/ajout"] button');
+    const password = (await page.textContent('#device-password')) ?? '';
+    t.match(password, /^[a-z2-9]{4}(-[a-z2-9]{4}){5}$/, 'shown once');
+    await screenshot(page, '16-appareils');
+    const client = imapClient(env, alice.login, password);
+    client.on('error', () => undefined);
+    await client.connect();
+    t.teardown(() => client.close());
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    t.ok((await client.list()).length > 0, 'the device logs in');
+    await page.click('button[aria-label="Révoquer Thunderbird cabinet"]');
+    t.match(await page.textContent('.notice'), /révoqué/);
+    await closed;
+    t.pass('its open IMAP session was closed');
+    const again = imapClient(env, alice.login, password);
+    again.on('error', () => undefined);
+    await t.rejects(again.connect(), 'the revoked password no longer logs in');
   });
 
   await t.test('CSRF: a form post without the token, or with a wrong one, is refused with 403', async (t) => {

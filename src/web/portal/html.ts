@@ -53,6 +53,7 @@ const MENU: Array<[string, string]> = [
   ['/compte', 'Ma boîte'],
   ['/compte/mot-de-passe', 'Mot de passe'],
   ['/compte/double-authentification', 'Double authentification'],
+  ['/compte/appareils', 'Appareils'],
   ['/compte/reponse-automatique', 'Réponse automatique'],
   ['/compte/transferts', 'Transferts automatiques'],
   ['/compte/notifications', 'Notifications'],

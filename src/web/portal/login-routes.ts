@@ -3,7 +3,6 @@
 // alone opens only the second-factor page; the settings need both.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { durationMs } from '../../config/schema';
-import { findBox } from '../../store/boxes';
 import { findTotpEnrolment } from '../../store/second-factors';
 import { countEmailCodeTry, setEmailCode, type PortalSession } from '../../store/portal-sessions';
 import { auditLogin, formText, minutes, sendPage, type LoginMethod, type PortalContext } from './context';
@@ -12,12 +11,6 @@ import { checkEnrolledTotp, EMAIL_CODE_RESEND_MS, hashCode, MAX_CODE_FAILURES, n
 import { sameToken } from './sessions';
 import { checkPortalPassword } from './password-check';
 
-
-/** The method a refused password step is audited under: the second factor that would follow. */
-function expectedMethod(ctx: PortalContext, login: string): LoginMethod {
-  const box = findBox(ctx.db, login);
-  return box && findTotpEnrolment(ctx.db, box.accountId) ? 'password+totp' : 'password+email';
-}
 
 const PASSWORD_REFUSALS: Record<string, string> = {
   'invalid-credentials': 'Adresse ou mot de passe incorrect.',
@@ -103,7 +96,6 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: PortalContext): v
     }
     const result = await checkPortalPassword(ctx, login, password, request.ip);
     if (!result.ok) {
-      auditLogin(ctx, login, request.ip, result.reason, expectedMethod(ctx, login));
       const error =
         result.reason === 'throttled'
           ? `Trop de tentatives. Réessayez dans ${minutes(result.retryAfterMs ?? 60_000)} minute(s).`

@@ -14,6 +14,7 @@ import type { ServerTlsOptions } from '../../tls/server-options';
 import { registerAccountRoutes } from './account-routes';
 import { registerAutoconfigRoutes } from './autoconfig';
 import { formText, sendPage, type PortalContext, type PortalDeps } from './context';
+import { registerDevicesRoutes } from './devices-routes';
 import { registerDirectoryRoutes } from './directory-routes';
 import { html } from './html';
 import { registerLoginRoutes } from './login-routes';
@@ -97,6 +98,7 @@ export function createPortal(deps: PortalDeps, tls: ServerTlsOptions): Portal {
   registerLoginRoutes(app, ctx);
   registerAccountRoutes(app, ctx);
   registerOrgRoutes(app, ctx);
+  registerDevicesRoutes(app, ctx);
   registerDirectoryRoutes(app, ctx);
   registerPscRoutes(app, ctx);
   registerAutoconfigRoutes(app, ctx);
