@@ -4,7 +4,7 @@
 // so IMAP sessions already open (IDLE included) lose the ORG folders at once (R6).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AccountError, addOrgMember, describeAccount, getAccount, removeOrgMember } from '../../store/accounts';
-import { orgsUnderResponsibility } from '../../store/org-responsibles';
+import { orgsUnderResponsibility } from '../../store/portal-lookups';
 import type { PortalSession } from '../../store/portal-sessions';
 import { auditSettings, formText, requireFullSession, type PortalContext } from './context';
 import { csrfInput, field, html } from './html';

@@ -1,5 +1,6 @@
-// The ORG boxes a professional answers for: those whose responsible RPPS is theirs (R6, R17: the
-// responsible adds and removes the linked accounts on the portal).
+// Lookups by RPPS for the portal: the ORG boxes a professional answers for (R6, R17: the
+// responsible adds and removes the linked accounts), and the personal boxes a Pro Santé Connect
+// identity opens.
 import { cachedStatement, type Db } from './database';
 
 export interface ResponsibleOrg {
@@ -16,4 +17,17 @@ export function orgsUnderResponsibility(db: Db, rpps: string): ResponsibleOrg[] 
      JOIN addresses ad ON ad.account_id = a.id AND ad.kind = 'mssante'
      WHERE a.type = 'ORG' AND a.responsible_rpps = ? ORDER BY ad.address`,
   ).all(rpps) as ResponsibleOrg[];
+}
+
+export interface PersonBox {
+  id: number;
+  login: string;
+}
+
+/** Active personal boxes (PER, MED, INT) holding this RPPS. */
+export function activePersonBoxesByRpps(db: Db, rpps: string): PersonBox[] {
+  return cachedStatement(
+    db,
+    `SELECT id, login FROM accounts WHERE rpps = ? AND type IN ('PER', 'MED', 'INT') AND status = 'active' ORDER BY id`,
+  ).all(rpps) as PersonBox[];
 }
