@@ -270,6 +270,12 @@ t.test('self-service portal', async (t) => {
     await screenshot(page, '12-annuaire');
     await page.goto(`${base}/compte/mot-de-passe`);
     await screenshot(page, '13-mot-de-passe');
+    await page.goto(`${base}/compte/configuration`);
+    t.match(await page.textContent('main table'), String(env.ports.imaps), 'the live IMAPS port');
+    await screenshot(page, '17-configuration');
+    const profile = await page.request.get(`${base}/compte/configuration/mssante.mobileconfig`);
+    t.equal(profile.headers()['content-type'], 'application/x-apple-aspen-config; charset=utf-8');
+    t.match(await profile.text(), alice.mssante, 'the Apple profile names her MSSanté address');
   });
 
   await t.test('the ORG responsible unlinks a member: his open IMAP sessions lose the ORG folders (R6)', async (t) => {
