@@ -139,7 +139,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     let portal: Portal | undefined;
     if (config.listen.https.port !== 0) {
       portal = createPortal(
-        { config, db, log, authenticator, changes: router.changes, trustSpace: () => trustSpace, listening },
+        { config, db, log, authenticator, batcher, changes: router.changes, trustSpace: () => trustSpace, listening },
         tls,
       );
       listening.https = await portal.listen();

@@ -45,7 +45,9 @@ function httpsOptions(tls: ServerTlsOptions) {
 export function createPortal(deps: PortalDeps, tls: ServerTlsOptions): Portal {
   const ctx: PortalContext = {
     ...deps,
-    sessions: new PortalSessions(deps.db, deps.config),
+    sessions: new PortalSessions(deps.db, deps.config, Date.now, (work) => {
+      deps.batcher.run(work).catch((err) => deps.log.warn({ err }, 'portal: session activity not recorded'));
+    }),
     codeThrottle: new CodeThrottle(),
     emailCodes: new EmailCodeSender(deps.config),
   };

@@ -52,6 +52,8 @@ export class PortalSessions {
     private readonly db: Db,
     config: Config,
     private readonly now: () => number = Date.now,
+    /** Runs a write that need not be durable before the answer (the daemon's group commit). */
+    private readonly later: (work: (db: Db) => void) => void = (work) => work(db),
   ) {
     this.idleMs = durationMs(config.portal.sessionIdle);
     this.maxAgeMs = durationMs(config.portal.sessionMaxAge);
@@ -70,7 +72,7 @@ export class PortalSessions {
       return { session: null, expired: true };
     }
     // One write per few seconds is enough for an idle timeout counted in minutes.
-    if (now - session.lastSeenAt > 5_000) touchPortalSession(this.db, session.tokenHash, now);
+    if (now - session.lastSeenAt > 5_000) this.later((db) => touchPortalSession(db, session.tokenHash, now));
     return { session, expired: false };
   }
 
