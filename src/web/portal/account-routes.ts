@@ -8,17 +8,10 @@ import QRCode from 'qrcode';
 import { checkPassword as passwordProblem } from '../../policy/identity';
 import { hashPassword } from '../../policy/password';
 import { isAllowedDestination } from '../../policy/routing-rules';
-import {
-  AccountError,
-  addForward,
-  clearAutoreply,
-  describeAccount,
-  removeForward,
-  setAutoreply,
-  setOrgMemberNotify,
-  updateAccountSettings,
-  type AccountDescription,
-} from '../../store/accounts';
+import { AccountError, updateAccountSettings } from '../../store/accounts';
+import { describeAccount, type AccountDescription } from '../../store/account-view';
+import { addForward, clearAutoreply, removeForward, setAutoreply } from '../../store/box-rules';
+import { setOrgMemberNotify } from '../../store/org-members';
 import { findBox } from '../../store/boxes';
 import { deleteAccountPortalSessions, setPendingTotpSecret, type PortalSession } from '../../store/portal-sessions';
 import { findTotpEnrolment } from '../../store/second-factors';

@@ -6,7 +6,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isValidEmail } from '../../policy/identity';
-import { describeAccount } from '../../store/accounts';
+import { describeAccount } from '../../store/account-view';
 import { requireFullSession, type PortalContext } from './context';
 import { html } from './html';
 import { settingsPage } from './account-routes';

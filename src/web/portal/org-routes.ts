@@ -3,7 +3,9 @@
 // Removal uses the store function of `mssd org remove-member`, then tells the daemon's change bus,
 // so IMAP sessions already open (IDLE included) lose the ORG folders at once (R6).
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { AccountError, addOrgMember, describeAccount, getAccount, removeOrgMember } from '../../store/accounts';
+import { AccountError, getAccount } from '../../store/accounts';
+import { describeAccount } from '../../store/account-view';
+import { addOrgMember, removeOrgMember } from '../../store/org-members';
 import { orgsUnderResponsibility } from '../../store/portal-lookups';
 import type { PortalSession } from '../../store/portal-sessions';
 import { auditSettings, formText, requireFullSession, type PortalContext } from './context';
