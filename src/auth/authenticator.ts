@@ -66,7 +66,7 @@ export type AuthFailureReason =
 
 export type AuthResult =
   | { ok: true; account: AuthenticatedAccount }
-  | { ok: false; reason: AuthFailureReason; retryAfterMs?: number; tokenRefusal?: TokenRefusal | 'other-professional' };
+  | { ok: false; reason: AuthFailureReason; retryAfterMs?: number; tokenRefusal?: TokenRefusal | 'other-professional' | 'no-box' };
 
 export interface AuthenticatorOptions {
   throttle?: Partial<ThrottleOptions>;
@@ -177,7 +177,7 @@ export class Authenticator {
       if (refusal) return this.finish(attempt, { ok: false, reason: refusal });
       return this.finish(attempt, { ok: true, account: { accountId: account.id, login: account.login, type: account.type, method: 'account' } });
     } catch (err) {
-      slot.failed();
+      slot.released(); // a fault on our side, not a guess
       throw err;
     }
   }
@@ -202,7 +202,7 @@ export class Authenticator {
       if (!check.ok) {
         if (check.reason === 'jwks-unavailable') {
           // Our side cannot check: not the client's failure, and worth an operator's look.
-          slot.succeeded();
+          slot.released();
           this.log.error({ auth: protocol, peer: peerAddress, err: check.detail }, 'token keys unavailable');
           return this.finish(attempt, { ok: false, reason: 'token-unverifiable', tokenRefusal: check.reason });
         }
@@ -211,7 +211,12 @@ export class Authenticator {
       }
       if (!account && given === '') {
         const candidates = accountIdsByRpps(this.db, check.rpps);
-        if (candidates.length === 1) account = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(candidates[0]) as typeof account;
+        if (candidates.length !== 1) {
+          // No box, or several: the client must name the one to open.
+          slot.failed();
+          return this.finish(attempt, { ok: false, reason: 'token-invalid', tokenRefusal: 'no-box' });
+        }
+        account = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(candidates[0]) as typeof account;
       }
       let personId: number | undefined;
       if (account?.type === 'ORG') personId = linkedMemberByRpps(this.db, account.id, check.rpps);
@@ -229,7 +234,7 @@ export class Authenticator {
         account: { accountId: account.id, login: account.login, type: account.type, method: 'token', ...(personId !== undefined ? { personId } : {}) },
       });
     } catch (err) {
-      slot.failed();
+      slot.released();
       throw err;
     }
   }
