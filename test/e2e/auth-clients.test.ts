@@ -163,7 +163,9 @@ t.test('device passwords and tokens with real clients', async (t) => {
     const revoked = cli(env, ['device', 'revoke', anne.login, String(phone.id)]);
     t.equal(revoked.status, 0, revoked.stderr);
     // The daemon polls other processes' commits every 500 ms: bounded wait, not a timing claim.
+    const returned = Date.now();
     const cut = await closedWithin(idle, 5_000);
+    t.comment(`IDLE session closed ${Date.now() - returned} ms after the CLI returned`);
     t.ok(cut.closed, 'connection closed');
     t.ok(cut.lines.some((line) => /^\* BYE This device was revoked/.test(line)), `BYE says why: ${cut.lines.join(' | ')}`);
     t.equal((await other.command('NOOP')).status, 'OK', 'a session with another credential is untouched');
