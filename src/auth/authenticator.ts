@@ -94,6 +94,8 @@ interface LiveSession {
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Authenticator {
+  /** Told of every login outcome ('ok' or the failure reason): the daemon's metrics. */
+  onOutcome?: (protocol: string, outcome: string) => void;
   readonly throttle: LoginThrottle;
   readonly passwordLogins: 'account' | 'devices';
   private readonly tokens: TokenVerifier | null;
@@ -308,6 +310,7 @@ export class Authenticator {
     result: AuthResult,
   ): AuthResult {
     const outcome = result.ok ? 'ok' : result.reason;
+    this.onOutcome?.(attempt.protocol, outcome);
     const login = attempt.login.slice(0, 254);
     const line = {
       auth: attempt.protocol,

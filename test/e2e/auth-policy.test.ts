@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { RawImap } from '../helpers/imap-raw';
 
 /** One IMAPS connection from `localAddress` that sends `LOGIN` when told; resolves with the tagged reply. */
 async function imapsFrom(env: TestEnv, localAddress: string): Promise<{ login(user: string, pass: string): Promise<string>; close(): void }> {
@@ -104,8 +105,10 @@ t.test('"devices" mode and throttling', async (t) => {
     const held = replies.filter((r) => r.includes('[UNAVAILABLE]')).length;
     t.equal(checked + held, 30, replies.join('\n'));
     t.ok(checked >= 1 && checked <= 10, `${checked} passwords checked, auth.throttle.maxFailuresPerPair is 10`);
-    const checks = daemon.logs().filter((l) => l.msg === 'login refused' && l.peer === '127.0.0.2' && l.reason === 'invalid-credentials');
-    t.equal(checks.length, checked, 'the daemon checked exactly those');
+    // The daemon's log lines arrive through a pipe, possibly after the replies: wait for all 30.
+    const refusals = () => daemon.logs().filter((l) => l.msg === 'login refused' && l.peer === '127.0.0.2');
+    for (let waited = 0; refusals().length < 30 && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(refusals().filter((l) => l.reason === 'invalid-credentials').length, checked, 'the daemon checked exactly those');
   });
 
   await t.test("5 wrong passwords from a stranger do not refuse the owner's right one elsewhere (finding 2)", async (t) => {
@@ -118,6 +121,16 @@ t.test('"devices" mode and throttling', async (t) => {
     const phone = cli(env, ['device', 'add', eve.login, '--name', 'Phone', '--json']).json<{ password: string }>();
     t.match(await owner.login(eve.login, phone.password), /^a OK /);
     owner.close();
+  });
+
+  await t.test('without auth.oauth.issuer, no token mechanism is offered', async (t) => {
+    const raw = await RawImap.imaps(env);
+    const caps = await raw.command('CAPABILITY');
+    t.notMatch(caps.untagged[0], /OAUTHBEARER|XOAUTH2/);
+    t.match((await raw.command('AUTHENTICATE XOAUTH2 dXNlcj14AWF1dGg9QmVhcmVyIHgBAQ==')).tagged, /^T\d+ NO Unsupported authentication mechanism/);
+    raw.close();
+    const ehlo = await smtpsExchange(env, ['EHLO client.example', 'AUTH XOAUTH2 dXNlcj14AWF1dGg9QmVhcmVyIHgBAQ==']);
+    t.match(ehlo[1], /^504 /);
   });
 
   await t.test('submission AUTH PLAIN naming another user is refused (RFC 4954 section 4)', async (t) => {
