@@ -2,7 +2,9 @@
 // and 2), end to end; and submission AUTH PLAIN naming another user (issue 15, finding 6).
 // Attack traffic comes from other loopback addresses (127.0.0.x), as from other machines.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
@@ -95,6 +97,52 @@ t.test('"devices" mode and throttling', async (t) => {
     );
     transport.close();
     t.match(refused, /^535 5\.7\.8 .*create a device password for this mail program in the portal/);
+  });
+
+  await t.test('a desktop mail client (isync/mbsync) syncs with a device password', async (t) => {
+    const sent = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: env.ports.submission,
+      requireTLS: true,
+      auth: { user: eve.login, pass: cli(env, ['device', 'add', eve.login, '--name', 'Envoi', '--json']).json<{ password: string }>().password },
+      tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
+    });
+    await sent.sendMail({ envelope: { from: eve.mssante, to: [dave.mssante] }, raw: `From: <${eve.mssante}>\r\nTo: <${dave.mssante}>\r\nSubject: Compte rendu\r\n\r\nBonjour\r\n` });
+    sent.close();
+    const maildir = path.join(env.dir, 'mail');
+    mkdirSync(maildir);
+    const rc = path.join(env.dir, 'mbsyncrc');
+    writeFileSync(
+      rc,
+      [
+        'IMAPAccount mssd',
+        'Host localhost', // the name in the development certificate
+        `Port ${env.ports.imaps}`,
+        `User ${dave.login}`,
+        `Pass ${device.password}`,
+        'SSLType IMAPS',
+        `CertificateFile ${env.caFile}`,
+        '',
+        'IMAPStore remote',
+        'Account mssd',
+        '',
+        'MaildirStore local',
+        `Path ${maildir}/`,
+        `Inbox ${maildir}/INBOX`,
+        '',
+        'Channel inbox',
+        'Far :remote:',
+        'Near :local:',
+        'Patterns INBOX',
+        'Create Near',
+        'Sync Pull',
+        '',
+      ].join('\n'),
+    );
+    const run = spawnSync('mbsync', ['-c', rc, 'inbox'], { encoding: 'utf8', timeout: 30_000 });
+    t.equal(run.status, 0, `mbsync: ${run.stderr}`);
+    const files = readdirSync(path.join(maildir, 'INBOX', 'new')).concat(readdirSync(path.join(maildir, 'INBOX', 'cur')));
+    t.equal(files.length, 1, 'the message arrived in the local maildir');
   });
 
   await t.test('30 parallel wrong passwords from one address: at most the limit reach a check (finding 1)', async (t) => {
