@@ -143,6 +143,10 @@ t.test('device passwords and tokens with real clients', async (t) => {
     const expired = await signToken({ rpps: '10000000001', key: keys[0], expiresIn: -600 });
     const refused = await send(env, { type: 'OAuth2', user: jean.login, accessToken: expired }, jean.mssante, anne.mssante).catch((err: { response?: string }) => err.response ?? String(err));
     t.match(refused, /^535 5\.7\.8 .*expired/);
+    const pySmtp = python(env, 'smtp', 'oauthbearer', jean.login, expired);
+    t.match(pySmtp, { ok: false, error: /535.*5\.7\.8 The access token has expired/ }, 'smtplib OAUTHBEARER: challenge answered, then 535');
+    const pyImap = python(env, 'imap', 'oauthbearer', jean.login, expired);
+    t.match(pyImap, { ok: false, error: /AUTHENTICATIONFAILED.*expired/ }, 'imaplib OAUTHBEARER');
     // A suspended box: the token is right, the box is not open.
     const paulToken = await signToken({ rpps: '10000000003', key: keys[0] });
     t.match(python(env, 'imap', 'xoauth2', paul.login, paulToken), { ok: true });
