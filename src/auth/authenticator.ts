@@ -23,7 +23,7 @@ import type { Db } from '../store/database';
 import { findAccount } from '../store/accounts';
 import { insertAudit, type AuditRecord } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
-import { accountIdsByRpps, findDeviceBySecret, linkedMemberByRpps, loginInvalidity, markDeviceUsed, type LoginInvalidity } from '../store/devices';
+import { accountById, accountIdsByRpps, findDeviceBySecret, linkedMemberByRpps, loginInvalidity, markDeviceUsed, type LoginInvalidity } from '../store/devices';
 import { hashPassword, verifyPassword } from '../policy/password';
 import type { Logger } from '../util/log';
 import { deviceSecretHash, revokeDevice, type SettingsActor } from './devices';
@@ -218,7 +218,7 @@ export class Authenticator {
           slot.failed();
           return this.finish(attempt, { ok: false, reason: 'token-invalid', tokenRefusal: 'no-box' });
         }
-        account = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(candidates[0]) as typeof account;
+        account = accountById(this.db, candidates[0]);
       }
       let personId: number | undefined;
       if (account?.type === 'ORG') personId = linkedMemberByRpps(this.db, account.id, check.rpps);
