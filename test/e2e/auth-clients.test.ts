@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { luhnCompleted } from '../helpers/fixtures';
 import { RawImap } from '../helpers/imap-raw';
 import { AUDIENCE, ISSUER, newKey, signToken, startJwksServer } from '../helpers/oauth';
 
@@ -139,6 +140,27 @@ t.test('device passwords and tokens with real clients', async (t) => {
     t.match(smtp, { ok: true });
     t.same(smtp.capabilities, ['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']);
     t.match(python(env, 'smtp', 'login', jean.login, device.password), { ok: true });
+  });
+
+  await t.test("a linked person's token opens the ORG box (health software); unlinking cuts it", async (t) => {
+    const org = 'pharmacie@mssd-test.mssante.fr';
+    const created = cli(env, ['org', 'create', '--login', 'pharmacie@hopital-test.fr', '--address', org, '--name', 'Pharmacie', '--finess', luhnCompleted('75000001'), '--responsible-rpps', '10000000001']);
+    t.equal(created.status, 0, created.stderr);
+    t.equal(cli(env, ['org', 'add-member', org, jean.login]).status, 0);
+    t.match(await send(env, { user: anne.login, pass: TEST_PASSWORD }, anne.mssante, org), /^250 /, 'a message for the ORG box');
+    const software = imapflow(env, { user: org, accessToken: jeanToken });
+    await software.connect();
+    t.equal((await software.status('INBOX', { messages: true })).messages, 1, "the ORG's own INBOX");
+    await software.logout();
+    const anneToken = await signToken({ rpps: '10000000002', key: keys[0] });
+    const [, tagged] = await authenticateFrom(env, '127.0.0.20', `AUTHENTICATE XOAUTH2 ${b64(`user=${org}\x01auth=Bearer ${anneToken}\x01\x01`)}`);
+    t.match(tagged, /NO \[AUTHENTICATIONFAILED\] The access token belongs to a professional who may not open this box/, 'not linked');
+    const session = await RawImap.imaps(env);
+    t.equal((await session.command(`AUTHENTICATE XOAUTH2 ${b64(`user=${org}\x01auth=Bearer ${jeanToken}\x01\x01`)}`)).status, 'OK');
+    t.equal(cli(env, ['org', 'remove-member', org, jean.login]).status, 0);
+    const cut = await closedWithin(session, 5_000);
+    t.ok(cut.closed);
+    t.ok(cut.lines.some((line) => /^\* BYE You are no longer linked to this organisational box/.test(line)), cut.lines.join(' | '));
   });
 
   await t.test('device list shows the last use', async (t) => {
