@@ -23,7 +23,7 @@ import type { Db } from '../store/database';
 import { findAccount } from '../store/accounts';
 import { insertAudit, type AuditRecord } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
-import { accountIdsByRpps, findDeviceBySecret, linkedMemberByRpps, loginInvalidity, markDeviceUsed, type LoginInvalidity } from '../store/devices';
+import { accountById, accountIdsByRpps, findDeviceBySecret, linkedMemberByRpps, loginInvalidity, markDeviceUsed, type LoginInvalidity } from '../store/devices';
 import { hashPassword, verifyPassword } from '../policy/password';
 import type { Logger } from '../util/log';
 import { deviceSecretHash, revokeDevice, type SettingsActor } from './devices';
@@ -66,7 +66,7 @@ export type AuthFailureReason =
 
 export type AuthResult =
   | { ok: true; account: AuthenticatedAccount }
-  | { ok: false; reason: AuthFailureReason; retryAfterMs?: number; tokenRefusal?: TokenRefusal | 'other-professional' };
+  | { ok: false; reason: AuthFailureReason; retryAfterMs?: number; tokenRefusal?: TokenRefusal | 'other-professional' | 'no-box' };
 
 export interface AuthenticatorOptions {
   throttle?: Partial<ThrottleOptions>;
@@ -94,6 +94,8 @@ interface LiveSession {
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Authenticator {
+  /** Told of every login outcome ('ok' or the failure reason): the daemon's metrics. */
+  onOutcome?: (protocol: string, outcome: string) => void;
   readonly throttle: LoginThrottle;
   readonly passwordLogins: 'account' | 'devices';
   private readonly tokens: TokenVerifier | null;
@@ -177,7 +179,7 @@ export class Authenticator {
       if (refusal) return this.finish(attempt, { ok: false, reason: refusal });
       return this.finish(attempt, { ok: true, account: { accountId: account.id, login: account.login, type: account.type, method: 'account' } });
     } catch (err) {
-      slot.failed();
+      slot.released(); // a fault on our side, not a guess
       throw err;
     }
   }
@@ -202,7 +204,7 @@ export class Authenticator {
       if (!check.ok) {
         if (check.reason === 'jwks-unavailable') {
           // Our side cannot check: not the client's failure, and worth an operator's look.
-          slot.succeeded();
+          slot.released();
           this.log.error({ auth: protocol, peer: peerAddress, err: check.detail }, 'token keys unavailable');
           return this.finish(attempt, { ok: false, reason: 'token-unverifiable', tokenRefusal: check.reason });
         }
@@ -211,7 +213,12 @@ export class Authenticator {
       }
       if (!account && given === '') {
         const candidates = accountIdsByRpps(this.db, check.rpps);
-        if (candidates.length === 1) account = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(candidates[0]) as typeof account;
+        if (candidates.length !== 1) {
+          // No box, or several: the client must name the one to open.
+          slot.failed();
+          return this.finish(attempt, { ok: false, reason: 'token-invalid', tokenRefusal: 'no-box' });
+        }
+        account = accountById(this.db, candidates[0]);
       }
       let personId: number | undefined;
       if (account?.type === 'ORG') personId = linkedMemberByRpps(this.db, account.id, check.rpps);
@@ -229,7 +236,7 @@ export class Authenticator {
         account: { accountId: account.id, login: account.login, type: account.type, method: 'token', ...(personId !== undefined ? { personId } : {}) },
       });
     } catch (err) {
-      slot.failed();
+      slot.released();
       throw err;
     }
   }
@@ -303,6 +310,7 @@ export class Authenticator {
     result: AuthResult,
   ): AuthResult {
     const outcome = result.ok ? 'ok' : result.reason;
+    this.onOutcome?.(attempt.protocol, outcome);
     const login = attempt.login.slice(0, 254);
     const line = {
       auth: attempt.protocol,

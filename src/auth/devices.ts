@@ -7,7 +7,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { findAccount } from '../store/accounts';
 import { insertAudit } from '../store/audit';
 import type { Db } from '../store/database';
-import { countDevices, deleteDevice, deviceNameTaken, getDevice, insertDevice, listDeviceRows } from '../store/devices';
+import { accountById, countDevices, deleteDevice, deviceNameTaken, getDevice, insertDevice, listDeviceRows } from '../store/devices';
 
 /** No 0/o, 1/l/i: read aloud or copied from a screen without doubt. */
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
@@ -74,7 +74,7 @@ function cleanName(name: string): string {
 }
 
 function audit(db: Db, accountId: number, actor: SettingsActor | undefined, change: string, deviceId: number, deviceName: string, at: number): void {
-  const login = (db.prepare('SELECT login FROM accounts WHERE id = ?').pluck().get(accountId) as string | undefined) ?? null;
+  const login = accountById(db, accountId)?.login ?? null;
   insertAudit(
     db,
     {
@@ -95,7 +95,7 @@ export function createDevicePassword(db: Db, accountId: number, name: string, ac
   const hash = deviceSecretHash(password)!;
   const id = db
     .transaction(() => {
-      const type = db.prepare('SELECT type FROM accounts WHERE id = ?').pluck().get(accountId) as string | undefined;
+      const type = accountById(db, accountId)?.type;
       if (type === undefined) throw new DeviceError('no such box');
       if (type === 'ORG') throw new DeviceError('an organisational box (BAL ORG) has no devices: each linked person adds devices to their own box');
       if (deviceNameTaken(db, accountId, cleaned)) throw new DeviceError(`this box already has a device named "${cleaned}"`);

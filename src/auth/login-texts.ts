@@ -12,6 +12,8 @@ export function tokenText(refusal: string | undefined): string {
       return 'The access token has expired: sign in again with Pro Sante Connect';
     case 'other-professional':
       return 'The access token belongs to a professional who may not open this box';
+    case 'no-box':
+      return 'Name the box to open (user name): the access token alone does not designate a single box';
     case 'wrong-audience':
       return 'The access token was not issued for this mail service';
     case 'wrong-issuer':

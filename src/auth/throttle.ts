@@ -109,6 +109,8 @@ export interface LoginSlot {
   readonly delayMs: number;
   succeeded(): void;
   failed(): void;
+  /** Neither: the check could not be made (our side failed); frees the slot, counts nothing. */
+  released(): void;
 }
 
 export type Admission = { ok: true; slot: LoginSlot } | { ok: false; retryAfterMs: number };
@@ -168,11 +170,13 @@ export class LoginThrottle {
         delayMs = this.options.maxDelayMs;
       }
       let settled = false;
-      const settle = (ok: boolean) => {
+      const settle = (ok: boolean | null) => {
         if (settled) return;
         settled = true;
         const at = this.now();
-        if (ok) {
+        if (ok === null) {
+          // nothing learnt about the credentials
+        } else if (ok) {
           this.byPair.clear(pair);
           this.rememberGood(accountKey, address, at);
         } else {
@@ -183,7 +187,7 @@ export class LoginThrottle {
         this.give(pair);
         this.give(addressKey);
       };
-      return { ok: true, slot: { delayMs, succeeded: () => settle(true), failed: () => settle(false) } };
+      return { ok: true, slot: { delayMs, succeeded: () => settle(true), failed: () => settle(false), released: () => settle(null) } };
     }
   }
 

@@ -1,4 +1,5 @@
 // Device passwords (R16): the SQL behind src/auth/devices.ts. Secrets arrive here already hashed.
+import type { AccountRow } from './accounts';
 import { cachedStatement, type Db } from './database';
 
 export interface DeviceRow {
@@ -94,4 +95,9 @@ export function linkedMemberByRpps(db: Db, orgId: number, rpps: string): number 
     `SELECT p.id FROM org_members m JOIN accounts p ON p.id = m.member_id
      WHERE m.org_id = ? AND p.rpps = ? AND p.status = 'active' ORDER BY p.id LIMIT 1`,
   ).pluck().get(orgId, rpps) as number | undefined;
+}
+
+/** An account by id (a device's owner, the box a token designates). */
+export function accountById(db: Db, accountId: number): AccountRow | undefined {
+  return cachedStatement(db, 'SELECT * FROM accounts WHERE id = ?').get(accountId) as AccountRow | undefined;
 }

@@ -105,3 +105,20 @@ t.test('authenticateToken: whose box the token opens', async (t) => {
   const row = db.prepare("SELECT outcome, detail FROM audit WHERE event = 'login' ORDER BY id DESC LIMIT 1").get() as { outcome: string; detail: string };
   t.same(row, { outcome: 'account-suspended', detail: JSON.stringify({ method: 'token' }) });
 });
+
+t.test('a token without a box name and several boxes for that RPPS: the client must name one', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mssd-oauth-'));
+  const key = await newKey('k');
+  const jwksFile = path.join(dir, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [key.publicJwk] }));
+  const db = openDatabase(path.join(dir, 'data'));
+  migrate(db);
+  t.teardown(() => db.close());
+  const domains = { mssante: ['exemple.mssante.fr'] };
+  createPersonAccount(db, domains, { type: 'PER', login: 'jean@hopital.fr', firstName: 'Jean', lastName: 'Dupont', rpps: '10000000001' });
+  createPersonAccount(db, domains, { type: 'PER', login: 'jean@clinique.fr', firstName: 'Jean', lastName: 'Dupont', rpps: '10000000001', mssanteAddress: 'jean.dupont.clinique@exemple.mssante.fr' });
+  const auth = new Authenticator(db, createLogger('silent'), { tokens: new TokenVerifier({ ...settings, jwks: jwksFile }) });
+  const token = await signToken({ rpps: '10000000001', key });
+  t.match(await auth.authenticateToken(null, token, '10.0.0.1', 'imap'), { ok: false, reason: 'token-invalid', tokenRefusal: 'no-box' });
+  t.match(await auth.authenticateToken('jean@clinique.fr', token, '10.0.0.1', 'imap'), { ok: true, account: { login: 'jean@clinique.fr' } });
+});

@@ -6,9 +6,11 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { luhnCompleted } from '../helpers/fixtures';
 import { RawImap } from '../helpers/imap-raw';
 import { AUDIENCE, ISSUER, newKey, signToken, startJwksServer } from '../helpers/oauth';
 
@@ -42,6 +44,35 @@ async function send(env: TestEnv, auth: Record<string, string>, from: string, to
   } finally {
     transport.close();
   }
+}
+
+/** AUTHENTICATE from `localAddress` over IMAPS; answers the RFC 7628 challenge with an empty line. */
+async function authenticateFrom(env: TestEnv, localAddress: string, command: string): Promise<[string, string]> {
+  const socket = tls.connect({ host: '127.0.0.1', port: env.ports.imaps, localAddress, ca: readFileSync(env.caFile), servername: 'localhost' });
+  socket.on('error', () => undefined);
+  const lines: string[] = [];
+  let buffer = '';
+  let wake: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let end: number;
+    while ((end = buffer.indexOf('\r\n')) >= 0) {
+      lines.push(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+    wake?.();
+  });
+  const next = async (): Promise<string> => {
+    while (lines.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    return lines.shift()!;
+  };
+  await next(); // greeting
+  socket.write(`a ${command}\r\n`);
+  const challenge = await next();
+  socket.write('\r\n');
+  const tagged = await next();
+  socket.destroy();
+  return [challenge, tagged];
 }
 
 function b64(text: string): string {
@@ -111,6 +142,27 @@ t.test('device passwords and tokens with real clients', async (t) => {
     t.match(python(env, 'smtp', 'login', jean.login, device.password), { ok: true });
   });
 
+  await t.test("a linked person's token opens the ORG box (health software); unlinking cuts it", async (t) => {
+    const org = 'pharmacie@mssd-test.mssante.fr';
+    const created = cli(env, ['org', 'create', '--login', 'pharmacie@hopital-test.fr', '--address', org, '--name', 'Pharmacie', '--finess', luhnCompleted('75000001'), '--responsible-rpps', '10000000001']);
+    t.equal(created.status, 0, created.stderr);
+    t.equal(cli(env, ['org', 'add-member', org, jean.login]).status, 0);
+    t.match(await send(env, { user: anne.login, pass: TEST_PASSWORD }, anne.mssante, org), /^250 /, 'a message for the ORG box');
+    const software = imapflow(env, { user: org, accessToken: jeanToken });
+    await software.connect();
+    t.equal((await software.status('INBOX', { messages: true })).messages, 1, "the ORG's own INBOX");
+    await software.logout();
+    const anneToken = await signToken({ rpps: '10000000002', key: keys[0] });
+    const [, tagged] = await authenticateFrom(env, '127.0.0.20', `AUTHENTICATE XOAUTH2 ${b64(`user=${org}\x01auth=Bearer ${anneToken}\x01\x01`)}`);
+    t.match(tagged, /NO \[AUTHENTICATIONFAILED\] The access token belongs to a professional who may not open this box/, 'not linked');
+    const session = await RawImap.imaps(env);
+    t.equal((await session.command(`AUTHENTICATE XOAUTH2 ${b64(`user=${org}\x01auth=Bearer ${jeanToken}\x01\x01`)}`)).status, 'OK');
+    t.equal(cli(env, ['org', 'remove-member', org, jean.login]).status, 0);
+    const cut = await closedWithin(session, 5_000);
+    t.ok(cut.closed);
+    t.ok(cut.lines.some((line) => /^\* BYE You are no longer linked to this organisational box/.test(line)), cut.lines.join(' | '));
+  });
+
   await t.test('device list shows the last use', async (t) => {
     const listed = cli(env, ['device', 'list', jean.login, '--json']).json<Array<Record<string, unknown>>>();
     t.equal(listed.length, 1);
@@ -126,23 +178,23 @@ t.test('device passwords and tokens with real clients', async (t) => {
       ['unknown key', jean.login, await signToken({ rpps: '10000000001', key: unknownKey }), /not valid/],
       ['other professional', anne.login, jeanToken, /another professional|may not open this box/],
     ];
+    let source = 10;
     for (const [name, user, token, text] of cases) {
-      const raw = await RawImap.imaps(env);
-      const tag = raw.nextTag();
-      raw.write(`${tag} AUTHENTICATE XOAUTH2 ${b64(`user=${user}\x01auth=Bearer ${token}\x01\x01`)}\r\n`);
-      const challenge = await raw.line();
+      // Each from its own loopback address, as from different machines: no throttling delay adds up.
+      const [challenge, tagged] = await authenticateFrom(env, `127.0.0.${source++}`, `AUTHENTICATE XOAUTH2 ${b64(`user=${user}\x01auth=Bearer ${token}\x01\x01`)}`);
       t.match(challenge, /^\+ /, `${name}: a challenge first`);
       t.match(JSON.parse(Buffer.from(challenge.slice(2), 'base64').toString()), { status: 'invalid_token', 'openid-configuration': `${ISSUER}/.well-known/openid-configuration` });
-      raw.write('\r\n');
-      const reply = await raw.until(tag);
-      t.match(reply.tagged, /^T\d+ NO \[AUTHENTICATIONFAILED\] /, name);
-      t.match(reply.tagged, text, name);
-      raw.close();
+      t.match(tagged, /^a NO \[AUTHENTICATIONFAILED\] /, name);
+      t.match(tagged, text, name);
     }
     // On submission too (nodemailer, XOAUTH2): 535 with the reason.
     const expired = await signToken({ rpps: '10000000001', key: keys[0], expiresIn: -600 });
     const refused = await send(env, { type: 'OAuth2', user: jean.login, accessToken: expired }, jean.mssante, anne.mssante).catch((err: { response?: string }) => err.response ?? String(err));
     t.match(refused, /^535 5\.7\.8 .*expired/);
+    const pySmtp = python(env, 'smtp', 'oauthbearer', jean.login, expired);
+    t.match(pySmtp, { ok: false, error: /535.*5\.7\.8 The access token has expired/ }, 'smtplib OAUTHBEARER: challenge answered, then 535');
+    const pyImap = python(env, 'imap', 'oauthbearer', jean.login, expired);
+    t.match(pyImap, { ok: false, error: /AUTHENTICATIONFAILED.*expired/ }, 'imaplib OAUTHBEARER');
     // A suspended box: the token is right, the box is not open.
     const paulToken = await signToken({ rpps: '10000000003', key: keys[0] });
     t.match(python(env, 'imap', 'xoauth2', paul.login, paulToken), { ok: true });
@@ -163,7 +215,9 @@ t.test('device passwords and tokens with real clients', async (t) => {
     const revoked = cli(env, ['device', 'revoke', anne.login, String(phone.id)]);
     t.equal(revoked.status, 0, revoked.stderr);
     // The daemon polls other processes' commits every 500 ms: bounded wait, not a timing claim.
+    const returned = Date.now();
     const cut = await closedWithin(idle, 5_000);
+    t.comment(`IDLE session closed ${Date.now() - returned} ms after the CLI returned`);
     t.ok(cut.closed, 'connection closed');
     t.ok(cut.lines.some((line) => /^\* BYE This device was revoked/.test(line)), `BYE says why: ${cut.lines.join(' | ')}`);
     t.equal((await other.command('NOOP')).status, 'OK', 'a session with another credential is untouched');

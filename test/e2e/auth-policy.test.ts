@@ -2,10 +2,13 @@
 // and 2), end to end; and submission AUTH PLAIN naming another user (issue 15, finding 6).
 // Attack traffic comes from other loopback addresses (127.0.0.x), as from other machines.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { RawImap } from '../helpers/imap-raw';
 
 /** One IMAPS connection from `localAddress` that sends `LOGIN` when told; resolves with the tagged reply. */
 async function imapsFrom(env: TestEnv, localAddress: string): Promise<{ login(user: string, pass: string): Promise<string>; close(): void }> {
@@ -96,6 +99,52 @@ t.test('"devices" mode and throttling', async (t) => {
     t.match(refused, /^535 5\.7\.8 .*create a device password for this mail program in the portal/);
   });
 
+  await t.test('a desktop mail client (isync/mbsync) syncs with a device password', async (t) => {
+    const sent = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: env.ports.submission,
+      requireTLS: true,
+      auth: { user: eve.login, pass: cli(env, ['device', 'add', eve.login, '--name', 'Envoi', '--json']).json<{ password: string }>().password },
+      tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
+    });
+    await sent.sendMail({ envelope: { from: eve.mssante, to: [dave.mssante] }, raw: `From: <${eve.mssante}>\r\nTo: <${dave.mssante}>\r\nSubject: Compte rendu\r\n\r\nBonjour\r\n` });
+    sent.close();
+    const maildir = path.join(env.dir, 'mail');
+    mkdirSync(maildir);
+    const rc = path.join(env.dir, 'mbsyncrc');
+    writeFileSync(
+      rc,
+      [
+        'IMAPAccount mssd',
+        'Host localhost', // the name in the development certificate
+        `Port ${env.ports.imaps}`,
+        `User ${dave.login}`,
+        `Pass ${device.password}`,
+        'SSLType IMAPS',
+        `CertificateFile ${env.caFile}`,
+        '',
+        'IMAPStore remote',
+        'Account mssd',
+        '',
+        'MaildirStore local',
+        `Path ${maildir}/`,
+        `Inbox ${maildir}/INBOX`,
+        '',
+        'Channel inbox',
+        'Far :remote:',
+        'Near :local:',
+        'Patterns INBOX',
+        'Create Near',
+        'Sync Pull',
+        '',
+      ].join('\n'),
+    );
+    const run = spawnSync('mbsync', ['-c', rc, 'inbox'], { encoding: 'utf8', timeout: 30_000 });
+    t.equal(run.status, 0, `mbsync: ${run.stderr}`);
+    const files = readdirSync(path.join(maildir, 'INBOX', 'new')).concat(readdirSync(path.join(maildir, 'INBOX', 'cur')));
+    t.equal(files.length, 1, 'the message arrived in the local maildir');
+  });
+
   await t.test('30 parallel wrong passwords from one address: at most the limit reach a check (finding 1)', async (t) => {
     const connections = await Promise.all(Array.from({ length: 30 }, () => imapsFrom(env, '127.0.0.2')));
     const replies = await Promise.all(connections.map((c) => c.login(dave.login, 'Wrong-pass1!')));
@@ -104,8 +153,10 @@ t.test('"devices" mode and throttling', async (t) => {
     const held = replies.filter((r) => r.includes('[UNAVAILABLE]')).length;
     t.equal(checked + held, 30, replies.join('\n'));
     t.ok(checked >= 1 && checked <= 10, `${checked} passwords checked, auth.throttle.maxFailuresPerPair is 10`);
-    const checks = daemon.logs().filter((l) => l.msg === 'login refused' && l.peer === '127.0.0.2' && l.reason === 'invalid-credentials');
-    t.equal(checks.length, checked, 'the daemon checked exactly those');
+    // The daemon's log lines arrive through a pipe, possibly after the replies: wait for all 30.
+    const refusals = () => daemon.logs().filter((l) => l.msg === 'login refused' && l.peer === '127.0.0.2');
+    for (let waited = 0; refusals().length < 30 && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(refusals().filter((l) => l.reason === 'invalid-credentials').length, checked, 'the daemon checked exactly those');
   });
 
   await t.test("5 wrong passwords from a stranger do not refuse the owner's right one elsewhere (finding 2)", async (t) => {
@@ -118,6 +169,16 @@ t.test('"devices" mode and throttling', async (t) => {
     const phone = cli(env, ['device', 'add', eve.login, '--name', 'Phone', '--json']).json<{ password: string }>();
     t.match(await owner.login(eve.login, phone.password), /^a OK /);
     owner.close();
+  });
+
+  await t.test('without auth.oauth.issuer, no token mechanism is offered', async (t) => {
+    const raw = await RawImap.imaps(env);
+    const caps = await raw.command('CAPABILITY');
+    t.notMatch(caps.untagged[0], /OAUTHBEARER|XOAUTH2/);
+    t.match((await raw.command('AUTHENTICATE XOAUTH2 dXNlcj14AWF1dGg9QmVhcmVyIHgBAQ==')).tagged, /^T\d+ NO Unsupported authentication mechanism/);
+    raw.close();
+    const ehlo = await smtpsExchange(env, ['EHLO client.example', 'AUTH XOAUTH2 dXNlcj14AWF1dGg9QmVhcmVyIHgBAQ==']);
+    t.match(ehlo[1], /^504 /);
   });
 
   await t.test('submission AUTH PLAIN naming another user is refused (RFC 4954 section 4)', async (t) => {

@@ -1,6 +1,7 @@
 // A session without a socket for command tests: the real dispatch, handlers, store and selected
 // mailbox view, with the client's side reduced to the lines it would receive.
 import pino from 'pino';
+import { Authenticator } from '../../../src/auth/authenticator';
 import { commandHandlers } from '../../../src/imap/commands';
 import { runCommand } from '../../../src/imap/dispatch';
 import { CommandReader } from '../../../src/imap/protocol/reader';
@@ -67,7 +68,8 @@ export function testSession(db: Db, accountId: number, changes = new MailboxChan
       config,
       db,
       log: pino({ level: 'silent' }),
-      authenticator: null as never,
+      // Sessions here are logged in by hand; the authenticator re-checks their account before each command.
+      authenticator: new Authenticator(db, pino({ level: 'silent' })),
       changes,
       accountSessions: new ConnectionLimiter(100),
     },
@@ -75,7 +77,7 @@ export function testSession(db: Db, accountId: number, changes = new MailboxChan
     '127.0.0.1',
     'test',
   );
-  session.user = { accountId, login: `account-${accountId}`, type: 'PER' };
+  session.user = { accountId, login: `account-${accountId}`, type: 'PER', method: 'account' };
   session.state = 'authenticated';
   const runRaw = async (line: string | Buffer): Promise<Buffer> => {
     const reader = new CommandReader({ maxLiteralSize: config.limits.maxMessageBytes, utf8QuotedStrings: false });
