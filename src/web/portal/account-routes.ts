@@ -8,10 +8,10 @@ import QRCode from 'qrcode';
 import { checkPassword as passwordProblem } from '../../policy/identity';
 import { hashPassword } from '../../policy/password';
 import { isAllowedDestination } from '../../policy/routing-rules';
-import { AccountError, updateAccountSettings } from '../../store/accounts';
+import { AccountError, getAccount, updateAccountSettings } from '../../store/accounts';
 import { describeAccount, type AccountDescription } from '../../store/account-view';
-import { addForward, clearAutoreply, removeForward, setAutoreply } from '../../store/box-rules';
-import { setOrgMemberNotify } from '../../store/org-members';
+import { addForward, clearAutoreply, getAutoreply, listForwards, removeForward, setAutoreply } from '../../store/box-rules';
+import { listMemberships, setOrgMemberNotify } from '../../store/org-members';
 import { findBox } from '../../store/boxes';
 import { deleteAccountPortalSessions, setPendingTotpSecret, type PortalSession } from '../../store/portal-sessions';
 import { findTotpEnrolment } from '../../store/second-factors';
@@ -75,6 +75,25 @@ export function parseLocalInput(text: string): number {
   const [year, month, day, hour, minute] = match.slice(1).map(Number);
   const at = new Date(year, month - 1, day, hour, minute);
   return at.getMonth() === month - 1 && at.getDate() === day && hour < 24 && minute < 60 ? at.getTime() : NaN;
+}
+
+/**
+ * What the settings pages show: the account row and its rules, without the folder counts of
+ * `describeAccount` (those count messages; only "Ma boîte" needs them).
+ */
+function settingsOf(ctx: PortalContext, session: PortalSession) {
+  const account = getAccount(ctx.db, session.login);
+  const reply = getAutoreply(ctx.db, account.id);
+  return {
+    login: account.login,
+    type: account.type,
+    visibility: { localDirectory: account.local_directory === 1, nationalDirectory: account.national_directory === 1 },
+    dematerialisation: account.dematerialisation === 1,
+    notifications: { each: account.notify_each === 1, daily: account.notify_daily === 1, opening: account.notify_opening === 1 },
+    memberships: listMemberships(ctx.db, account.id),
+    forwards: listForwards(ctx.db, account.id),
+    autoreply: reply && { start: new Date(reply.startAt).toISOString(), end: new Date(reply.endAt).toISOString(), subject: reply.subject, body: reply.body },
+  };
 }
 
 function boxName(box: AccountDescription): string {
@@ -212,7 +231,7 @@ ${errors.body ? html`<span class="field-error" id="f-body-error">${errors.body}<
   app.get('/compte/reponse-automatique', async (request, reply) => {
     const session = requireFullSession(request, reply);
     if (!session) return reply;
-    const reply_ = describeAccount(ctx.db, session.login).autoreply;
+    const reply_ = settingsOf(ctx, session).autoreply;
     const now = Date.now();
     const values = reply_
       ? { active: true, start: localInput(Date.parse(reply_.start)), end: localInput(Date.parse(reply_.end)), subject: reply_.subject, body: reply_.body }
@@ -259,7 +278,7 @@ ${errors.body ? html`<span class="field-error" id="f-body-error">${errors.body}<
 
   // ------------------------------------------------------------------ Transferts automatiques (R7)
   const forwardsPage = (reply: FastifyReply, session: PortalSession, options: { target?: string; error?: string; pageError?: string; notice?: string | null; status?: number } = {}) => {
-    const box = describeAccount(ctx.db, session.login);
+    const box = settingsOf(ctx, session);
     return settingsPage(reply, session, { title: 'Transferts automatiques', path: '/compte/transferts', notice: options.notice, error: options.pageError, status: options.status }, html`
 <p>Le transfert automatique envoie une copie de chaque message reçu à une autre adresse de l’espace de confiance MSSanté (par exemple votre secrétariat).</p>
 <h2>Ajouter un transfert automatique</h2>
@@ -317,7 +336,7 @@ ${box.forwards.length === 0 ? html`<p>Aucun transfert automatique.</p>` : html`<
   app.get('/compte/notifications', async (request, reply) => {
     const session = requireFullSession(request, reply);
     if (!session) return reply;
-    const box = describeAccount(ctx.db, session.login);
+    const box = settingsOf(ctx, session);
     return settingsPage(reply, session, { title: 'Notifications', path: '/compte/notifications', notice: savedNotice(request.query) }, html`
 <form method="post" action="/compte/notifications">${csrfInput(session.csrfToken)}
 <fieldset><legend>Notifications de réception</legend>
@@ -338,7 +357,7 @@ ${box.memberships.length > 0 ? html`<fieldset><legend>Comptes partagés</legend>
     const session = requireFullSession(request, reply);
     if (!session) return reply;
     const body = request.body;
-    const before = describeAccount(ctx.db, session.login);
+    const before = settingsOf(ctx, session);
     const wanted = { notifyEach: formSwitch(body, 'each'), notifyDaily: formSwitch(body, 'daily'), notifyOpening: formSwitch(body, 'opening') };
     const changes: Record<string, boolean> = {};
     if (wanted.notifyEach !== before.notifications.each) changes.notifyEach = wanted.notifyEach;
@@ -363,7 +382,7 @@ ${box.memberships.length > 0 ? html`<fieldset><legend>Comptes partagés</legend>
   app.get('/compte/annuaire', async (request, reply) => {
     const session = requireFullSession(request, reply);
     if (!session) return reply;
-    const box = describeAccount(ctx.db, session.login);
+    const box = settingsOf(ctx, session);
     const nationalPossible = box.type === 'PER';
     return settingsPage(reply, session, { title: 'Visibilité dans l’annuaire', path: '/compte/annuaire', notice: savedNotice(request.query) }, html`
 <form method="post" action="/compte/annuaire">${csrfInput(session.csrfToken)}
@@ -378,7 +397,7 @@ ${nationalPossible
   app.post('/compte/annuaire', async (request, reply) => {
     const session = requireFullSession(request, reply);
     if (!session) return reply;
-    const before = describeAccount(ctx.db, session.login);
+    const before = settingsOf(ctx, session);
     const changes: Record<string, boolean> = {};
     const local = formSwitch(request.body, 'local');
     if (local !== before.visibility.localDirectory) changes.localDirectory = local;
@@ -397,7 +416,7 @@ ${nationalPossible
   app.get('/compte/dematerialisation', async (request, reply) => {
     const session = requireFullSession(request, reply);
     if (!session) return reply;
-    const box = describeAccount(ctx.db, session.login);
+    const box = settingsOf(ctx, session);
     return settingsPage(reply, session, { title: 'Dématérialisation', path: '/compte/dematerialisation', notice: savedNotice(request.query) }, html`
 <p class="hint">Ce choix, publié dans l’annuaire, est pris en compte sous réserve que l’établissement émetteur soit en capacité de gérer cette option.</p>
 <form method="post" action="/compte/dematerialisation">${csrfInput(session.csrfToken)}
@@ -409,7 +428,7 @@ ${checkbox('dematerialisation', 'Je souhaite dématérialiser tous mes échanges
   app.post('/compte/dematerialisation', async (request, reply) => {
     const session = requireFullSession(request, reply);
     if (!session) return reply;
-    const before = describeAccount(ctx.db, session.login);
+    const before = settingsOf(ctx, session);
     const wanted = formSwitch(request.body, 'dematerialisation');
     if (wanted !== before.dematerialisation) {
       updateAccountSettings(ctx.db, session.login, { dematerialisation: wanted });

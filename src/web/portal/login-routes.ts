@@ -48,7 +48,7 @@ function codePage(
   const codeSent = session.emailCodeHash !== null && (session.emailCodeUntil ?? 0) > Date.now();
   const codeField = (label: string, hint: string) =>
     field({ name: 'code', label, hint, autocomplete: 'one-time-code', inputmode: 'numeric', required: true, error: options.error });
-  const sendForm = html`<form method="post" action="/connexion/courriel">${csrfInput(session.csrfToken)}<p><button type="submit" class="${mode === 'totp' ? 'secondary' : ''}">${
+  const sendForm = html`<form method="post" action="/connexion/courriel">${csrfInput(session.csrfToken)}<p><button type="submit" class="${mode === 'totp' || codeSent ? 'secondary' : ''}">${
     codeSent ? 'Renvoyer le code' : `Recevoir un code par courriel à ${session.login}`
   }</button></p></form>`;
   let body;

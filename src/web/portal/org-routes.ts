@@ -4,8 +4,7 @@
 // so IMAP sessions already open (IDLE included) lose the ORG folders at once (R6).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AccountError, getAccount } from '../../store/accounts';
-import { describeAccount } from '../../store/account-view';
-import { addOrgMember, removeOrgMember } from '../../store/org-members';
+import { addOrgMember, listMemberships, listOrgMembers, removeOrgMember } from '../../store/org-members';
 import { orgsUnderResponsibility } from '../../store/portal-lookups';
 import type { PortalSession } from '../../store/portal-sessions';
 import { auditSettings, formText, requireFullSession, type PortalContext } from './context';
@@ -27,15 +26,15 @@ function orgPage(
   session: PortalSession,
   options: { notice?: string | null; error?: { org: string; message: string }; pageError?: string; status?: number } = {},
 ) {
-  const me = describeAccount(ctx.db, session.login);
+  const memberships = listMemberships(ctx.db, session.accountId);
   const managed = managedOrgs(ctx, session);
   return settingsPage(reply, session, { title: 'Comptes partagés', path: PATH, notice: options.notice, error: options.pageError, status: options.status }, html`
 <h2>Boîtes organisationnelles auxquelles je suis rattaché</h2>
-${me.memberships.length === 0
+${memberships.length === 0
   ? html`<p>Vous n’êtes rattaché à aucune boîte organisationnelle.</p>`
-  : html`<ul>${me.memberships.map((m) => html`<li>${m.org}</li>`)}</ul><p class="hint">Leurs dossiers apparaissent dans votre messagerie (dossier partagé) et vous pouvez écrire en leur nom.</p>`}
+  : html`<ul>${memberships.map((m) => html`<li>${m.org}</li>`)}</ul><p class="hint">Leurs dossiers apparaissent dans votre messagerie (dossier partagé) et vous pouvez écrire en leur nom.</p>`}
 ${managed.map((org, index) => {
-  const members = describeAccount(ctx.db, org.address).members;
+  const members = listOrgMembers(ctx.db, org.accountId);
   const error = options.error?.org === org.address ? options.error.message : null;
   return html`<h2>${org.name ?? org.address} — ${org.address}</h2>
 <p>Vous êtes responsable de cette boîte : vous gérez les comptes qui y ont accès.</p>
