@@ -390,4 +390,33 @@ t.test('self-service portal', async (t) => {
     t.same(outcomes, ['wrong-code', 'wrong-code', 'wrong-code', 'wrong-code', 'wrong-code', 'throttled']);
   });
 
+  await t.test('a password changed on the portal is the one IMAP accepts; the policy of the CLI applies', async (t) => {
+    await page.goto(`${base}/compte/mot-de-passe`);
+    await page.fill('#f-current', TEST_PASSWORD);
+    await page.fill('#f-next', 'court');
+    await page.fill('#f-confirm', 'court');
+    await page.click('main form button');
+    t.match(await page.textContent('#f-next-error'), /au moins 8 caractères/, 'refused by the password policy, next to the field');
+    await page.fill('#f-current', 'Not-her-pass-1!');
+    await page.fill('#f-next', 'Nouveau-secret-2027!');
+    await page.fill('#f-confirm', 'Nouveau-secret-2027!');
+    await page.click('main form button');
+    t.match(await page.textContent('#f-current-error'), /Mot de passe actuel incorrect/);
+    await page.fill('#f-current', TEST_PASSWORD);
+    await page.fill('#f-next', 'Nouveau-secret-2027!');
+    await page.fill('#f-confirm', 'Nouveau-secret-2027!');
+    await page.click('main form button');
+    t.match(await page.textContent('.notice'), /enregistrées/);
+    const fresh = imapClient(env, alice.login, 'Nouveau-secret-2027!');
+    fresh.on('error', () => undefined);
+    await fresh.connect();
+    await fresh.logout();
+    t.pass('IMAP accepts the new password');
+    const old = imapClient(env, alice.login, TEST_PASSWORD);
+    old.on('error', () => undefined);
+    await t.rejects(old.connect(), 'and no longer the old one');
+    const row = auditRows(env, 'settings').filter((r) => r.source === 'portal').pop()!;
+    t.same(JSON.parse(row.detail).changed, ['password']);
+    t.notMatch(row.detail, /Nouveau-secret/, 'never the password itself');
+  });
 });
