@@ -2,7 +2,8 @@
 // factor, automatic reply (R8), forwards (R7), notifications (R9), directory visibility (R13),
 // dématérialisation. Each change goes through the same store functions as the CLI (so the same
 // rules and refusals apply) and is audited: event 'settings', source 'portal', who, what — never
-// content (no reply body, no password).
+// content (no reply body, no password). Writes go through the daemon's group commit (one fsync
+// shared with the deliveries of the same moment), and the page answers once they are durable.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import QRCode from 'qrcode';
 import { checkPassword as passwordProblem } from '../../policy/identity';
@@ -157,8 +158,11 @@ ${field({ name: 'confirm', label: 'Confirmer le nouveau mot de passe', type: 'pa
       const error = check.reason === 'throttled' ? 'Trop de tentatives : réessayez plus tard.' : 'Mot de passe actuel incorrect.';
       return settingsPage(reply, session, { ...view, status: check.reason === 'throttled' ? 429 : 400 }, passwordForm(session, { current: error }));
     }
-    updateAccountSettings(ctx.db, session.login, { passwordHash: await hashPassword(next) });
-    deleteAccountPortalSessions(ctx.db, session.accountId, session.tokenHash);
+    const passwordHash = await hashPassword(next);
+    await ctx.batcher.run((db) => {
+      updateAccountSettings(db, session.login, { passwordHash });
+      deleteAccountPortalSessions(db, session.accountId, session.tokenHash);
+    });
     auditSettings(ctx, session, session.login, { changed: ['password'] });
     return reply.redirect('/compte/mot-de-passe?ok=1', 303);
   });
@@ -252,7 +256,7 @@ ${errors.body ? html`<span class="field-error" id="f-body-error">${errors.body}<
     };
     const view = { title: 'Réponse automatique', path: '/compte/reponse-automatique', status: 400 };
     if (!values.active) {
-      const cleared = clearAutoreply(ctx.db, session.login);
+      const cleared = await ctx.batcher.run((db) => clearAutoreply(db, session.login));
       if (cleared) auditSettings(ctx, session, session.login, { changed: ['autoreply'], autoreply: 'cleared' });
       return reply.redirect('/compte/reponse-automatique?ok=1', 303);
     }
@@ -263,7 +267,7 @@ ${errors.body ? html`<span class="field-error" id="f-body-error">${errors.body}<
     if (Number.isNaN(endAt)) errors.end = 'Date de fin invalide (jj/mm/aaaa hh:mm).';
     if (Object.keys(errors).length === 0) {
       try {
-        setAutoreply(ctx.db, session.login, { startAt, endAt, subject: values.subject, body: values.body });
+        await ctx.batcher.run((db) => setAutoreply(db, session.login, { startAt, endAt, subject: values.subject, body: values.body }));
         auditSettings(ctx, session, session.login, { changed: ['autoreply'], autoreply: 'set', start: new Date(startAt).toISOString(), end: new Date(endAt).toISOString() });
         return reply.redirect('/compte/reponse-automatique?ok=1', 303);
       } catch (err) {
@@ -304,12 +308,14 @@ ${box.forwards.length === 0 ? html`<p>Aucun transfert automatique.</p>` : html`<
     const ownDomains = [...ctx.config.domains.mssante, ...ctx.config.domains.internal];
     try {
       // The same R1 check and store rules as `mssd forward add`, on the daemon's live trust space.
-      addForward(ctx.db, session.login, target, {
-        isAllowedDomain: (domain) =>
-          findBox(ctx.db, target) !== undefined ||
-          isAllowedDestination(domain, { ownDomains, patientDomain: ctx.config.trustSpace.patientDomain, trustSpace: ctx.trustSpace() }),
-        patientDomain: ctx.config.trustSpace.patientDomain,
-      });
+      await ctx.batcher.run((db) =>
+        addForward(db, session.login, target, {
+          isAllowedDomain: (domain) =>
+            findBox(db, target) !== undefined ||
+            isAllowedDestination(domain, { ownDomains, patientDomain: ctx.config.trustSpace.patientDomain, trustSpace: ctx.trustSpace() }),
+          patientDomain: ctx.config.trustSpace.patientDomain,
+        }),
+      );
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       return forwardsPage(reply, session, { target, error: inFrench(err.message), status: 400 });
@@ -323,7 +329,7 @@ ${box.forwards.length === 0 ? html`<p>Aucun transfert automatique.</p>` : html`<
     if (!session) return reply;
     const target = formText(request.body, 'target');
     try {
-      removeForward(ctx.db, session.login, target);
+      await ctx.batcher.run((db) => removeForward(db, session.login, target));
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       return forwardsPage(reply, session, { pageError: inFrench(err.message), status: 400 });
@@ -363,14 +369,15 @@ ${box.memberships.length > 0 ? html`<fieldset><legend>Comptes partagés</legend>
     if (wanted.notifyEach !== before.notifications.each) changes.notifyEach = wanted.notifyEach;
     if (wanted.notifyDaily !== before.notifications.daily) changes.notifyDaily = wanted.notifyDaily;
     if (wanted.notifyOpening !== before.notifications.opening) changes.notifyOpening = wanted.notifyOpening;
-    if (Object.keys(changes).length > 0) updateAccountSettings(ctx.db, session.login, changes);
     const orgChanges: Array<{ org: string; notify: boolean }> = [];
     before.memberships.forEach((membership, i) => {
       if (formText(body, `org${i}`) !== membership.org) return;
       const notify = formSwitch(body, `orgnotify${i}`);
-      if (notify === membership.notify) return;
-      setOrgMemberNotify(ctx.db, membership.org, session.login, notify);
-      orgChanges.push({ org: membership.org, notify });
+      if (notify !== membership.notify) orgChanges.push({ org: membership.org, notify });
+    });
+    await ctx.batcher.run((db) => {
+      if (Object.keys(changes).length > 0) updateAccountSettings(db, session.login, changes);
+      for (const change of orgChanges) setOrgMemberNotify(db, change.org, session.login, change.notify);
     });
     if (Object.keys(changes).length > 0 || orgChanges.length > 0) {
       auditSettings(ctx, session, session.login, { changed: ['notifications'], ...changes, ...(orgChanges.length > 0 ? { orgNotify: orgChanges } : {}) });
@@ -406,7 +413,7 @@ ${nationalPossible
       if (national !== before.visibility.nationalDirectory) changes.nationalDirectory = national;
     }
     if (Object.keys(changes).length > 0) {
-      updateAccountSettings(ctx.db, session.login, changes);
+      await ctx.batcher.run((db) => updateAccountSettings(db, session.login, changes));
       auditSettings(ctx, session, session.login, { changed: ['directory'], ...changes });
     }
     return reply.redirect('/compte/annuaire?ok=1', 303);
@@ -431,7 +438,7 @@ ${checkbox('dematerialisation', 'Je souhaite dématérialiser tous mes échanges
     const before = settingsOf(ctx, session);
     const wanted = formSwitch(request.body, 'dematerialisation');
     if (wanted !== before.dematerialisation) {
-      updateAccountSettings(ctx.db, session.login, { dematerialisation: wanted });
+      await ctx.batcher.run((db) => updateAccountSettings(db, session.login, { dematerialisation: wanted }));
       auditSettings(ctx, session, session.login, { changed: ['dematerialisation'], dematerialisation: wanted });
     }
     return reply.redirect('/compte/dematerialisation?ok=1', 303);
