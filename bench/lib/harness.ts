@@ -24,7 +24,7 @@ export interface BenchDaemon {
   dir: string;
   dataDir: string;
   configFile: string;
-  ports: Record<'smtp' | 'submission' | 'submissions' | 'imap' | 'imaps' | 'https', number>;
+  ports: Record<'smtp' | 'submission' | 'submissions' | 'imap' | 'imaps' | 'https' | 'admin', number>;
   child?: ChildProcess;
 }
 
@@ -38,6 +38,7 @@ export async function prepare(overrides: Record<string, unknown> = {}): Promise<
     imap: await freePort(),
     imaps: await freePort(),
     https: await freePort(),
+    admin: await freePort(),
   };
   const configFile = path.join(dir, 'mssd.json');
   writeFileSync(

@@ -10,6 +10,7 @@ import type { serve as Serve } from '../daemon';
 import { migrate } from '../store/database';
 import { registerAccountCommands } from './accounts';
 import { registerDeviceCommands } from './devices';
+import { registerBackupCommands } from './backup';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
 import { registerRuleCommands } from './rules';
@@ -95,6 +96,7 @@ export function buildProgram(): Program {
   registerRuleCommands(program, withContext);
   registerOperationsCommands(program, withContext);
   registerDeviceCommands(program, withContext);
+  registerBackupCommands(program, withContext);
   return { program, lastCommand: () => last };
 }
 

@@ -54,6 +54,8 @@ export const configSchema = z.strictObject({
     imaps: listener,
     /** The self-service portal and client autoconfig (issue 10); port 0 = off. */
     https: listener,
+    /** GET /healthz, /readyz, /metrics over plain HTTP (src/web/admin/); port 0 = off. */
+    admin: listener,
   }),
   tls: z.strictObject({
     certFile: z.string(),

@@ -22,6 +22,7 @@ export async function runCommand(
   handlers: ReadonlyMap<string, CommandHandler>,
 ): Promise<Completion> {
   const handler = handlers.get(command.name);
+  const started = performance.now();
   let completion: Completion;
   let allowExpunge = true;
   // R16: a revoked device or a suspended account runs no further command.
@@ -47,5 +48,7 @@ export async function runCommand(
   if (session.state === 'selected') session.flushUpdates(allowExpunge);
   const code = completion.code ? `[${completion.code}] ` : '';
   session.io.write(`${command.tag} ${completion.status} ${code}${completion.text}\r\n`);
+  // Unknown names are one label: a client cannot grow the metric's label set.
+  session.services.metrics?.imapCommand(handler ? command.name : 'UNKNOWN', completion.status, (performance.now() - started) / 1000);
   return completion;
 }

@@ -11,6 +11,7 @@ import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { projectRoot } from '../../config/load';
 import type { ServerTlsOptions } from '../../tls/server-options';
+import { OperatorError } from '../../util/operator-error';
 import { registerAccountRoutes } from './account-routes';
 import { registerAutoconfigRoutes } from './autoconfig';
 import { formText, sendPage, type PortalContext, type PortalDeps } from './context';
@@ -123,7 +124,14 @@ export function createPortal(deps: PortalDeps, tls: ServerTlsOptions): Portal {
     app,
     async listen() {
       const listener = deps.config.listen.https;
-      await app.listen({ host: listener.host, port: listener.port });
+      try {
+        await app.listen({ host: listener.host, port: listener.port });
+      } catch (err) {
+        // The same one-line operator message as the other listeners (src/daemon.ts listenOn).
+        const code = (err as NodeJS.ErrnoException).code;
+        const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (err as Error).message;
+        throw new OperatorError(`cannot listen on listen.https ${listener.host}:${listener.port}: ${reason}`);
+      }
       const address = app.server.address();
       return typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
     },
