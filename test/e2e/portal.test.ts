@@ -222,6 +222,8 @@ t.test('self-service portal', async (t) => {
     t.ok(autoreply, 'audited');
     t.notMatch(autoreply!.detail, /secrétariat/, 'the audit never holds the body');
     t.equal(autoreply!.auth_login, alice.login);
+    const storeRow = auditRows(env, 'account').filter((row) => row.outcome === 'autoreply-set').pop()!;
+    t.equal(storeRow.source, 'portal', "the store's own row names the portal, not the CLI");
   });
 
   await t.test('a forward added on the portal forwards; R1 refusals are shown next to the field (R7)', async (t) => {

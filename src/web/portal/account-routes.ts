@@ -160,7 +160,7 @@ ${field({ name: 'confirm', label: 'Confirmer le nouveau mot de passe', type: 'pa
     }
     const passwordHash = await hashPassword(next);
     await ctx.batcher.run((db) => {
-      updateAccountSettings(db, session.login, { passwordHash });
+      updateAccountSettings(db, session.login, { passwordHash }, 'portal');
       deleteAccountPortalSessions(db, session.accountId, session.tokenHash);
     });
     auditSettings(ctx, session, session.login, { changed: ['password'] });
@@ -256,7 +256,7 @@ ${errors.body ? html`<span class="field-error" id="f-body-error">${errors.body}<
     };
     const view = { title: 'Réponse automatique', path: '/compte/reponse-automatique', status: 400 };
     if (!values.active) {
-      const cleared = await ctx.batcher.run((db) => clearAutoreply(db, session.login));
+      const cleared = await ctx.batcher.run((db) => clearAutoreply(db, session.login, 'portal'));
       if (cleared) auditSettings(ctx, session, session.login, { changed: ['autoreply'], autoreply: 'cleared' });
       return reply.redirect('/compte/reponse-automatique?ok=1', 303);
     }
@@ -267,7 +267,7 @@ ${errors.body ? html`<span class="field-error" id="f-body-error">${errors.body}<
     if (Number.isNaN(endAt)) errors.end = 'Date de fin invalide (jj/mm/aaaa hh:mm).';
     if (Object.keys(errors).length === 0) {
       try {
-        await ctx.batcher.run((db) => setAutoreply(db, session.login, { startAt, endAt, subject: values.subject, body: values.body }));
+        await ctx.batcher.run((db) => setAutoreply(db, session.login, { startAt, endAt, subject: values.subject, body: values.body }, Date.now(), 'portal'));
         auditSettings(ctx, session, session.login, { changed: ['autoreply'], autoreply: 'set', start: new Date(startAt).toISOString(), end: new Date(endAt).toISOString() });
         return reply.redirect('/compte/reponse-automatique?ok=1', 303);
       } catch (err) {
@@ -314,7 +314,7 @@ ${box.forwards.length === 0 ? html`<p>Aucun transfert automatique.</p>` : html`<
             findBox(db, target) !== undefined ||
             isAllowedDestination(domain, { ownDomains, patientDomain: ctx.config.trustSpace.patientDomain, trustSpace: ctx.trustSpace() }),
           patientDomain: ctx.config.trustSpace.patientDomain,
-        }),
+        }, 'portal'),
       );
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
@@ -329,7 +329,7 @@ ${box.forwards.length === 0 ? html`<p>Aucun transfert automatique.</p>` : html`<
     if (!session) return reply;
     const target = formText(request.body, 'target');
     try {
-      await ctx.batcher.run((db) => removeForward(db, session.login, target));
+      await ctx.batcher.run((db) => removeForward(db, session.login, target, 'portal'));
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       return forwardsPage(reply, session, { pageError: inFrench(err.message), status: 400 });
@@ -376,8 +376,8 @@ ${box.memberships.length > 0 ? html`<fieldset><legend>Comptes partagés</legend>
       if (notify !== membership.notify) orgChanges.push({ org: membership.org, notify });
     });
     await ctx.batcher.run((db) => {
-      if (Object.keys(changes).length > 0) updateAccountSettings(db, session.login, changes);
-      for (const change of orgChanges) setOrgMemberNotify(db, change.org, session.login, change.notify);
+      if (Object.keys(changes).length > 0) updateAccountSettings(db, session.login, changes, 'portal');
+      for (const change of orgChanges) setOrgMemberNotify(db, change.org, session.login, change.notify, 'portal');
     });
     if (Object.keys(changes).length > 0 || orgChanges.length > 0) {
       auditSettings(ctx, session, session.login, { changed: ['notifications'], ...changes, ...(orgChanges.length > 0 ? { orgNotify: orgChanges } : {}) });
@@ -413,7 +413,7 @@ ${nationalPossible
       if (national !== before.visibility.nationalDirectory) changes.nationalDirectory = national;
     }
     if (Object.keys(changes).length > 0) {
-      await ctx.batcher.run((db) => updateAccountSettings(db, session.login, changes));
+      await ctx.batcher.run((db) => updateAccountSettings(db, session.login, changes, 'portal'));
       auditSettings(ctx, session, session.login, { changed: ['directory'], ...changes });
     }
     return reply.redirect('/compte/annuaire?ok=1', 303);
@@ -438,7 +438,7 @@ ${checkbox('dematerialisation', 'Je souhaite dématérialiser tous mes échanges
     const before = settingsOf(ctx, session);
     const wanted = formSwitch(request.body, 'dematerialisation');
     if (wanted !== before.dematerialisation) {
-      await ctx.batcher.run((db) => updateAccountSettings(db, session.login, { dematerialisation: wanted }));
+      await ctx.batcher.run((db) => updateAccountSettings(db, session.login, { dematerialisation: wanted }, 'portal'));
       auditSettings(ctx, session, session.login, { changed: ['dematerialisation'], dematerialisation: wanted });
     }
     return reply.redirect('/compte/dematerialisation?ok=1', 303);

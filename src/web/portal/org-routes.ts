@@ -73,7 +73,7 @@ export function registerOrgRoutes(app: FastifyInstance, ctx: PortalContext): voi
     if (index < 0) return reply;
     const member = formText(request.body, `member${index}`).toLowerCase();
     try {
-      await ctx.batcher.run((db) => addOrgMember(db, org, member));
+      await ctx.batcher.run((db) => addOrgMember(db, org, member, 'portal'));
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       return orgPage(ctx, reply, session, { error: { org, message: inFrench(err.message) }, status: 400 });
@@ -89,7 +89,7 @@ export function registerOrgRoutes(app: FastifyInstance, ctx: PortalContext): voi
     if (managedOrg(reply, session, org) < 0) return reply;
     const member = formText(request.body, 'member');
     try {
-      await ctx.batcher.run((db) => removeOrgMember(db, org, member));
+      await ctx.batcher.run((db) => removeOrgMember(db, org, member, 'portal'));
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       return orgPage(ctx, reply, session, { pageError: inFrench(err.message), status: 400 });
