@@ -269,6 +269,16 @@ t.test('self-service portal', async (t) => {
     t.equal(shown.dematerialisation, true);
     await page.goto(`${base}/annuaire?name=durand`);
     t.match(await page.textContent('main table'), bob.mssante, 'the local directory finds Bob');
+    await page.goto(`${base}/annuaire?name=martin`);
+    t.match(await page.textContent('main table'), alice.mssante, 'and Alice, listed locally');
+    await page.goto(`${base}/compte/annuaire`);
+    await page.uncheck('#f-local');
+    await page.click('main form button');
+    await page.goto(`${base}/annuaire?name=martin`);
+    t.match(await page.textContent('main'), /Aucun résultat/, 'unlisted from the local directory: search no longer finds her');
+    await page.goto(`${base}/compte/annuaire`);
+    await page.check('#f-local');
+    await page.click('main form button');
     await screenshot(page, '12-annuaire');
     await page.goto(`${base}/compte/mot-de-passe`);
     await screenshot(page, '13-mot-de-passe');
