@@ -30,3 +30,15 @@ WHERE type = 'ORG' AND notify_each = 0
       AND json_extract(CASE WHEN json_valid(au.detail) THEN au.detail END, '$.box') = accounts.login
       AND instr(au.detail, '"notifyEach"') > 0
   );
+
+-- The national directory feed in FHIR (R13, src/directory/fhir-publish.ts): each box as the
+-- national directory last accepted it, per channel (`directory.fhirBase`, or '' for the files
+-- only). A box whose request failed keeps its previous row, so the next run sends it again; a box
+-- the channel has never accepted has no row (a new fhirBase therefore gets every box inserted).
+CREATE TABLE directory_fhir_boxes (
+  channel    TEXT    NOT NULL,
+  address    TEXT    NOT NULL COLLATE NOCASE,
+  box        TEXT    NOT NULL,               -- JSON FhirBox (src/directory/fhir-feed.ts)
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, address)
+);
