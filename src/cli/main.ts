@@ -11,6 +11,7 @@ import { migrate } from '../store/database';
 import { registerAccountCommands } from './accounts';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
+import { registerReportCommands } from './report';
 import { registerRuleCommands } from './rules';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, reportError, withContext } from './with-context';
 
@@ -93,6 +94,7 @@ export function buildProgram(): Program {
   registerOrgCommands(program, withContext);
   registerRuleCommands(program, withContext);
   registerOperationsCommands(program, withContext);
+  registerReportCommands(program, withContext);
   return { program, lastCommand: () => last };
 }
 
