@@ -54,7 +54,7 @@ export function registerOrgCommands(program: Command, withContext: WithContext):
 
   org
     .command('set-notify')
-    .description("a member's reception notices for this ORG (R9)")
+    .description("a member's reception notices for this ORG (R9): on by default, off = the member opts out (R18)")
     .argument('<org-address>', 'MSSanté address of the ORG')
     .argument('<login>', 'the member')
     .addArgument(new Argument('<on|off>', 'notices on or off').choices(['on', 'off']))

@@ -190,12 +190,14 @@ export async function publishDirectory(db: Db, options: PublishOptions): Promise
       break;
     }
   }
-  if (!failure) markPublicationPublished(db, rowId, publishedAt.getTime());
-  // The FHIR feed keeps its own per-box state, so it runs whatever the JSON channels did.
+  if (failure) throw failure;
+  markPublicationPublished(db, rowId, publishedAt.getTime());
+  // The FHIR feed comes last, once the JSON channels accepted the run (so that a run the endpoint
+  // refused leaves no file at all); it keeps its own per-box state, so a skipped or partly failed
+  // feed is caught up at the next run.
   if (options.fhir) {
     result.fhir = await publishFhirFeed(db, options.fhir, publishedAt);
     result.written.push(...result.fhir.written);
   }
-  if (failure) throw failure;
   return result;
 }
