@@ -139,7 +139,14 @@ t.test('directory job: an unreachable endpoint leaves the diff and no files; the
   t.same(sent.created.map((e) => e.address), ['jean.a@x.mssante.fr', 'jean.b@x.mssante.fr'], 'the first run\'s changes are not lost');
   t.same(db.prepare('SELECT status FROM directory_publications ORDER BY id').pluck().all(), ['failed', 'published']);
   const files = readdirSync(config.directory.outputDir).sort();
-  t.same(files, ['diff-20261123T010000.000Z.json', 'full-20261123T010000.000Z.json', 'latest-diff.json', 'latest-full.json']);
+  t.same(files, [
+    'diff-20261123T010000.000Z.json',
+    'fhir-20261123T010000.000Z.json',
+    'full-20261123T010000.000Z.json',
+    'latest-diff.json',
+    'latest-fhir.json',
+    'latest-full.json',
+  ], 'with the FHIR feed of the accepted run only (DESIGN.md "National directory feed")');
   t.same(
     JSON.parse(readFileSync(path.join(config.directory.outputDir, 'latest-diff.json'), 'utf8')).created.map((e: { address: string }) => e.address),
     ['jean.a@x.mssante.fr', 'jean.b@x.mssante.fr'],
