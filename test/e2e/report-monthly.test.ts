@@ -1,5 +1,6 @@
-// `mssd report monthly` over a month of known traffic through the real daemon: submissions inside
-// the operator and to another operator (nodemailer), an ORG reception notice handed to the
+// `mssd report monthly` over a month of known traffic through the real daemon: receptions from
+// another operator over the MTA's mutual TLS, submissions inside the operator, to another operator
+// and to a patient (nodemailer), an ORG reception notice handed to the
 // notification relay (the R18 default), boxes created and one suspended, and connections. The
 // daemon has no settable clock, so the month is the current one (schedules.timezone UTC); the
 // login rows are written with the audit store function in the agreed format (COMMON.md), because
@@ -7,7 +8,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
-import { cli, createPer, freePort, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { cli, createPer, freePort, makeEnv, readCa, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { issueCertificate } from '../../src/tls/certificates';
 import { luhnCompleted, peerDomain } from '../helpers/fixtures';
 import { startNoticeSink } from '../helpers/notice-sink';
 import { openDatabase } from '../../src/store/database';
@@ -20,6 +22,22 @@ function submit(env: TestEnv, user: string, from: string, to: string[]): Promise
   });
   const raw = Buffer.from(`From: <${from}>\r\nTo: ${to.map((a) => `<${a}>`).join(', ')}\r\nSubject: Compte rendu Dupont\r\n\r\nsecret body\r\n`);
   return transport.sendMail({ envelope: { from, to }, raw }).finally(() => transport.close());
+}
+
+/** A peer operator's MTA delivering to ours (STARTTLS with its operator certificate). */
+function receive(env: TestEnv, from: string, to: string[], cert: { certPem: string; keyPem: string }): Promise<unknown> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1', port: env.ports.smtp, secure: false, requireTLS: true, name: 'mx.peer-operator.example',
+    tls: { ca: readFileSync(env.caFile), cert: cert.certPem, key: cert.keyPem },
+  });
+  const raw = Buffer.from(`From: <${from}>\r\nTo: ${to.map((a) => `<${a}>`).join(', ')}\r\nSubject: Résultats Dupont\r\n\r\nsecret body\r\n`);
+  return transport.sendMail({ envelope: { from, to }, raw }).finally(() => transport.close());
+}
+
+/** A valid patient address: INS (NIR + key 97 - NIR mod 97) at the patient domain. */
+function patientAddress(): string {
+  const nir = 1800175123456n;
+  return `${nir}${String(97n - (nir % 97n)).padStart(2, '0')}@patient.mssante.fr`;
 }
 
 t.test('a month of known traffic gives exactly the expected counts', async (t) => {
@@ -44,12 +62,21 @@ t.test('a month of known traffic gives exactly the expected counts', async (t) =
   await submit(env, ann.login, ann.mssante, [bob.mssante]);            // internal, by a PER
   await submit(env, ann.login, ann.mssante, [bob.mssante, remote]);    // internal and sent, one message
   await submit(env, bob.login, bob.mssante, [org.mssante]);            // internal, to the ORG: one notice
+  // Its notice leaves after notifications.mergeWindow; a later reception makes a notice of its own.
+  await sink.until('the first ORG notice', () => sink.to(org.login).length === 1);
   await submit(env, bob.login, bob.mssante, [remote]);                 // sent
-  await sink.until('the ORG notice', () => sink.to(org.login).length === 1);
+  await submit(env, ann.login, ann.mssante, [patientAddress()]);       // to a patient
+  const peer = peerDomain();
+  const peerCert = issueCertificate(readCa(env), { subject: peer.dnFields, usage: 'client', days: 2 });
+  await receive(env, `dr.peer@${peer.domain}`, [ann.mssante, bob.mssante], peerCert); // received, PER (one message)
+  await receive(env, `dr.peer@${peer.domain}`, [org.mssante], peerCert);              // received, ORG: a second notice
+  await sink.until('the second ORG notice', () => sink.to(org.login).length === 2);
   // Marked sent (and audited) right after the relay's 250.
   const db = openDatabase(env.dataDir);
   t.teardown(() => db.close());
-  for (let i = 0; i < 200 && !db.prepare(`SELECT 1 FROM audit WHERE event = 'notice' AND outcome = 'sent'`).get(); i++) await new Promise((r) => setTimeout(r, 50));
+  // Notices of the ORG (R18 default: its contact address; no member here).
+  const sentNotices = () => (db.prepare(`SELECT COUNT(*) FROM audit WHERE event = 'notice' AND outcome = 'sent'`).pluck().get() as number);
+  for (let i = 0; i < 200 && sentNotices() < 2; i++) await new Promise((r) => setTimeout(r, 50));
   const login = (source: string, method: string, outcome: string) =>
     insertAudit(db, { event: 'login', source, authLogin: ann.login, peer: '127.0.0.1', outcome, detail: JSON.stringify({ method }) });
   login('imap', 'device', 'ok');
@@ -63,6 +90,9 @@ t.test('a month of known traffic gives exactly the expected counts', async (t) =
   const report = json.json<Record<string, unknown>>();
   t.same(report.messages, [
     { direction: 'internal', type: 'PER', count: 3 },
+    { direction: 'patient', type: 'PER', count: 1 },
+    { direction: 'received', type: 'ORG', count: 1 },
+    { direction: 'received', type: 'PER', count: 1 },
     { direction: 'sent', type: 'PER', count: 2 },
   ]);
   t.same(report.boxes, [
@@ -78,12 +108,12 @@ t.test('a month of known traffic gives exactly the expected counts', async (t) =
     { protocol: 'portal', method: 'password+totp', result: 'ok', count: 1 },
     { protocol: 'submission', method: 'token', result: 'ok', count: 1 },
   ]);
-  t.same(report.notices, [{ kind: 'reception', count: 1 }]);
+  t.same(report.notices, [{ kind: 'reception', count: 2 }], 'the two reception notices the relay accepted');
 
   const text = cli(env, ['report', 'monthly', '--month', month]);
   const csv = cli(env, ['report', 'monthly', '--month', month, '--csv']);
   for (const output of [JSON.stringify(report), text.stdout, csv.stdout]) {
-    for (const secret of [ann.mssante, bob.mssante, remote, 'Dupont', 'secret', 'hopital-test.fr']) t.notOk(output.includes(secret), `no "${secret}"`);
+    for (const secret of [ann.mssante, bob.mssante, remote, patientAddress(), peer.domain, 'Dupont', 'secret', 'hopital-test.fr']) t.notOk(output.includes(secret), `no "${secret}"`);
   }
   t.match(text.stdout, /exchanged inside the operator +PER +3/);
   t.match(csv.stdout, /^section,key1,key2,key3,count\r\n/);
