@@ -38,7 +38,10 @@ export function registerOrgCommands(program: Command, withContext: WithContext):
     .action(
       withContext((ctx, _opts, [orgAddress, login]) => {
         const membership = addOrgMember(ctx.db, orgAddress, login);
-        ctx.print(membership, `${membership.member} is now a member of ${membership.org}`);
+        ctx.print(
+          membership,
+          `${membership.member} is now a member of ${membership.org} (reception notices on; opt out with: mssd org set-notify ${membership.org} ${membership.member} off)`,
+        );
       }),
     );
 
