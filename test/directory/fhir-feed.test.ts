@@ -56,6 +56,7 @@ function checkBundle(t: Test, bundle: FhirBundle): void {
         if (sub.url === 'type') {
           const coding = (sub.valueCodeableConcept as { coding: Array<{ system: string; code: string }> }).coding;
           t.equal(coding[0].system, rule.codeSystem);
+          t.ok(rule.codes.includes(coding[0].code), 'a code of the value set');
           t.equal(coding[0].code, type, 'the BAL type matches the carrier');
         }
         if (type === 'PER') t.notOk(profile.notForPer.includes(sub.url), `${sub.url} is not for a PER box`);
