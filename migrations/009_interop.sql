@@ -1,3 +1,6 @@
+-- Issue 14 (national interop): the seeds' notice defaults for ORG boxes (R18), then the FHIR
+-- directory feed's per-box state (R13).
+--
 -- R18 (the seeds' defaults): a reception in an ORG box is notified to the ORG's contact address and
 -- to each linked person unless they opted out. Until now both switches were off by default; new
 -- ORG boxes and new links are created with them on (src/store/accounts.ts, org-members.ts). Here
