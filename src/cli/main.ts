@@ -13,6 +13,7 @@ import { registerDeviceCommands } from './devices';
 import { registerBackupCommands } from './backup';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
+import { registerReportCommands } from './report';
 import { registerRuleCommands } from './rules';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, reportError, withContext } from './with-context';
 
@@ -97,6 +98,7 @@ export function buildProgram(): Program {
   registerOperationsCommands(program, withContext);
   registerDeviceCommands(program, withContext);
   registerBackupCommands(program, withContext);
+  registerReportCommands(program, withContext);
   return { program, lastCommand: () => last };
 }
 

@@ -4,14 +4,13 @@
 // is down, then fails once, then accepts.
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/certificates';
-import { cli, createPer, makeEnv, mssdBin, readCa, startDaemon, TEST_PASSWORD, type CliResult, type TestEnv } from '../helpers/daemon';
+import { cli, createPer, makeEnv, readCa, startDaemon, TEST_PASSWORD, type CliResult, type TestEnv } from '../helpers/daemon';
 import { luhnCompleted } from '../helpers/fixtures';
+import { mssd } from '../helpers/boxes';
 
 interface Entry {
   address: string;
@@ -62,15 +61,9 @@ async function endpoint() {
 const addresses = (entries: Entry[]) => entries.map((e) => e.address);
 
 /** `cli()` without blocking this process, whose event loop serves the endpoint meanwhile. */
-function cliAsync(env: TestEnv, args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mssdBin, ...args, '--config', env.configFile], { cwd: os.tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
+async function cliAsync(env: TestEnv, args: string[]): Promise<CliResult> {
+  const { status, stdout, stderr } = await mssd(env, args);
+  return { status: status ?? -1, stdout, stderr, json: () => JSON.parse(stdout) };
 }
 
 t.test('national publication through the CLI while the daemon runs', async (t) => {
@@ -127,6 +120,14 @@ t.test('national publication through the CLI while the daemon runs', async (t) =
     t.match(full.entries.find((e) => e.address === alice.mssante), { type: 'PER', identifier: '10000000001', firstName: 'Alice', lastName: 'Martin', dematerialisation: false });
     const diff = JSON.parse(readFileSync(path.join(outputDir, 'latest-diff.json'), 'utf8')) as { created: Entry[]; updated: unknown[]; removed: Entry[] };
     t.same([addresses(diff.created), diff.updated, diff.removed], [expectedFirst, [], []]);
+    // The same run's FHIR feed (DESIGN.md "National directory feed"): files only, no fhirBase here.
+    const fhir = JSON.parse(readFileSync(path.join(outputDir, 'latest-fhir.json'), 'utf8')) as {
+      resourceType: string; type: string; entry: Array<{ request: { method: string; url: string } }>;
+    };
+    t.same([fhir.resourceType, fhir.type], ['Bundle', 'batch']);
+    t.ok(fhir.entry.length >= expectedFirst.length, 'an insert per declared box (liste rouge included)');
+    t.ok(fhir.entry.every((e) => e.request.method === 'PATCH'));
+    t.ok(fhir.entry.some((e) => e.request.url === `Organization?identifier=https://finess.esante.gouv.fr|${luhnCompleted('75000001')}`), 'the ORG by its FINESS');
   });
 
   await t.test('visibility off, suspension, MED→PER and dematerialisation: the diff says exactly that', async (t) => {
