@@ -220,6 +220,7 @@ class ConnectionPool {
       logger: false,
       tls: {
         minVersion: this.tls.minVersion,
+        ciphers: this.tls.ciphers,
         ca: this.tls.ca,
         cert: this.tls.cert,
         key: this.tls.key,

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionLimiter } from '../smtp/connection-limits';
+import { hardenedTlsOptions } from '../tls/server-options';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
 import type { ImapServices } from './session';
@@ -24,7 +25,7 @@ export interface ImapServers {
 
 export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>, material: ImapTls): ImapServers {
   const services: ImapServices = { ...shared, accountSessions: new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount) };
-  const tlsOptions = { key: material.key, cert: material.cert, minVersion: 'TLSv1.2' as const };
+  const tlsOptions = { ...hardenedTlsOptions(), key: material.key, cert: material.cert };
   const secureContext = tls.createSecureContext(tlsOptions);
   const handlers = commandHandlers();
   const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
