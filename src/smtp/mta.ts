@@ -10,6 +10,8 @@ import { inboundSenderDecision } from '../policy/routing-rules';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import { toCrlf } from '../mime/crlf';
+import { parseHeaderBlock } from '../mime/headers';
+import { fromFieldCountRefusal } from '../policy/header-rules';
 import type { Logger } from '../util/log';
 import { ConnectionLimiter } from './connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
@@ -153,6 +155,13 @@ export function createMta(deps: MtaDeps): SMTPServer {
               refuse(session, 'data', { from: mailFrom }, new SmtpReply(552, '5.3.4', `Message too big: this server accepts at most ${config.limits.maxMessageBytes} bytes`)),
             );
           }
+          const message = toCrlf(body);
+          // RFC 5322 section 3.6: exactly one From:, or readers may be shown another author.
+          const fromFields = parseHeaderBlock(message, 0, message.length).filter((field) => field.key === 'from').length;
+          const malformed = fromFieldCountRefusal(fromFields);
+          if (malformed) {
+            return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(malformed.code, malformed.enhanced, malformed.message)));
+          }
           const receivedAt = Date.now();
           const trace = traceHeaders({
             mailFrom,
@@ -167,7 +176,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
             recipients: recipients.map((rcpt) => rcpt.address),
             date: new Date(receivedAt),
           });
-          const raw = Buffer.concat([trace, toCrlf(body)]);
+          const raw = Buffer.concat([trace, message]);
           const result = await router.deliver(
             {
               source: 'mta',
