@@ -53,8 +53,18 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
   };
 
   const imap = net.createServer((socket) => accept(socket, false));
-  const imaps = tls.createServer(tlsOptions, (socket) => accept(socket, true));
-  imaps.on('tlsClientError', () => undefined); // a failed handshake is the client's problem
+  // The implicit TLS handshake gets one command's time (limits.commandSeconds); the pre-login
+  // deadline starts once it is done (src/imap/connection.ts).
+  const handshakeTimeout = services.config.limits.commandSeconds * 1000;
+  const imaps = tls.createServer({ ...tlsOptions, handshakeTimeout }, (socket) => accept(socket, true));
+  imaps.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    // A failed handshake is the client's problem. Node reports a handshake timeout here but
+    // leaves the socket open: close it, or a client that never speaks holds a slot for good.
+    if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+      services.log.info({ imap: 'handshake', peer: socket.remoteAddress, deadline: 'limits.commandSeconds', seconds: services.config.limits.commandSeconds }, 'connection cut: deadline passed');
+    }
+    socket.destroy();
+  });
 
   // New mail, flag changes and expunges reach sessions in IDLE at once; others at their next
   // command. mailboxId null means "something changed, look again" (another process committed).

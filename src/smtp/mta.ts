@@ -14,6 +14,7 @@ import { parseHeaderBlock } from '../mime/headers';
 import { fromFieldCountRefusal } from '../policy/header-rules';
 import type { Logger } from '../util/log';
 import { ConnectionLimiter } from './connection-limits';
+import { installDeadlines, type SmtpDeadlines } from './deadlines';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { newQueueId, traceHeaders } from './trace';
@@ -47,6 +48,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
   const peers = new Map<string, PeerTls>();
   const recipientsBySession = new Map<string, EnvelopeRecipient[]>();
   const ownDomains = [...config.domains.mssante, ...config.domains.internal];
+  let deadlines: SmtpDeadlines | null = null;
 
   const refuse = (session: SMTPServerSession, stage: string, detail: Record<string, unknown>, err: SmtpReply) => {
     log.info(
@@ -103,6 +105,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
         certificateTrusted: presented && tlsSocket.authorized,
         certificateError: presented && !tlsSocket.authorized ? String(tlsSocket.authorizationError) : null,
       });
+      deadlines?.secured(tlsSocket, session);
       callback();
     },
 
@@ -127,6 +130,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       });
       if (!decision.ok) return callback(refuse(session, 'mail', { from, clientDn: peer.clientDn }, reply(decision)));
       recipientsBySession.set(session.id, []);
+      deadlines?.identified(session);
       callback();
     },
 
@@ -148,6 +152,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       const recipients = recipientsBySession.get(session.id) ?? [];
       const mailFrom = (session.envelope.mailFrom && session.envelope.mailFrom.address) || '';
       const queueId = newQueueId();
+      deadlines?.data(session, stream);
       readMessage(stream, config.limits.maxMessageBytes)
         .then(async (body) => {
           if (!body) {
@@ -219,8 +224,10 @@ export function createMta(deps: MtaDeps): SMTPServer {
     onClose(session) {
       if (peers.delete(session.id)) limiter.release(session.remoteAddress);
       recipientsBySession.delete(session.id);
+      deadlines?.closed(session);
     },
   });
+  deadlines = installDeadlines(server, { listener: 'mta', implicitTls: false, config, log });
   disableNagle(server);
   server.on('error', (err) => log.error({ smtp: 'mta', err }, 'smtp server error'));
   return server;

@@ -30,6 +30,7 @@ import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
 import { installAuthAfterTls } from './auth-after-tls';
 import { ConnectionLimiter } from './connection-limits';
+import { installDeadlines } from './deadlines';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { addressFieldsOf, fixSubmittedMessage } from './submitted-message';
@@ -128,6 +129,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       const state = stateOf(session);
       state.tlsProtocol = tlsSocket.getProtocol();
       state.tlsCipher = tlsSocket.getCipher()?.name ?? null;
+      deadlines.secured(tlsSocket, session);
       callback();
     },
 
@@ -192,6 +194,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       const state = stateOf(session);
       const mailFrom = mailFromOf(session);
       const queueId = newQueueId();
+      deadlines.data(session, stream);
       readMessage(stream, config.limits.maxMessageBytes)
         .then(async (received) => {
           if (!received) {
@@ -274,9 +277,11 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onClose(session) {
       if (states.delete(session.id)) limiter.release(session.remoteAddress);
+      deadlines.closed(session);
     },
   };
   const server = new SMTPServer(options);
+  const deadlines = installDeadlines(server, { listener: mode, implicitTls: mode === 'submissions', config, log });
   disableNagle(server);
   server.on('error', (err) => log.error({ smtp: mode, err }, 'smtp server error'));
   return server;
