@@ -191,7 +191,10 @@ export function installDeadlines(server: SMTPServer, options: { listener: string
   server.server.on('connection', (raw: Socket) => {
     const watch = new ConnectionWatch(raw, { limits: config.limits, onDeadline });
     byRaw.set(raw, watch);
-    if (!options.implicitTls) watch.observe(raw);
+    // smtp-server pipes the socket into its parser from a setImmediate queued by its own
+    // 'connection' listener, which ran before this one: watching from a later setImmediate never
+    // makes the socket flow before its parser is attached (no octet can be missed by it).
+    if (!options.implicitTls) setImmediate(() => !raw.destroyed && watch.observe(raw));
     raw.once('close', () => watch.stop());
   });
 
