@@ -6,9 +6,10 @@ import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
 import { OutboundWorker } from './delivery/outbound';
 import { NoticeSender } from './delivery/notices';
-import { MailboxChanges, Router } from './delivery/router';
+import { Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
-import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
+import { loadAllowlist } from './jobs/allowlist';
+import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
@@ -17,6 +18,7 @@ import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
+import { MailboxChanges } from './store/mailbox-changes';
 import { migrate, openDatabase, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
@@ -101,14 +103,16 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     };
 
     const batcher = new CommitBatcher(db);
-    const router = new Router(db, batcher, config, new MailboxChanges(), () => trustSpace);
+    // Committed changes, announced to IMAP sessions (IDLE) and the notice sender.
+    const changes = new MailboxChanges();
+    const router = new Router(db, batcher, config, changes, () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
     const authenticator = new Authenticator(db, log);
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
     router.log = log;
     const notices = new NoticeSender({ config, log, db, batcher });
-    router.changes.on('notices-queued', () => notices.kick());
+    changes.on('notices-queued', () => notices.kick());
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
@@ -124,12 +128,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes }, tls);
+      imapServers = createImapServers({ config, db, log, authenticator, changes }, tls);
       if (config.listen.imap.port !== 0) listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
       if (config.listen.imaps.port !== 0) listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
-    const externalChanges = watchExternalChanges(db, () => router.changes.emit('mailbox-changed', null));
+    const externalChanges = watchExternalChanges(db, () => changes.emit('mailbox-changed', null));
     outbound.start();
     notices.start();
     // Scheduled jobs start once everything they touch is serving.
@@ -137,7 +141,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       config,
       db,
       log,
-      notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
+      notifyMailboxChanged: (mailboxId) => changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
       noticesQueued: () => notices.kick(),
     });

@@ -16,7 +16,8 @@
 //   oldest failure leaves the window. A success clears the account's failures, not the
 //   address's. Counters live in memory: a restart clears them, which only gives an attacker
 //   another handful of tries.
-import { findBox, type BoxType } from '../store/boxes';
+import type { BoxType } from '../policy/box-types';
+import { findBox } from '../store/boxes';
 import type { Db } from '../store/database';
 import { findAccount } from '../store/accounts';
 import { hashPassword, verifyPassword } from '../policy/password';

@@ -8,7 +8,8 @@
 // message itself is malformed) for the structure, 550 5.7.1 for an address the user may not send
 // as (R6, see senderAddressRefusal).
 import type { Address } from '../mime';
-import { printable, senderAddressRefusal, type Refusal } from './submission-rules';
+import type { Refusal } from './refusal';
+import { printable, senderAddressRefusal } from './submission-rules';
 
 /** The address list of each occurrence of the fields checked, in order. */
 export interface MessageAddressFields {

@@ -13,11 +13,12 @@ import { toCrlf } from '../mime/crlf';
 import { parseHeaderBlock } from '../mime/headers';
 import { fromFieldCountRefusal } from '../policy/header-rules';
 import type { Logger } from '../util/log';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { installDeadlines, type SmtpDeadlines } from './deadlines';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
-import { newQueueId, traceHeaders } from './trace';
+import { newQueueId } from '../util/queue-id';
+import { traceHeaders } from './trace';
 
 /** RFC 5321 section 4.5.3.1.8: a server must accept at least 100 recipients per transaction. */
 const MAX_MTA_RECIPIENTS = 100;

@@ -22,19 +22,20 @@ import type { Config } from '../config/schema';
 import type { EnvelopeRecipient, RemoteRecipient, Router, SubmissionRecipient, Submitter } from '../delivery/router';
 import { analyzeMessage } from '../mime';
 import { toCrlf } from '../mime/crlf';
+import type { BoxType } from '../policy/box-types';
 import { submittedHeaderRefusal } from '../policy/header-rules';
 import { printable } from '../policy/submission-rules';
-import type { BoxType } from '../store/boxes';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
 import { installAuthAfterTls } from './auth-after-tls';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
+import { newQueueId } from '../util/queue-id';
 import { installDeadlines } from './deadlines';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { addressFieldsOf, fixSubmittedMessage } from './submitted-message';
-import { newQueueId, traceHeaders } from './trace';
+import { traceHeaders } from './trace';
 
 export interface SubmissionDeps {
   config: Config;

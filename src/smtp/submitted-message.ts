@@ -7,8 +7,8 @@
 // Fields are found by the offsets of the one header parse done at ingest (src/mime).
 import { randomBytes } from 'node:crypto';
 import { parseAddressList, type Address, type HeaderField } from '../mime';
+import { rfc5322Date } from '../mime/date';
 import type { MessageAddressFields } from '../policy/header-rules';
-import { rfc5322Date } from './trace';
 
 export interface SubmittedFixes {
   /** Host name for a generated Message-ID. */
