@@ -112,6 +112,8 @@ export interface AuthenticatorOptions {
 }
 
 export class Authenticator {
+  /** Told of every login outcome ('ok' or the failure reason): the daemon's metrics. */
+  onOutcome?: (protocol: string, outcome: string) => void;
   private readonly byAccount: FailureWindow;
   private readonly byAddress: FailureWindow;
   private readonly now: () => number;
@@ -188,6 +190,7 @@ export class Authenticator {
       ...(result.ok ? { accountId: result.account.accountId } : { reason: result.reason }),
       ...(!result.ok && result.retryAfterMs ? { retryAfterMs: result.retryAfterMs } : {}),
     };
+    this.onOutcome?.(protocol, result.ok ? 'ok' : result.reason);
     if (result.ok) this.log.info(line, 'login accepted');
     else this.log.warn(line, 'login refused');
     return result;

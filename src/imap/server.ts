@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { hardenedTlsOptions } from '../tls/server-options';
 import { ConnectionLimiter } from '../util/connection-limits';
+import { NoiseLog } from '../util/connection-noise';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
 import type { ImapServices } from './session';
@@ -30,12 +31,14 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
   const handlers = commandHandlers();
   const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
   const connections = new Set<ImapConnection>();
+  const noise = { imap: new NoiseLog(services.log, { imap: 'imap' }), imaps: new NoiseLog(services.log, { imap: 'imaps' }) };
 
   const accept = (socket: net.Socket, secure: boolean) => {
     const address = socket.remoteAddress ?? 'unknown';
     if (connections.size >= services.config.limits.maxConnections || !perAddress.tryAcquire(address)) {
       socket.end('* BYE Too many connections from your address; try again later\r\n');
-      services.log.warn({ imap: 'refused', peer: address }, 'too many imap connections');
+      noise[secure ? 'imaps' : 'imap'].report('connection-limit', { peer: address });
+      services.metrics?.connectionRefused(secure ? 'imaps' : 'imap');
       return;
     }
     const connection = new ImapConnection(socket, secure, {
@@ -44,11 +47,13 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
       secureContext,
       onClose: (session) => {
         connections.delete(connection);
+        services.metrics?.imapConnection(-1);
         perAddress.release(address);
         if (session.user) services.accountSessions.release(String(session.user.accountId));
       },
     });
     connections.add(connection);
+    services.metrics?.imapConnection(1);
     connection.greet();
   };
 
@@ -57,11 +62,14 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
   // deadline starts once it is done (src/imap/connection.ts).
   const handshakeTimeout = services.config.limits.commandSeconds * 1000;
   const imaps = tls.createServer({ ...tlsOptions, handshakeTimeout }, (socket) => accept(socket, true));
+  // A failed handshake is the client's problem: one quiet, rate-limited line. Node reports a
+  // handshake timeout here but leaves the socket open: close it, or a client that never speaks
+  // holds a slot for good.
   imaps.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-    // A failed handshake is the client's problem. Node reports a handshake timeout here but
-    // leaves the socket open: close it, or a client that never speaks holds a slot for good.
     if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
       services.log.info({ imap: 'handshake', peer: socket.remoteAddress, deadline: 'limits.commandSeconds', seconds: services.config.limits.commandSeconds }, 'connection cut: deadline passed');
+    } else {
+      noise.imaps.reportError(err, { peer: socket.remoteAddress }) || noise.imaps.report('tls-failed', { peer: socket.remoteAddress, reason: err.message.split('\n')[0] });
     }
     socket.destroy();
   });

@@ -13,6 +13,8 @@ import { toCrlf } from '../mime/crlf';
 import { parseHeaderBlock } from '../mime/headers';
 import { fromFieldCountRefusal } from '../policy/header-rules';
 import type { Logger } from '../util/log';
+import { NoiseLog } from '../util/connection-noise';
+import { noMetrics, type Metrics } from '../util/metrics';
 import { ConnectionLimiter } from '../util/connection-limits';
 import { installDeadlines, type SmtpDeadlines } from './deadlines';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
@@ -31,6 +33,8 @@ export interface MtaDeps {
   /** The current allowlist; a function so that a refreshed list applies without restart. */
   trustSpace: () => TrustSpace;
   tls: { key: string; cert: string; ca: string | undefined };
+  /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** What the TLS handshake told us about the peer, kept for the whole connection. */
@@ -44,6 +48,8 @@ interface PeerTls {
 
 export function createMta(deps: MtaDeps): SMTPServer {
   const { config, log, router, batcher } = deps;
+  const metrics = deps.metrics ?? noMetrics;
+  const noise = new NoiseLog(log, { smtp: 'mta' });
   keepOwnEnhancedCodes();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const peers = new Map<string, PeerTls>();
@@ -69,6 +75,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       },
       (auditErr) => log.error({ err: auditErr }, 'audit write failed'),
     );
+    metrics.smtpMessage('mta', 'refused');
     return err;
   };
 
@@ -88,7 +95,8 @@ export function createMta(deps: MtaDeps): SMTPServer {
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
-        log.warn({ smtp: 'mta', peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from peer');
+        noise.report('connection-limit', { peer: session.remoteAddress });
+        metrics.connectionRefused('mta');
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
       peers.set(session.id, { protocol: null, cipher: null, clientDn: null, certificateTrusted: false, certificateError: null });
@@ -214,10 +222,12 @@ export function createMta(deps: MtaDeps): SMTPServer {
             },
             'message delivered',
           );
+          metrics.smtpMessage('mta', 'delivered', (Date.now() - started) / 1000);
           callback(null, `Message accepted as ${queueId}`);
         })
         .catch((err: unknown) => {
           log.error({ smtp: 'mta', queueId, peer: session.remoteAddress, from: mailFrom, outcome: 'failed', err }, 'message not stored');
+          metrics.smtpMessage('mta', 'failed', (Date.now() - started) / 1000);
           callback(new SmtpReply(451, '4.3.0', `Local error, the message was not accepted (${queueId}); please try again later`));
         });
     },
@@ -230,6 +240,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
   });
   deadlines = installDeadlines(server, { listener: 'mta', implicitTls: false, config, log });
   disableNagle(server);
-  server.on('error', (err) => log.error({ smtp: 'mta', err }, 'smtp server error'));
+  // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
+  server.on('error', (err) => noise.reportError(err) || log.error({ smtp: 'mta', err }, 'smtp server error'));
   return server;
 }

@@ -28,6 +28,8 @@ import { printable } from '../policy/submission-rules';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
+import { NoiseLog } from '../util/connection-noise';
+import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
 import { ConnectionLimiter } from '../util/connection-limits';
 import { newQueueId } from '../util/queue-id';
@@ -44,6 +46,8 @@ export interface SubmissionDeps {
   batcher: CommitBatcher;
   authenticator: Authenticator;
   tls: { key: string; cert: string; ca: string | undefined };
+  /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** 'submission': plain connection, STARTTLS then AUTH. 'submissions': TLS from the first byte. */
@@ -69,6 +73,8 @@ function minutes(ms: number): string {
 
 export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SMTPServer {
   const { config, log, router, batcher, authenticator } = deps;
+  const metrics = deps.metrics ?? noMetrics;
+  const noise = new NoiseLog(log, { smtp: mode });
   installAuthAfterTls();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const states = new Map<string, SessionState>();
@@ -101,6 +107,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       },
       (auditErr) => log.error({ err: auditErr }, 'audit write failed'),
     );
+    metrics.smtpMessage(mode, 'refused');
     return err;
   };
 
@@ -118,7 +125,8 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
-        log.warn({ smtp: mode, peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from client');
+        noise.report('connection-limit', { peer: session.remoteAddress });
+        metrics.connectionRefused(mode);
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
       stateOf(session);
@@ -268,10 +276,12 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
             },
             'message submitted',
           );
+          metrics.smtpMessage(mode, 'delivered', (Date.now() - started) / 1000);
           callback(null, `Message accepted as ${queueId}`);
         })
         .catch((err: unknown) => {
           log.error({ smtp: mode, queueId, peer: session.remoteAddress, login: account?.login ?? null, from: mailFrom, outcome: 'failed', err }, 'message not stored');
+          metrics.smtpMessage(mode, 'failed', (Date.now() - started) / 1000);
           callback(new SmtpReply(451, '4.3.0', `Local error, the message was not accepted (${queueId}); please try again later`));
         });
     },
@@ -284,6 +294,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
   const server = new SMTPServer(options);
   const deadlines = installDeadlines(server, { listener: mode, implicitTls: mode === 'submissions', config, log });
   disableNagle(server);
-  server.on('error', (err) => log.error({ smtp: mode, err }, 'smtp server error'));
+  // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
+  server.on('error', (err) => noise.reportError(err) || log.error({ smtp: mode, err }, 'smtp server error'));
   return server;
 }
