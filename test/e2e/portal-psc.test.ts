@@ -4,6 +4,7 @@
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -31,7 +32,10 @@ t.test('Pro Santé Connect login through oidc-provider', async (t) => {
   t.teardown(() => daemon.stop());
 
   // The stand-in for PSC, with a certificate from the daemon's development CA (portal.oidc.caFile).
-  const { default: Provider } = await import('oidc-provider');
+  // oidc-provider ships no type declarations: the few options used here are typed by hand.
+  const { default: Provider } = (await import('oidc-provider' as string)) as {
+    default: new (issuer: string, configuration: Record<string, unknown>) => { callback(): (req: IncomingMessage, res: ServerResponse) => void };
+  };
   const identities: Record<string, string> = { 'e-cps-alice': '810000000001', 'e-cps-stranger': '899999999999' };
   const provider = new Provider(issuer, {
     clients: [

@@ -344,7 +344,8 @@ t.test('self-service portal', async (t) => {
   });
 
   await t.test('CSRF: a form post without the token, or with a wrong one, is refused with 403', async (t) => {
-    for (const form of [{ target: carol.mssante }, { target: carol.mssante, _csrf: 'x'.repeat(43) }]) {
+    const forms: Array<Record<string, string>> = [{ target: carol.mssante }, { target: carol.mssante, _csrf: 'x'.repeat(43) }];
+    for (const form of forms) {
       const answer = await page.request.post(`${base}/compte/transferts/ajout`, { form });
       t.equal(answer.status(), 403);
     }

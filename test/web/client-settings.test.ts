@@ -26,7 +26,8 @@ t.test('implicit TLS is preferred; STARTTLS when only that listens; a protocol w
 });
 
 t.test('Thunderbird config-v1.1.xml', async (t) => {
-  for (const listening of [{ imaps: 'x:993', submissions: 'x:465' }, { imap: 'x:143', submission: 'x:587' }]) {
+  const cases: Array<Record<string, string>> = [{ imaps: 'x:993', submissions: 'x:465' }, { imap: 'x:143', submission: 'x:587' }];
+  for (const listening of cases) {
     const doc = parser.parse(thunderbirdConfig(clientSettings(config, listening), 'exemple.mssante.fr'));
     const provider = doc.clientConfig.emailProvider;
     t.equal(doc.clientConfig['@version'], '1.1');

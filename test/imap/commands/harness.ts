@@ -6,7 +6,6 @@ import { commandHandlers } from '../../../src/imap/commands';
 import { runCommand } from '../../../src/imap/dispatch';
 import { CommandReader, type RawLine } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
-import type { Authenticator } from '../../../src/auth/authenticator';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
 import { loadConfig } from '../../../src/config/load';
 import { MailboxChanges } from '../../../src/store/mailbox-changes';
