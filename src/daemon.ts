@@ -6,9 +6,10 @@ import { configFileFromEnv, loadConfig } from './config/load';
 import type { Config, Listener } from './config/schema';
 import { OutboundWorker } from './delivery/outbound';
 import { NoticeSender } from './delivery/notices';
-import { MailboxChanges, Router } from './delivery/router';
+import { Router } from './delivery/router';
 import type { TrustSpace } from './policy/trustspace';
-import { loadAllowlist, type AllowlistReload } from './jobs/allowlist';
+import { loadAllowlist } from './jobs/allowlist';
+import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
@@ -19,6 +20,7 @@ import { TokenVerifier } from './auth/oauth';
 import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
+import { MailboxChanges } from './store/mailbox-changes';
 import { migrate, openDatabase, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
@@ -103,7 +105,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     };
 
     const batcher = new CommitBatcher(db);
-    const router = new Router(db, batcher, config, new MailboxChanges(), () => trustSpace);
+    // Committed changes, announced to IMAP sessions (IDLE) and the notice sender.
+    const changes = new MailboxChanges();
+    const router = new Router(db, batcher, config, changes, () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
     const authenticator = new Authenticator(db, log, {
       passwordLogins: config.auth.passwordLogins,
@@ -115,7 +119,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     router.onQueued = () => outbound.kick();
     router.log = log;
     const notices = new NoticeSender({ config, log, db, batcher });
-    router.changes.on('notices-queued', () => notices.kick());
+    changes.on('notices-queued', () => notices.kick());
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
@@ -131,14 +135,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes: router.changes }, tls);
+      imapServers = createImapServers({ config, db, log, authenticator, changes }, tls);
       if (config.listen.imap.port !== 0) listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
       if (config.listen.imaps.port !== 0) listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again, and cut the
     // sessions of a device it revoked or an account it suspended (R16).
     const externalChanges = watchExternalChanges(db, () => {
-      router.changes.emit('mailbox-changed', null);
+      changes.emit('mailbox-changed', null);
       authenticator.recheckSessions();
     });
     outbound.start();
@@ -148,7 +152,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       config,
       db,
       log,
-      notifyMailboxChanged: (mailboxId) => router.changes.emit('mailbox-changed', mailboxId),
+      notifyMailboxChanged: (mailboxId) => changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
       noticesQueued: () => notices.kick(),
     });

@@ -18,7 +18,7 @@
 //   refused on IMAP/SMTP with a reason of its own, so the client can tell the person what to do.
 // - `finish()` is the one place where a login outcome is decided and recorded (log, audit row,
 //   device last use): metrics belong there.
-import type { BoxType } from '../store/boxes';
+import type { BoxType } from '../policy/box-types';
 import type { Db } from '../store/database';
 import { findAccount } from '../store/accounts';
 import { insertAudit, type AuditRecord } from '../store/audit';

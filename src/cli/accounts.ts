@@ -5,13 +5,12 @@ import { createInterface } from 'node:readline';
 import { Argument, Option, type Command } from 'commander';
 import { checkPassword } from '../policy/identity';
 import { hashPassword } from '../policy/password';
+import { describeAccount, type AccountDescription } from '../store/account-view';
 import {
   changeAccountType,
   createPersonAccount,
-  describeAccount,
   setAccountStatus,
   updateAccountSettings,
-  type AccountDescription,
   type PersonType,
 } from '../store/accounts';
 import { CliError } from './context';

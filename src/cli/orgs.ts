@@ -1,12 +1,8 @@
 // `mssd org …`: organisational boxes (BAL ORG) and their delegated members (R2, R6, R9).
 import { Argument, type Command } from 'commander';
-import {
-  addOrgMember,
-  createOrgAccount,
-  describeAccount,
-  removeOrgMember,
-  setOrgMemberNotify,
-} from '../store/accounts';
+import { describeAccount } from '../store/account-view';
+import { createOrgAccount } from '../store/accounts';
+import { addOrgMember, removeOrgMember, setOrgMemberNotify } from '../store/org-members';
 import { type WithContext } from './with-context';
 
 export function registerOrgCommands(program: Command, withContext: WithContext): void {

@@ -5,15 +5,15 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { isAllowedDestination } from '../policy/routing-rules';
 import { loadTrustSpaceFile } from '../policy/trustspace';
+import { getAccount } from '../store/accounts';
 import {
   addForward,
   clearAutoreply,
-  getAccount,
   MAX_AUTOREPLY_BODY_BYTES,
   removeForward,
   setAutoreply,
   type DestinationCheck,
-} from '../store/accounts';
+} from '../store/box-rules';
 import { findBox } from '../store/boxes';
 import type { Db } from '../store/database';
 import { CliError } from './context';

@@ -1,12 +1,12 @@
 // Box rules as pure decisions and message builders: the copy a forward sends (R7), whether an
 // automatic reply may answer a message (R8, RFC 3834) and the reply itself. No SQL, no sockets:
-// the router looks things up and commits what these functions return.
+// src/delivery/box-rule-runner.ts looks things up and commits what these functions return.
 import { randomBytes } from 'node:crypto';
 import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { getHeader, getHeaders, parseAddressList, type HeaderField } from '../mime';
-import { withoutReturnPath } from '../smtp/dsn';
-import { rfc5322Date } from '../smtp/trace';
+import { withoutReturnPath } from './dsn';
+import { rfc5322Date } from '../mime/date';
 
 // ---------------------------------------------------------------------------------------------
 // Forwards (R7)

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type { Config } from '../config/schema';
-import { rfc5322Date } from '../smtp/trace';
+import { rfc5322Date } from '../mime/date';
 import { insertAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';

@@ -1,15 +1,13 @@
-// The relay worker: sends the outbound queue (src/store/queue.ts) to the other MSSanté operators
+// The relay worker (as Haraka's outbound: MX lookup in mx.ts, connections in relay-pool.ts, the
+// queue work here): sends the outbound queue (src/store/queue.ts) to the other MSSanté operators
 // with nodemailer's SMTP client, over TLS 1.2+ with this operator's client certificate (R1).
 //
-// - Where: relay.smarthost when set, else the recipient domain's MX hosts by preference (RFC 5321
-//   section 5.1), the domain itself when it has no MX; a null MX (RFC 7505) bounces at once.
-//   Every DNS failure is temporary: a trust-space domain that does not resolve today is more
-//   likely a DNS incident than a dead operator, and relay.maxAge bounds the wait anyway.
+// - Where: src/delivery/mx.ts (relay.smarthost, else the MX hosts by preference, RFC 5321
+//   section 5.1); each MX in turn until one answers.
 // - How: one SMTP transaction per (entry, domain) carries all the entry's recipients in that
-//   domain, with their own NOTIFY and ORCPT and the entry's RET and ENVID (RFC 3461). Connections
-//   are kept a moment and reused (RSET) for the next message to the same peer.
-// - TLS: with relay.requireTls a peer that offers no STARTTLS, or whose certificate does not chain
-//   to relay.caFile, is a temporary failure (try the next MX, then retry later).
+//   domain, with their own NOTIFY and ORCPT and the entry's RET and ENVID (RFC 3461), over a
+//   connection of src/delivery/relay-pool.ts (kept a moment and reused for the same peer; TLS
+//   failures with relay.requireTls are temporary: next MX, then retry later).
 // - Outcome per recipient: 250 after DATA → 'sent', written to the store right away, before
 //   anything else happens, so a recipient the peer accepted is never sent to again. A crash
 //   between the peer's 250 and that write (a few milliseconds) makes the next attempt send the
@@ -28,12 +26,9 @@
 //   again at once after the restart.
 import { WakeTimer } from '../util/wake-timer';
 import { isAscii } from 'node:buffer';
-import { promises as dns, type MxRecord } from 'node:dns';
-import { isIP } from 'node:net';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { encodeXText } from 'nodemailer/lib/shared';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { durationMs, type Config } from '../config/schema';
-import { buildDsn, statusOfReply, wantsNotification, withoutReturnPath, type DsnRecipient } from '../smtp/dsn';
+import { buildDsn, statusOfReply, wantsNotification, withoutReturnPath, type DsnRecipient } from './dsn';
 import { insertAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';
@@ -50,48 +45,14 @@ import {
 } from '../store/queue';
 import type { RelayTlsOptions } from '../tls/server-options';
 import type { Logger } from '../util/log';
+import { resolveTargets, type MxResolver } from './mx';
+import { RelayPool, sendOn, type PeerConnection, type SmtpError } from './relay-pool';
 import type { Router } from './router';
 
 /** Entries sent at the same time. */
 const MAX_ENTRIES_IN_FLIGHT = 32;
-/** Connections open at the same time to one peer host. */
-const MAX_CONNECTIONS_PER_PEER = 8;
-/** Messages sent over one connection before it is closed and a new one opened. */
-const MAX_MESSAGES_PER_CONNECTION = 100;
-/** How long an unused connection stays open for the next message. */
-const IDLE_CLOSE_MS = 2_000;
 /** The queue is looked at least this often (to see `mssd queue retry` from another process). */
 const POLL_MS = 2_000;
-const SMTP_PORT = 25;
-
-export interface PeerTarget {
-  host: string;
-  port: number;
-}
-
-type ResolvedTargets = { ok: true; targets: PeerTarget[] } | { ok: false; permanent: boolean; reply: string };
-
-export type MxResolver = (domain: string) => Promise<MxRecord[]>;
-
-/** Hosts to try for a domain, best first (RFC 5321 section 5.1). */
-export async function resolveTargets(domain: string, smarthost: PeerTarget | null, resolveMx: MxResolver = dns.resolveMx): Promise<ResolvedTargets> {
-  if (smarthost) return { ok: true, targets: [smarthost] };
-  let records: MxRecord[];
-  try {
-    records = await resolveMx(domain);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // No MX record: the domain itself is the implicit MX (RFC 5321 section 5.1).
-    if (code === 'ENODATA') return { ok: true, targets: [{ host: domain, port: SMTP_PORT }] };
-    return { ok: false, permanent: false, reply: `451 4.4.3 MX lookup of ${domain} failed (${code ?? String(err)}); will retry` };
-  }
-  if (records.length === 0) return { ok: true, targets: [{ host: domain, port: SMTP_PORT }] };
-  if (records.some((record) => record.exchange === '' || record.exchange === '.')) {
-    return { ok: false, permanent: true, reply: `556 5.1.10 ${domain} publishes a null MX (RFC 7505): it accepts no mail` };
-  }
-  const sorted = [...records].sort((a, b) => a.priority - b.priority);
-  return { ok: true, targets: sorted.map((record) => ({ host: record.exchange.replace(/\.$/, ''), port: SMTP_PORT })) };
-}
 
 /** The delay before attempt number `attempts + 1`, after `attempts` attempts (1-based). */
 export function retryDelayMs(retryDelays: readonly string[], attempts: number): number {
@@ -102,250 +63,6 @@ export function retryDelayMs(retryDelays: readonly string[], attempts: number): 
 /** An SMTP reply on one line, as kept in the store and quoted in DSNs. */
 function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim().slice(0, 1000);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Connections
-
-interface SmtpError extends Error {
-  code?: string;
-  response?: string;
-  responseCode?: number;
-  command?: string;
-  recipient?: string;
-  rejectedErrors?: SmtpError[];
-}
-
-interface ConnectionInternals {
-  _recipientQueue: string[];
-  _supportedExtensions: string[];
-  _getDsnRcptToArgs: () => string;
-  _socket: unknown;
-}
-
-interface RecipientDsn {
-  notify: string | null;
-  orcpt: string | null;
-}
-
-class PeerConnection {
-  messages = 0;
-  broken = false;
-  idleTimer: NodeJS.Timeout | null = null;
-  /** NOTIFY/ORCPT of the recipients of the transaction under way. */
-  dsn = new Map<string, RecipientDsn>();
-
-  constructor(
-    readonly key: string,
-    readonly target: PeerTarget,
-    readonly smtp: SMTPConnection,
-  ) {
-    // nodemailer gives every recipient of a transaction the same NOTIFY and ORCPT; RFC 3461 has
-    // them per recipient, so the RCPT TO parameters are taken from this connection's table.
-    const internals = smtp as unknown as ConnectionInternals;
-    internals._getDsnRcptToArgs = () => {
-      const recipient = internals._recipientQueue[internals._recipientQueue.length - 1];
-      const params = recipient === undefined ? undefined : this.dsn.get(recipient);
-      if (!params || !internals._supportedExtensions.includes('DSN')) return '';
-      const args: string[] = [];
-      if (params.notify) args.push(`NOTIFY=${params.notify}`);
-      if (params.orcpt) args.push(`ORCPT=${encodeXText(params.orcpt)}`);
-      return args.length > 0 ? ` ${args.join(' ')}` : '';
-    };
-  }
-
-  get offersDsn(): boolean {
-    return (this.smtp as unknown as ConnectionInternals)._supportedExtensions.includes('DSN');
-  }
-
-  get tlsProtocol(): string | null {
-    const socket = (this.smtp as unknown as ConnectionInternals)._socket as { getProtocol?: () => string | null } | null;
-    return typeof socket?.getProtocol === 'function' ? socket.getProtocol() : null;
-  }
-}
-
-class ConnectionPool {
-  private readonly idle = new Map<string, PeerConnection[]>();
-  private readonly open = new Map<string, number>();
-  private readonly waiters = new Map<string, Array<() => void>>();
-  private readonly all = new Set<PeerConnection>();
-  private closed = false;
-
-  constructor(
-    private readonly config: Config,
-    private readonly tls: RelayTlsOptions,
-  ) {}
-
-  async acquire(target: PeerTarget): Promise<PeerConnection> {
-    const key = `${target.host}:${target.port}`;
-    for (;;) {
-      if (this.closed) throw Object.assign(new Error('relay stopping'), { code: 'ESTOPPING' });
-      const idle = this.idle.get(key);
-      while (idle && idle.length > 0) {
-        const connection = idle.pop()!;
-        if (connection.idleTimer) clearTimeout(connection.idleTimer);
-        connection.idleTimer = null;
-        if (!connection.broken && !connection.smtp.destroyed) return connection;
-        this.forget(connection);
-      }
-      if ((this.open.get(key) ?? 0) < MAX_CONNECTIONS_PER_PEER) break;
-      await new Promise<void>((resolve) => {
-        const list = this.waiters.get(key) ?? [];
-        list.push(resolve);
-        this.waiters.set(key, list);
-      });
-    }
-    this.open.set(key, (this.open.get(key) ?? 0) + 1);
-    try {
-      return await this.connect(key, target);
-    } catch (err) {
-      this.open.set(key, (this.open.get(key) ?? 1) - 1);
-      this.wake(key);
-      throw err;
-    }
-  }
-
-  private connect(key: string, target: PeerTarget): Promise<PeerConnection> {
-    const requireTls = this.config.relay.requireTls;
-    const smtp = new SMTPConnection({
-      host: target.host,
-      port: target.port,
-      name: this.config.hostname,
-      secure: false,
-      requireTLS: requireTls,
-      opportunisticTLS: !requireTls,
-      connectionTimeout: 30_000,
-      greetingTimeout: 60_000,
-      socketTimeout: 10 * 60_000, // RFC 5321 section 4.5.3.2.6: 10 minutes for the end of DATA
-      logger: false,
-      tls: {
-        minVersion: this.tls.minVersion,
-        ca: this.tls.ca,
-        cert: this.tls.cert,
-        key: this.tls.key,
-        // Without relay.requireTls, TLS is opportunistic: better encrypted unverified than clear.
-        rejectUnauthorized: requireTls,
-        servername: isIP(target.host) ? undefined : target.host,
-      },
-    });
-    const connection = new PeerConnection(key, target, smtp);
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      // nodemailer reports some failures while connecting (a refused STARTTLS, say) as an
-      // 'error' event without ever calling the connect callback: either one settles.
-      const fail = (err: unknown) => {
-        connection.broken = true;
-        if (settled) return;
-        settled = true;
-        smtp.close();
-        reject(err);
-      };
-      smtp.on('error', fail);
-      smtp.once('end', () => {
-        connection.broken = true;
-        this.dropIdle(connection);
-        if (!settled) fail(Object.assign(new Error(`${key} closed the connection`), { code: 'ECONNECTION' }));
-      });
-      smtp.connect((err) => {
-        if (err) return fail(err);
-        if (settled) return;
-        settled = true;
-        this.all.add(connection);
-        resolve(connection);
-      });
-    });
-  }
-
-  /** After a send: keep the connection for the next message when it is healthy, else close it. */
-  release(connection: PeerConnection, healthy: boolean): void {
-    connection.dsn = new Map();
-    if (!healthy || this.closed || connection.broken || connection.messages >= MAX_MESSAGES_PER_CONNECTION) {
-      this.close(connection);
-      return;
-    }
-    connection.smtp.reset((err) => {
-      if (err || this.closed || connection.broken) {
-        this.close(connection);
-        return;
-      }
-      const list = this.idle.get(connection.key) ?? [];
-      list.push(connection);
-      this.idle.set(connection.key, list);
-      connection.idleTimer = setTimeout(() => {
-        this.dropIdle(connection);
-        this.close(connection);
-      }, IDLE_CLOSE_MS);
-      connection.idleTimer.unref();
-      this.wake(connection.key);
-    });
-  }
-
-  private dropIdle(connection: PeerConnection): void {
-    const list = this.idle.get(connection.key);
-    const index = list ? list.indexOf(connection) : -1;
-    if (list && index >= 0) list.splice(index, 1);
-  }
-
-  private close(connection: PeerConnection): void {
-    if (connection.idleTimer) clearTimeout(connection.idleTimer);
-    connection.idleTimer = null;
-    if (!this.all.has(connection)) return;
-    connection.broken = true;
-    try {
-      if (!connection.smtp.destroyed) connection.smtp.quit();
-    } catch {
-      // already gone
-    }
-    const closer = setTimeout(() => connection.smtp.close(), 1_000);
-    closer.unref();
-    this.forget(connection);
-  }
-
-  private forget(connection: PeerConnection): void {
-    if (!this.all.delete(connection)) return;
-    this.open.set(connection.key, Math.max(0, (this.open.get(connection.key) ?? 1) - 1));
-    this.wake(connection.key);
-  }
-
-  private wake(key: string): void {
-    const waiter = this.waiters.get(key)?.shift();
-    if (waiter) waiter();
-  }
-
-  /** Closes every connection, idle or busy: a busy send fails with a connection error. */
-  closeAll(): void {
-    this.closed = true;
-    for (const connection of [...this.all]) {
-      if (connection.idleTimer) clearTimeout(connection.idleTimer);
-      connection.broken = true;
-      connection.smtp.close();
-      this.forget(connection);
-    }
-    this.idle.clear();
-    for (const list of this.waiters.values()) for (const waiter of list.splice(0)) waiter();
-  }
-}
-
-function sendOn(connection: PeerConnection, envelope: SMTPConnection.Envelope, message: Buffer): Promise<SMTPConnection.SentMessageInfo> {
-  return new Promise((resolve, reject) => {
-    const smtp = connection.smtp;
-    let settled = false;
-    const settle = (err: unknown, info?: SMTPConnection.SentMessageInfo) => {
-      if (settled) return;
-      settled = true;
-      smtp.off('error', onError);
-      smtp.off('end', onEnd);
-      if (err) reject(err);
-      else resolve(info!);
-    };
-    // Whatever nodemailer does with its callback when the connection dies mid-transaction, the
-    // attempt ends: the recipients stay pending and are tried again later.
-    const onError = (err: unknown) => settle(err);
-    const onEnd = () => settle(Object.assign(new Error('the peer closed the connection'), { code: 'ECONNECTION' }));
-    smtp.on('error', onError);
-    smtp.once('end', onEnd);
-    smtp.send(envelope, message, (err, info) => settle(err, info as SMTPConnection.SentMessageInfo));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,14 +93,14 @@ export interface OutboundDeps {
 
 export class OutboundWorker {
   private readonly inFlight = new Map<number, Promise<void>>();
-  private readonly pool: ConnectionPool;
+  private readonly pool: RelayPool;
   private readonly maxAgeMs: number;
   private readonly wake = new WakeTimer(() => this.scan());
   private stopping = false;
   private started = false;
 
   constructor(private readonly deps: OutboundDeps) {
-    this.pool = new ConnectionPool(deps.config, deps.tls);
+    this.pool = new RelayPool(deps.config, deps.tls);
     this.maxAgeMs = durationMs(deps.config.relay.maxAge);
   }
 

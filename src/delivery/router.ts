@@ -7,45 +7,30 @@
 // NOTIFY=SUCCESS, the report is committed in the same transaction as the delivery it reports,
 // to the sender's INBOX when the sender is local, else to the outbound queue.
 //
-// And it applies the rules of every box a message lands in (R7–R9), in that same transaction, so
-// that a 250 covers them too (R14):
-// - forwards (R7): a copy to each target, through this router for local boxes and through the
-//   outbound queue (kind 'forward') for other operators, from the forwarding box's address, so
-//   that bounces go to that box; R1 (and R2, R4) are checked again at use time; our own trace
-//   header stops loops (src/delivery/box-rules.ts). A box receives one copy of a message per
-//   delivery, however many forwards lead to it;
-// - the automatic reply (R8, RFC 3834), once per sender per autoreply.intervalDays, remembered in
-//   autoreply_log, sent under the same R1–R4 decisions as submission (a MED box answers only
-//   local senders);
-// - reception notices (R9): a `notices` row, merged with the others of the same burst, that the
-//   notice sender (src/delivery/notices.ts) delivers later: the notification relay never holds up
-//   or fails a delivery.
-// A rule that fails (a bug, a corrupt setting) is rolled back alone (a savepoint) and logged: the
-// delivery itself stands.
-import { EventEmitter } from 'node:events';
-import { durationMs, type Config } from '../config/schema';
-import { analyzeMessage, type HeaderField } from '../mime';
+// And it has the rules of every box a message lands in (R7–R9: forwards, automatic replies,
+// reception notices) applied in that same transaction, by src/delivery/box-rule-runner.ts, so that
+// a 250 covers them too (R14). Every local commit — a message received by SMTP, or one this server
+// writes itself (a report, a forwarded copy, an automatic reply) — takes one path, commitLocal.
+import type { Config } from '../config/schema';
+import { analyzeMessage, type MessageAnalysis } from '../mime';
+import { domainOf } from '../policy/identity';
+import type { Refusal } from '../policy/refusal';
 import { isAllowedDestination, isOwnDomain, type TrustSpaceView } from '../policy/routing-rules';
 import {
   isDuplicateRecipient,
-  isPatientAddress,
   recipientSetRefusal,
   remoteRecipientRefusal,
   senderAddressRefusal,
 } from '../policy/submission-rules';
-import { buildDsn, isDeliveryReport, wantsNotification, type DsnRecipient } from '../smtp/dsn';
-import { newQueueId, rfc5322Date } from '../smtp/trace';
-import { getAutoreply, listAddresses, listForwards, listMemberships } from '../store/accounts';
-import {
-  autoreplySentAt,
-  boxAddresses,
-  boxRulesOf,
-  receptionNoticeRecipients,
-  recordAutoreplySent,
-  type BoxRules,
-} from '../store/box-rules';
-import { findBox, type BoxRef, type BoxType } from '../store/boxes';
+import { buildDsn, isDeliveryReport, wantsNotification, type DsnRecipient } from './dsn';
+import { rfc5322Date } from '../mime/date';
+import { newQueueId } from '../util/queue-id';
+import { listAddresses } from '../store/accounts';
+import { listMemberships } from '../store/org-members';
+import type { BoxType } from '../policy/box-types';
+import { findBox, type BoxRef } from '../store/boxes';
 import { insertAudit } from '../store/audit';
+import type { MailboxChanges } from '../store/mailbox-changes';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';
 import {
@@ -59,17 +44,11 @@ import {
   type AppendedMessage,
   type DeliveryRecord,
 } from '../store/messages';
-import { queueReceptionNotice } from '../store/notices';
 import { enqueueOutbound } from '../store/queue';
 import type { Logger } from '../util/log';
-import { autoreplyRefusal, buildAutoreply, forwardedCopy, forwardRefusal, forwardTrace } from './box-rules';
+import { BoxRuleRunner, type CommitEffects, type InternalMessage } from './box-rule-runner';
 
-/** A refusal with its SMTP reply code, RFC 3463 enhanced code and a sentence for a human. */
-export interface Refusal {
-  code: number;
-  enhanced: string;
-  message: string;
-}
+export type { CommitEffects } from './box-rule-runner';
 
 export type RecipientCheck = { ok: true; box: BoxRef } | ({ ok: false } & Refusal);
 
@@ -122,26 +101,6 @@ export interface DeliveryResult {
   reports: number;
 }
 
-/** What a commit changed, to announce once it is durable. */
-export interface CommitEffects {
-  appended: AppendedMessage[];
-  queued: boolean;
-  /** Notices were queued (R9): the notice sender looks at them. */
-  notices?: boolean;
-}
-
-/** A message just appended to local boxes, as their rules (R7–R9) look at it. */
-interface Arrival {
-  /** As stored, trace fields of the final delivery included. */
-  raw: Buffer;
-  header: readonly HeaderField[];
-  messageId: string | null;
-  mailFrom: string;
-  at: number;
-  /** One per box. */
-  recipients: ReadonlyArray<{ address: string; box: BoxRef }>;
-}
-
 /** A report (DSN) to hand to its recipient, built before the transaction that commits it. */
 export interface Report {
   /** Where it goes: the original envelope sender. */
@@ -149,16 +108,20 @@ export interface Report {
   raw: Buffer;
 }
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+/** What the local commit writes: a message for local boxes, received or written by this server. */
+interface LocalCommit {
+  delivery: Omit<DeliveryRecord, 'messageId' | 'size'>;
+  raw: Buffer;
+  analysis: MessageAnalysis;
+  hash: string;
+  recipients: ReadonlyArray<{ address: string; orcpt: string | null; notify: string | null; box: BoxRef }>;
+  /** Remote recipients of the same delivery, recorded as queued. */
+  queued?: readonly RemoteRecipient[];
+  /** The boxes this delivery already reached (a forward skips them); the new ones are added. */
+  reached?: Set<number>;
 }
 
-/**
- * Emits 'mailbox-changed' (mailboxId) after a commit that changed a mailbox, so IMAP sessions
- * can tell their clients at once (RFC 2177 IDLE); and 'notices-queued' after a commit that queued
- * notices (R9), for the notice sender.
- */
-export class MailboxChanges extends EventEmitter {}
+
 
 const NO_TRUST_SPACE: TrustSpaceView = {
   hasDomain: () => false,
@@ -171,15 +134,24 @@ export class Router {
   onQueued: (() => void) | null = null;
   /** Where box rules that failed or declined are logged (the daemon sets it). */
   log: Logger | null = null;
+  /** Forwards, automatic replies and reception notices of the boxes a message lands in (R7–R9). */
+  private readonly rules: BoxRuleRunner;
 
   constructor(
     private readonly db: Db,
     private readonly batcher: CommitBatcher,
     private readonly config: Config,
-    readonly changes: MailboxChanges,
+    private readonly changes: MailboxChanges,
     /** The current allowlist (R1), a function so that a refreshed list applies at once. */
     private readonly trustSpace: () => TrustSpaceView = () => NO_TRUST_SPACE,
-  ) {}
+  ) {
+    this.rules = new BoxRuleRunner(
+      config,
+      () => this.trustSpace(),
+      (db, message, effects) => this.appendInternal(db, message, effects),
+      () => this.log,
+    );
+  }
 
   /** Address of the reports this server writes (header From:; the envelope sender is <>). */
   get reportsFrom(): string {
@@ -191,7 +163,7 @@ export class Router {
    * (logins are internal addresses, R2), and only active boxes that may receive from outside.
    */
   checkMtaRecipient(address: string): RecipientCheck {
-    const domain = domainOf(address);
+    const domain = domainOf(address) || address; // the domainless "postmaster" (RFC 5321 section 4.1.1.3) is named as is
     if (!this.config.domains.mssante.includes(domain)) {
       return {
         ok: false,
@@ -289,63 +261,25 @@ export class Router {
    */
   async deliver(envelope: InboundEnvelope, raw: Buffer): Promise<DeliveryResult> {
     const analysis = analyzeMessage(raw);
-    const envelopeJson = JSON.stringify(analysis.envelope);
-    const structureJson = JSON.stringify(analysis.structure);
     const hash = bodyHash(raw);
-    const accounts = [...new Set(envelope.recipients.map((rcpt) => rcpt.box.accountId))];
     const remote = envelope.remote ?? [];
     const report = this.successReport(envelope, raw);
     const reportedRecipients = report ? report.recipients : [];
-    const { rows: appended, effects } = await this.batcher.run((db) => {
+    const { appended, effects } = await this.batcher.run((db) => {
       // Built afresh on each run: the batcher may roll a batch back and run each job again.
       const effects: CommitEffects = { appended: [], queued: remote.length > 0 };
-      const deliveryId = insertDelivery(db, { ...envelope, messageId: analysis.messageId, size: raw.length });
-      if (accounts.length > 0) retainBody(db, hash, raw, accounts.length, envelope.receivedAt);
-      const rows = accounts.map((accountId) =>
-        appendMessage(db, {
-          mailboxId: inboxOf(db, accountId),
-          bodyHash: hash,
-          size: raw.length,
-          internalDate: envelope.receivedAt,
-          arrivedAt: envelope.receivedAt,
-          deliveryId,
-          messageId: analysis.messageId,
-          envelope: envelopeJson,
-          structure: structureJson,
-        }),
+      const { deliveryId, appended } = this.commitLocal(
+        db,
+        { delivery: envelope, raw, analysis, hash, recipients: envelope.recipients, queued: remote },
+        effects,
       );
-      for (const rcpt of envelope.recipients) {
-        insertDeliveryRecipient(db, deliveryId, {
-          address: rcpt.address,
-          orcpt: rcpt.orcpt,
-          notify: rcpt.notify,
-          accountId: rcpt.box.accountId,
-          outcome: 'delivered',
-        });
-      }
-      for (const rcpt of remote) {
-        insertDeliveryRecipient(db, deliveryId, { address: rcpt.address, orcpt: rcpt.orcpt, notify: rcpt.notify, accountId: null, outcome: 'queued' });
-      }
-      if (accounts.length > 0) {
-        const boxes = new Map<number, { address: string; box: BoxRef }>();
-        for (const rcpt of envelope.recipients) if (!boxes.has(rcpt.box.accountId)) boxes.set(rcpt.box.accountId, { address: rcpt.address, box: rcpt.box });
-        const arrival: Arrival = {
-          raw,
-          header: analysis.header,
-          messageId: analysis.messageId,
-          mailFrom: envelope.mailFrom,
-          at: envelope.receivedAt,
-          recipients: [...boxes.values()],
-        };
-        this.applyBoxRules(db, arrival, effects, new Set(accounts));
-      }
       if (remote.length > 0) {
         enqueueOutbound(db, {
           kind: 'relay',
           queueId: envelope.queueId,
           mailFrom: envelope.mailFrom,
           recipients: remote,
-          body: accounts.length > 0 ? { hash } : { content: raw, hash },
+          body: appended.length > 0 ? { hash } : { content: raw, hash },
           deliveryId,
           senderAccountId: envelope.senderAccountId ?? null,
           envid: envelope.envid,
@@ -376,9 +310,8 @@ export class Router {
         },
         envelope.receivedAt,
       );
-      return { rows, effects };
+      return { appended, effects };
     });
-    effects.appended.push(...appended);
     this.announce(effects);
     return { messageId: analysis.messageId, appended, queued: remote.length > 0 ? envelope.queueId : null, reports: report ? 1 : 0 };
   }
@@ -421,24 +354,18 @@ export class Router {
 
   /**
    * A message this server writes itself (a report, a forwarded copy, an automatic reply) into the
-   * INBOX of local boxes, inside the caller's transaction: its delivery row (source 'internal'),
-   * one stored body, the messages, their recipients; then the rules of those boxes. The trace
-   * fields of the final delivery (Return-Path, and a Received line unless the message carries its
-   * own) go before the message.
+   * INBOX of local boxes, inside the caller's transaction, by the same local commit as a message
+   * received (delivery row with source 'internal'). The trace fields of the final delivery
+   * (Return-Path, and a Received line unless the message carries its own) go before the message.
    */
-  private appendInternal(
-    db: Db,
-    input: { raw: Buffer; mailFrom: string; recipients: ReadonlyArray<{ address: string; box: BoxRef }>; queueId: string; at: number; received?: boolean; reached?: Set<number> },
-    effects: CommitEffects,
-  ): { messageId: string | null; size: number } {
-    const { at, queueId } = input;
+  private appendInternal(db: Db, message: InternalMessage, effects: CommitEffects): { messageId: string | null; size: number } {
+    const { at, queueId } = message;
     const trace =
-      `Return-Path: <${input.mailFrom}>\r\n` +
-      (input.received === false ? '' : `Received: by ${this.config.hostname} (mssd) with local id ${queueId};\r\n\t${rfc5322Date(new Date(at))}\r\n`);
-    const raw = Buffer.concat([Buffer.from(trace, 'utf8'), input.raw]);
+      `Return-Path: <${message.mailFrom}>\r\n` +
+      (message.received === false ? '' : `Received: by ${this.config.hostname} (mssd) with local id ${queueId};\r\n\t${rfc5322Date(new Date(at))}\r\n`);
+    const raw = Buffer.concat([Buffer.from(trace, 'utf8'), message.raw]);
     const analysis = analyzeMessage(raw);
-    const hash = bodyHash(raw);
-    const deliveryId = insertDelivery(db, {
+    const delivery: LocalCommit['delivery'] = {
       queueId,
       source: 'internal',
       receivedAt: at,
@@ -447,215 +374,58 @@ export class Router {
       tlsProtocol: null,
       clientDn: null,
       authLogin: null,
-      mailFrom: input.mailFrom,
+      mailFrom: message.mailFrom,
       envid: null,
       ret: null,
-      messageId: analysis.messageId,
-      size: raw.length,
-    });
-    retainBody(db, hash, raw, input.recipients.length, at);
-    const envelope = JSON.stringify(analysis.envelope);
-    const structure = JSON.stringify(analysis.structure);
-    for (const rcpt of input.recipients) {
-      effects.appended.push(
-        appendMessage(db, {
-          mailboxId: inboxOf(db, rcpt.box.accountId),
-          bodyHash: hash,
-          size: raw.length,
-          internalDate: at,
-          arrivedAt: at,
-          deliveryId,
-          messageId: analysis.messageId,
-          envelope,
-          structure,
-        }),
-      );
-      insertDeliveryRecipient(db, deliveryId, { address: rcpt.address, orcpt: null, notify: null, accountId: rcpt.box.accountId, outcome: 'delivered' });
-    }
-    const reached = input.reached ?? new Set<number>();
-    for (const rcpt of input.recipients) reached.add(rcpt.box.accountId);
-    this.applyBoxRules(
-      db,
-      { raw, header: analysis.header, messageId: analysis.messageId, mailFrom: input.mailFrom, at, recipients: input.recipients },
-      effects,
-      reached,
-    );
+    };
+    const recipients = message.recipients.map((rcpt) => ({ ...rcpt, orcpt: null, notify: null }));
+    this.commitLocal(db, { delivery, raw, analysis, hash: bodyHash(raw), recipients, reached: message.reached }, effects);
     return { messageId: analysis.messageId, size: raw.length };
   }
 
   /**
-   * The rules of every box a message just landed in (R7–R9), inside the delivery's transaction.
-   * `reached` holds the boxes this delivery already put the message in (a forward skips them).
+   * The one local commit, inside the caller's transaction: the delivery row, one stored body for
+   * all the boxes, one message in the INBOX of each box (a box reached through several of its
+   * addresses receives one copy), a delivery_recipients row per recipient ('delivered'; 'queued'
+   * for the remote ones of the same delivery), then the rules of the boxes reached (R7–R9). The
+   * messages are added to `effects` and returned.
    */
-  private applyBoxRules(db: Db, arrival: Arrival, effects: CommitEffects, reached: Set<number>): void {
-    for (const rcpt of arrival.recipients) {
-      const rules = boxRulesOf(db, rcpt.box.accountId, arrival.at);
-      if (!rules || rules.status === 'suspended') continue;
-      if (rules.notifyEach || rules.memberNotices) this.guarded(db, 'notice', rules, () => this.queueReceptionNotices(db, rules, arrival.at, effects));
-      if (rules.autoreplyActive) this.guarded(db, 'autoreply', rules, () => this.autoreply(db, arrival, rules, effects));
-      if (rules.hasForwards) this.guarded(db, 'forward', rules, () => this.forward(db, arrival, rules, effects, reached));
-    }
-  }
-
-  /** Runs one rule in a savepoint: when it throws, what it wrote is undone and the delivery stands. */
-  private guarded(db: Db, rule: string, rules: BoxRules, work: () => void): void {
-    try {
-      db.transaction(work)();
-    } catch (err) {
-      this.log?.error({ rule, box: rules.address, err }, 'box rule failed; the message was delivered without it');
-    }
-  }
-
-  /** R9: a reception notice for each person the box's settings name, merged with a burst's others. */
-  private queueReceptionNotices(db: Db, rules: BoxRules, at: number, effects: CommitEffects): void {
-    const windowMs = durationMs(this.config.notifications.mergeWindow);
-    for (const recipient of receptionNoticeRecipients(db, rules)) {
-      queueReceptionNotice(db, { accountId: rules.accountId, recipient, box: rules.address, at, windowMs });
-      effects.notices = true;
-    }
-  }
-
-  /** Whether a box of type `type` may write to `address` outside this operator (R1, R2, R4). */
-  private remoteRefusal(type: BoxType, address: string): string | null {
-    const refusal = remoteRecipientRefusal({
-      address,
-      accountType: type,
-      senderType: type,
-      destinationAllowed: isAllowedDestination(domainOf(address), {
-        ownDomains: [...this.config.domains.mssante, ...this.config.domains.internal],
-        patientDomain: this.config.trustSpace.patientDomain,
-        trustSpace: this.trustSpace(),
+  private commitLocal(db: Db, input: LocalCommit, effects: CommitEffects): { deliveryId: number; appended: AppendedMessage[] } {
+    const { raw, analysis, hash } = input;
+    const at = input.delivery.receivedAt;
+    const deliveryId = insertDelivery(db, { ...input.delivery, messageId: analysis.messageId, size: raw.length });
+    const boxes = new Map<number, { address: string; box: BoxRef }>();
+    for (const rcpt of input.recipients) if (!boxes.has(rcpt.box.accountId)) boxes.set(rcpt.box.accountId, { address: rcpt.address, box: rcpt.box });
+    if (boxes.size > 0) retainBody(db, hash, raw, boxes.size, at);
+    const envelope = JSON.stringify(analysis.envelope);
+    const structure = JSON.stringify(analysis.structure);
+    const appended = [...boxes.keys()].map((accountId) =>
+      appendMessage(db, {
+        mailboxId: inboxOf(db, accountId),
+        bodyHash: hash,
+        size: raw.length,
+        internalDate: at,
+        arrivedAt: at,
+        deliveryId,
+        messageId: analysis.messageId,
+        envelope,
+        structure,
       }),
-      patientDomain: this.config.trustSpace.patientDomain,
-    });
-    return refusal ? `${refusal.code} ${refusal.enhanced} ${refusal.message}` : null;
-  }
-
-  /**
-   * R8: the automatic reply of a box, when RFC 3834 lets it answer this message and it has not
-   * answered this sender within autoreply.intervalDays. It goes to the envelope sender, from the
-   * null reverse-path: into a local sender's INBOX, or to the outbound queue (kind 'autoreply')
-   * when R1–R4 let the box write to that sender.
-   */
-  private autoreply(db: Db, arrival: Arrival, rules: BoxRules, effects: CommitEffects): void {
-    const settings = getAutoreply(db, rules.accountId);
-    if (!settings || arrival.at < settings.startAt || arrival.at >= settings.endAt) return;
-    const sender = arrival.mailFrom;
-    const refusal = autoreplyRefusal({ mailFrom: sender, header: arrival.header, boxAddresses: boxAddresses(db, rules.accountId) });
-    if (refusal) {
-      this.log?.debug({ rule: 'autoreply', box: rules.address, sender, outcome: refusal }, 'automatic reply not sent');
-      return;
-    }
-    const last = autoreplySentAt(db, rules.accountId, sender);
-    if (last !== null && arrival.at - last < this.config.autoreply.intervalDays * 86_400_000) {
-      this.log?.debug({ rule: 'autoreply', box: rules.address, sender, outcome: 'already-answered', at: new Date(last).toISOString() }, 'automatic reply not sent');
-      return;
-    }
-    const queueId = newQueueId();
-    const raw = buildAutoreply({
-      from: rules.address,
-      to: sender,
-      subject: settings.subject,
-      body: settings.body,
-      original: arrival.header,
-      hostname: this.config.hostname,
-      queueId,
-      date: new Date(arrival.at),
-    });
-    let outcome: 'delivered' | 'queued';
-    if (isOwnDomain(domainOf(sender), this.config)) {
-      const box = findBox(db, sender);
-      if (!box || box.status !== 'active' || box.accountId === rules.accountId) {
-        this.log?.info({ rule: 'autoreply', box: rules.address, sender, outcome: 'no-local-box' }, 'automatic reply not sent');
-        return;
-      }
-      this.appendInternal(db, { raw, mailFrom: '', recipients: [{ address: sender, box }], queueId, at: arrival.at }, effects);
-      outcome = 'delivered';
-    } else {
-      const refused = this.remoteRefusal(rules.type, sender);
-      if (refused) {
-        this.log?.info({ rule: 'autoreply', box: rules.address, sender, outcome: 'refused', reason: refused }, 'automatic reply not sent');
-        return;
-      }
-      enqueueOutbound(db, { kind: 'autoreply', queueId, mailFrom: '', recipients: [{ address: sender }], body: { content: raw }, senderAccountId: rules.accountId, now: arrival.at });
-      effects.queued = true;
-      outcome = 'queued';
-    }
-    recordAutoreplySent(db, rules.accountId, sender, arrival.at);
-    insertAudit(
-      db,
-      { event: 'autoreply', source: 'internal', queueId, mailFrom: '', recipients: [sender], size: raw.length, outcome, detail: JSON.stringify({ box: rules.address, inReplyTo: arrival.messageId }) },
-      arrival.at,
     );
-    this.log?.info({ rule: 'autoreply', queueId, box: rules.address, to: sender, outcome }, 'automatic reply sent');
-  }
-
-  /**
-   * R7: a copy of the message to each forward target of the box, from the box's address (bounces
-   * come back to it), unless the message already went through a forward of this box, has been
-   * forwarded MAX_FORWARD_HOPS times, or comes from the null sender. Each target is checked again
-   * now: a local one must be an active box that this delivery has not reached yet; another
-   * operator's must be allowed by R1, and by R2 and R4 for the forwarding box.
-   */
-  private forward(db: Db, arrival: Arrival, rules: BoxRules, effects: CommitEffects, reached: Set<number>): void {
-    const targets = listForwards(db, rules.accountId);
-    if (targets.length === 0) return;
-    const trace = forwardTrace(arrival.header);
-    const declined = forwardRefusal(trace, boxAddresses(db, rules.accountId), arrival.mailFrom);
-    if (declined) {
-      this.log?.info({ rule: 'forward', box: rules.address, messageId: arrival.messageId, outcome: declined, forwardedBy: trace.by }, 'message not forwarded');
-      insertAudit(db, { event: 'forward', source: 'internal', mailFrom: rules.address, recipients: targets, messageId: arrival.messageId, outcome: 'not-forwarded', detail: JSON.stringify({ box: rules.address, reason: declined }) }, arrival.at);
-      return;
+    effects.appended.push(...appended);
+    for (const rcpt of input.recipients) {
+      insertDeliveryRecipient(db, deliveryId, { address: rcpt.address, orcpt: rcpt.orcpt, notify: rcpt.notify, accountId: rcpt.box.accountId, outcome: 'delivered' });
     }
-    const local: Array<{ address: string; box: BoxRef }> = [];
-    const remote: Array<{ address: string }> = [];
-    const skipped: Array<{ target: string; reason: string }> = [];
-    for (const target of targets) {
-      if (isOwnDomain(domainOf(target), this.config)) {
-        const box = findBox(db, target);
-        if (!box || box.status !== 'active') skipped.push({ target, reason: 'no active box has this address' });
-        else if (box.accountId === rules.accountId) skipped.push({ target, reason: 'an address of the box itself' });
-        else if (reached.has(box.accountId) || local.some((other) => other.box.accountId === box.accountId)) {
-          skipped.push({ target, reason: 'already received this message' });
-        } else local.push({ address: target, box });
-        continue;
-      }
-      const refused = isPatientAddress(target, this.config.trustSpace.patientDomain)
-        ? 'a patient address never receives a copy of a box (R4)'
-        : this.remoteRefusal(rules.type, target);
-      if (refused) skipped.push({ target, reason: refused });
-      else remote.push({ address: target });
+    for (const rcpt of input.queued ?? []) {
+      insertDeliveryRecipient(db, deliveryId, { address: rcpt.address, orcpt: rcpt.orcpt, notify: rcpt.notify, accountId: null, outcome: 'queued' });
     }
-    const queueId = newQueueId();
-    if (local.length > 0 || remote.length > 0) {
-      const copy = forwardedCopy(arrival.raw, { by: rules.address, hop: trace.hops + 1, hostname: this.config.hostname, queueId, date: new Date(arrival.at) });
-      if (remote.length > 0) {
-        enqueueOutbound(db, { kind: 'forward', queueId, mailFrom: rules.address, recipients: remote, body: { content: copy }, senderAccountId: rules.accountId, now: arrival.at });
-        effects.queued = true;
-      }
-      if (local.length > 0) {
-        this.appendInternal(db, { raw: copy, mailFrom: rules.address, recipients: local, queueId, at: arrival.at, received: false, reached }, effects);
-      }
+    if (boxes.size > 0) {
+      const reached = input.reached ?? new Set<number>();
+      for (const accountId of boxes.keys()) reached.add(accountId);
+      const arrival = { raw, header: analysis.header, messageId: analysis.messageId, mailFrom: input.delivery.mailFrom, at, recipients: [...boxes.values()] };
+      this.rules.apply(db, arrival, effects, reached);
     }
-    const forwarded = [...local.map((rcpt) => rcpt.address), ...remote.map((rcpt) => rcpt.address)];
-    insertAudit(
-      db,
-      {
-        event: 'forward',
-        source: 'internal',
-        queueId: forwarded.length > 0 ? queueId : null,
-        mailFrom: rules.address,
-        recipients: forwarded,
-        messageId: arrival.messageId,
-        outcome: forwarded.length === 0 ? 'not-forwarded' : local.length === 0 ? 'queued' : remote.length === 0 ? 'delivered' : 'delivered+queued',
-        detail: JSON.stringify({ box: rules.address, hop: trace.hops + 1, skipped }),
-      },
-      arrival.at,
-    );
-    this.log?.info(
-      { rule: 'forward', queueId, box: rules.address, messageId: arrival.messageId, local: local.map((r) => r.address), remote: remote.map((r) => r.address), skipped },
-      forwarded.length > 0 ? 'message forwarded' : 'message not forwarded',
-    );
+    return { deliveryId, appended };
   }
 
   /**

@@ -11,11 +11,12 @@
 // 'failed' (the later ones are not called). Callers therefore put the remote endpoint first and the
 // files last (src/jobs/directory.ts publicationSenders): files appear only for a publication the
 // endpoint accepted, and an unreachable endpoint leaves no file claiming a publication happened.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../store/database';
+import { writeFileAtomic } from '../util/write-file-atomic';
 import { nationalEntries, type DirectoryEntry } from './entries';
+import { lastPublication, markPublicationFailed, markPublicationPublished, startPublication } from '../store/directory';
 
 export interface DirectoryDiff {
   created: DirectoryEntry[];
@@ -90,47 +91,9 @@ export function diffEntries(previous: DirectoryEntry[], current: DirectoryEntry[
 
 /** The snapshot of the last successful publication (empty before the first one). */
 export function lastPublished(db: Db): { entries: DirectoryEntry[]; publishedAt: Date | null } {
-  const row = db
-    .prepare(
-      `SELECT snapshot, published_at FROM directory_publications WHERE status = 'published'
-       ORDER BY id DESC LIMIT 1`,
-    )
-    .get() as { snapshot: string; published_at: number } | undefined;
+  const row = lastPublication(db);
   if (!row) return { entries: [], publishedAt: null };
-  return { entries: JSON.parse(row.snapshot) as DirectoryEntry[], publishedAt: new Date(row.published_at) };
-}
-
-/**
- * Writes `content` to `dir/name` so that a reader sees either the old file or the whole new one:
- * a temporary file in the same directory, flushed to disk, renamed over the target, then the
- * directory itself flushed so the rename survives a crash.
- */
-export function writeFileAtomic(dir: string, name: string, content: string): string {
-  const target = path.join(dir, name);
-  const temp = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o640);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(temp, target);
-  } catch (err) {
-    unlinkSync(temp);
-    throw err;
-  }
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
-  return target;
+  return { entries: JSON.parse(row.snapshotJson) as DirectoryEntry[], publishedAt: new Date(row.publishedAt) };
 }
 
 /** "2026-11-22T02:00:00.123Z" → "20261122T020000.123Z": sortable and safe in file names. */
@@ -154,11 +117,16 @@ export function fileSender(outputDir: string): PublicationSender {
       };
       const full = `${JSON.stringify({ ...header, entries: publication.entries }, null, 2)}\n`;
       const diff = `${JSON.stringify({ ...header, ...publication.diff }, null, 2)}\n`;
+      const write = (name: string, content: string): string => {
+        const file = path.join(outputDir, name);
+        writeFileAtomic(file, content, 0o640);
+        return file;
+      };
       return [
-        writeFileAtomic(outputDir, `full-${stamp}.json`, full),
-        writeFileAtomic(outputDir, `diff-${stamp}.json`, diff),
-        writeFileAtomic(outputDir, 'latest-full.json', full),
-        writeFileAtomic(outputDir, 'latest-diff.json', diff),
+        write(`full-${stamp}.json`, full),
+        write(`diff-${stamp}.json`, diff),
+        write('latest-full.json', full),
+        write('latest-diff.json', diff),
       ];
     },
   };
@@ -202,23 +170,16 @@ export async function publishDirectory(db: Db, options: PublishOptions): Promise
   };
   if (options.dryRun) return result;
 
-  const rowId = db
-    .prepare(
-      `INSERT INTO directory_publications (started_at, status, snapshot, diff) VALUES (?, 'pending', ?, ?)`,
-    )
-    .run(publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff)).lastInsertRowid;
+  const rowId = startPublication(db, publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff));
   const publication: Publication = { publishedAt, since: reference.publishedAt, entries, diff };
   for (const sender of options.senders) {
     try {
       result.written.push(...(await sender.send(publication)));
     } catch (err) {
-      db.prepare(`UPDATE directory_publications SET status = 'failed' WHERE id = ?`).run(rowId);
+      markPublicationFailed(db, rowId);
       throw new PublicationError(sender.name, err, result.written);
     }
   }
-  db.prepare(`UPDATE directory_publications SET status = 'published', published_at = ? WHERE id = ?`).run(
-    publishedAt.getTime(),
-    rowId,
-  );
+  markPublicationPublished(db, rowId, publishedAt.getTime());
   return result;
 }

@@ -3,7 +3,6 @@
 // sync() compares them with the store and produces the untagged EXISTS / RECENT / FETCH /
 // EXPUNGE responses that bring the client up to date (RFC 3501 section 7.4.1, 5.2, RFC 7162).
 import type { Db } from '../store/database';
-import { cachedStatement } from '../store/database';
 import {
   changesSince,
   claimRecent,
@@ -12,6 +11,7 @@ import {
   messageIndex,
   type FlagState,
 } from '../store/imap-messages';
+import { mailboxCounters, type MailboxCounters } from '../store/mailbox-view';
 
 export interface SyncOptions {
   /** False during FETCH, STORE and SEARCH (non-UID): EXPUNGE must wait (RFC 3501 section 7.4.1). */
@@ -21,12 +21,6 @@ export interface SyncOptions {
 }
 
 export type SyncOutcome = { gone: false; lines: string[] } | { gone: true; lines: string[] };
-
-interface MailboxHead {
-  uidvalidity: number;
-  uidnext: number;
-  highestmodseq: number;
-}
 
 const NO_KEYWORDS: readonly string[] = Object.freeze([]);
 
@@ -63,7 +57,7 @@ export class SelectedMailbox {
     readonly name: string,
     readonly uidValidity: number,
     readonly readOnly: boolean,
-    head: MailboxHead,
+    head: MailboxCounters,
     private readonly db: Db,
   ) {
     const index = messageIndex(db, mailboxId);
@@ -126,7 +120,7 @@ export class SelectedMailbox {
 
   /** SELECT (read-write) or EXAMINE (read-only) of a resolved mailbox. */
   static open(db: Db, mailboxId: number, name: string, readOnly: boolean): SelectedMailbox | null {
-    const head = readHead(db, mailboxId);
+    const head = mailboxCounters(db, mailboxId);
     if (!head) return null;
     const selected = new SelectedMailbox(mailboxId, name, head.uidvalidity, readOnly, head, db);
     if (!readOnly) for (const uid of claimRecent(db, mailboxId)) selected.recent.add(uid);
@@ -184,7 +178,7 @@ export class SelectedMailbox {
    * `gone` when the mailbox was deleted or replaced meanwhile.
    */
   sync(options: SyncOptions): SyncOutcome {
-    const head = readHead(this.db, this.mailboxId);
+    const head = mailboxCounters(this.db, this.mailboxId);
     if (!head || head.uidvalidity !== this.uidValidity) return { gone: true, lines: [] };
     const lines: string[] = [];
     if (head.highestmodseq !== this.knownModseq) {
@@ -251,10 +245,4 @@ export class SelectedMailbox {
     const modseq = condstore ? ` MODSEQ (${this.modseqs[index]})` : '';
     return `* ${index + 1} FETCH (UID ${this.uids[index]} FLAGS (${this.flagsAt(index).join(' ')})${modseq})`;
   }
-}
-
-function readHead(db: Db, mailboxId: number): MailboxHead | undefined {
-  return cachedStatement(db, 'SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
-    | MailboxHead
-    | undefined;
 }

@@ -3,7 +3,7 @@
 // client address, and wakes sessions in IDLE when their mailbox changes (RFC 2177).
 import net from 'node:net';
 import tls from 'node:tls';
-import { ConnectionLimiter } from '../smtp/connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
 import type { ImapServices } from './session';

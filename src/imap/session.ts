@@ -3,10 +3,10 @@
 // command lives in commands/<name>.ts.
 import type { Authenticator, AuthenticatedAccount, LoginInvalidity } from '../auth/authenticator';
 import type { Config } from '../config/schema';
-import type { MailboxChanges } from '../delivery/router';
+import type { MailboxChanges } from '../store/mailbox-changes';
 import type { Db } from '../store/database';
 import { canAccessMailbox } from '../store/mailbox-view';
-import type { ConnectionLimiter } from '../smtp/connection-limits';
+import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
 import { encodeMailboxName, quoted } from './protocol/encode';
 import type { RawLine, ReaderError } from './protocol/reader';

@@ -5,20 +5,14 @@
 // file and the list in memory stay as they were, and the run says why. The MTA and the router ask
 // for the current list on every transaction, so a new list applies without a restart.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema';
-import { loadTrustSpaceFile, type TrustSpace, type TrustSpaceDiff } from '../policy/trustspace';
+import { loadTrustSpaceFile, type TrustSpace } from '../policy/trustspace';
 import { describeHttpsError, httpsRequest, serviceTrust, type HttpsTrust } from '../util/https-client';
+import { fsyncDirectory, writeFileFlushed } from '../util/write-file-atomic';
 import type { Job } from './job';
-import type { JobServices } from './services';
-
-/** What a reload changed, as the daemon's reloadTrustSpace reports it. */
-export interface AllowlistReload {
-  domains: number;
-  dns: number;
-  counts: TrustSpaceDiff['counts'];
-}
+import type { AllowlistReload, JobServices } from './services';
 
 /** Reads the configured allowlist, checked against `trustSpace.checksumFile` when one is set. */
 export function loadAllowlist(config: Config): TrustSpace {
@@ -38,25 +32,6 @@ async function download(url: string, trust: HttpsTrust, signal?: AbortSignal): P
   }
   if (response.status !== 200) throw new AllowlistDownloadError(`cannot download ${url}: HTTP ${response.status}`);
   return response.body;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeDurably(file: string, content: Buffer): void {
-  writeFileSync(file, content, { mode: 0o644 });
-  const fd = openSync(file, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export interface DownloadReport {
@@ -84,21 +59,21 @@ export async function downloadAllowlist(config: Config, options: { trust?: Https
   mkdirSync(staging, { mode: 0o700 });
   try {
     const stagedList = path.join(staging, path.basename(allowlistFile));
-    writeDurably(stagedList, list);
+    writeFileFlushed(stagedList, list, 0o644);
     let stagedChecksum: string | undefined;
     if (checksum) {
       // The checksum file may live in another directory; it is staged here under its own name and
       // moved there after the checks (same file system assumed; a copy is not atomic).
       stagedChecksum = path.join(staging, `${path.basename(checksumFile)}${path.basename(checksumFile) === path.basename(allowlistFile) ? '.sha256' : ''}`);
-      writeDurably(stagedChecksum, checksum);
+      writeFileFlushed(stagedChecksum, checksum, 0o644);
     }
     // Same checks as the daemon's load: a checksum that does not match, or a list that does not
     // parse strictly, throws here and nothing is replaced.
     const parsed = loadTrustSpaceFile(stagedList, stagedChecksum ?? (checksumFile || undefined));
     if (stagedChecksum) renameSync(stagedChecksum, checksumFile);
     renameSync(stagedList, allowlistFile);
-    fsyncDir(dir);
-    if (stagedChecksum && path.dirname(checksumFile) !== dir) fsyncDir(path.dirname(checksumFile));
+    fsyncDirectory(dir);
+    if (stagedChecksum && path.dirname(checksumFile) !== dir) fsyncDirectory(path.dirname(checksumFile));
     return { url: allowlistUrl, bytes: list.length, sha256: createHash('sha256').update(list).digest('hex'), domains: parsed.domainCount };
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -2,10 +2,17 @@
 // logger, and the jobs do without the rest (the daemon notices the CLI's commits by itself, see
 // src/store/external-changes.ts).
 import type { Config } from '../config/schema';
+import type { TrustSpaceDiff } from '../policy/trustspace';
 import type { Db } from '../store/database';
 import type { Logger } from '../util/log';
-import type { AllowlistReload } from './allowlist';
 import type { Job } from './job';
+
+/** What a reload changed, as the daemon's reloadTrustSpace reports it. */
+export interface AllowlistReload {
+  domains: number;
+  dns: number;
+  counts: TrustSpaceDiff['counts'];
+}
 
 export interface JobServices {
   config: Config;

@@ -1,6 +1,6 @@
 // Header sections (RFC 5322 §2.2, §3.2.2 unfolding) and parameterised MIME header values
 // (RFC 2045 §5.1, RFC 2231). Works on raw Buffers with absolute offsets; never throws.
-import { decodeBytes, utf8OrWindows1252 } from './text';
+import { decodeBytes, utf8OrWindows1252 } from './decode';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -177,7 +177,8 @@ function readQuoted(cursor: Cursor): string {
   return value;
 }
 
-/** An unquoted value up to ";". Lenient: keeps spaces (broken mailers write `name=my file.pdf`),
+/** An unquoted value up to ";". Lenient: keeps spaces (broken mailers write `name=my file.pdf`,
+ * README "Client quirks"),
  * but drops a trailing comment after a single token (`charset=us-ascii (Plain text)`, RFC 2045 §5.1). */
 function readBare(cursor: Cursor): string {
   const { text } = cursor;

@@ -44,4 +44,5 @@ export {
   type MimePart,
   type ParsedMessage,
 } from './structure';
-export { decodeBody, decodeBytes, decodeHeaderValue, decodeQuotedPrintable, searchableText, textOf } from './text';
+export { decodeBytes, decodeHeaderValue, decodeQuotedPrintable } from './decode';
+export { decodeBody, searchableText, textOf } from './part-text';

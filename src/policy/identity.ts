@@ -101,9 +101,10 @@ export function isValidEmail(address: string): boolean {
   return isValidDomain(domain);
 }
 
-/** The domain part of an address, lower case. */
+/** The domain of an address (after the last @), lower case; '' when there is none ("postmaster"). */
 export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
 
 /** Letters that Unicode decomposition does not reduce to a base letter plus marks. */

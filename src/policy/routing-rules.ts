@@ -7,12 +7,14 @@
 // Messages are one line of printable ASCII (RFC 5321 §4.2 reply text) without a trailing period:
 // the front end prefixes the codes, and a peer's bounce may quote the text to its operator.
 import type { Config } from '../config/schema';
+import { domainOf } from './identity';
+import type { Refusal } from './refusal';
 import type { TrustSpace } from './trustspace';
 
 /** The part of a TrustSpace these rules consult (a refreshed list can stand behind it). */
 export type TrustSpaceView = Pick<TrustSpace, 'hasDomain' | 'isDnAllowedForDomain' | 'isDnListed'>;
 
-export type SenderDecision = { ok: true } | { ok: false; code: number; enhanced: string; message: string };
+export type SenderDecision = { ok: true } | ({ ok: false } & Refusal);
 
 export interface InboundSender {
   /** MAIL FROM address without angle brackets; '' is the null sender (DSNs, RFC 5321 §4.5.5). */
@@ -32,12 +34,6 @@ export interface DestinationContext {
 
 function sameDomain(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
-}
-
-/** The domain of an address (after the last @), lower case; '' when there is none. */
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).trim().toLowerCase();
 }
 
 /** Text from the peer (an address or domain) made safe to echo in one ASCII SMTP reply line. */

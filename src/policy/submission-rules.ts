@@ -2,7 +2,7 @@
 // sockets, no SQL: the router looks the boxes up and asks these functions.
 //
 // Replies are RFC 5321 section 4.2 codes with RFC 3463 enhanced codes, and one line of printable
-// ASCII a user can act on (mail clients show it as is):
+// ASCII a user can act on (mail clients show it as is, README "Client quirks"):
 // - 550 5.7.1 "delivery not authorized": R1 (domain outside the trust space), R2 (MED writing
 //   outside), R4 (sender type, patient with other recipients);
 // - 550 5.1.3 "bad destination mailbox address syntax": a patient address whose INS is malformed
@@ -10,23 +10,13 @@
 // - 452 4.5.3 "too many recipients" (RFC 5321 section 4.5.3.1.10): R3;
 // - 553 5.7.1 for a sender address that is not the user's (RFC 5321 section 4.2.3: "mailbox name
 //   not allowed").
-import type { BoxType } from '../store/boxes';
-import { isValidIns } from './identity';
-
-export interface Refusal {
-  code: number;
-  enhanced: string;
-  message: string;
-}
+import type { BoxType } from './box-types';
+import { domainOf, isValidIns } from './identity';
+import type { Refusal } from './refusal';
 
 /** Text from the client made safe to echo in one ASCII reply line. */
 export function printable(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 256);
-}
-
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
 
 function localPartOf(address: string): string {

@@ -11,10 +11,11 @@ import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
-import { newQueueId, traceHeaders } from './trace';
+import { newQueueId } from '../util/queue-id';
+import { traceHeaders } from './trace';
 
 /** RFC 5321 section 4.5.3.1.8: a server must accept at least 100 recipients per transaction. */
 const MAX_MTA_RECIPIENTS = 100;

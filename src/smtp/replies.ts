@@ -1,4 +1,6 @@
 // SMTP replies with their RFC 3463 enhanced status code and a sentence a human understands.
+import type { Refusal } from '../policy/refusal';
+
 /** An error that smtp-server sends as `<code> <enhanced> <message>`. */
 export class SmtpReply extends Error {
   readonly responseCode: number;
@@ -9,7 +11,7 @@ export class SmtpReply extends Error {
   }
 }
 
-export function reply(refusal: { code: number; enhanced: string; message: string }): SmtpReply {
+export function reply(refusal: Refusal): SmtpReply {
   return new SmtpReply(refusal.code, refusal.enhanced, refusal.message);
 }
 

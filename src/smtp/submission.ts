@@ -22,7 +22,7 @@ import type { EnvelopeRecipient, RemoteRecipient, Router, SubmissionRecipient, S
 import { analyzeMessage, getHeader, parseAddressList } from '../mime';
 import { toCrlf } from '../mime/crlf';
 import { printable, senderAddressRefusal } from '../policy/submission-rules';
-import type { BoxType } from '../store/boxes';
+import type { BoxType } from '../policy/box-types';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
@@ -30,11 +30,12 @@ import { installAuthAfterTls } from './auth-after-tls';
 import { oauthErrorJson } from '../auth/login-texts';
 import { submissionAuthRefusal } from './auth-replies';
 import { installOAuthBearer, OAUTH_FAILURE_TEXT, type SessionWithOAuthFailure } from './sasl-oauth';
-import { ConnectionLimiter } from './connection-limits';
+import { ConnectionLimiter } from '../util/connection-limits';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
-import { newQueueId, traceHeaders } from './trace';
+import { newQueueId } from '../util/queue-id';
+import { traceHeaders } from './trace';
 
 export interface SubmissionDeps {
   config: Config;

@@ -7,7 +7,7 @@
 // Fields are found by the offsets of the one header parse done at ingest (src/mime).
 import { randomBytes } from 'node:crypto';
 import type { Address, HeaderField } from '../mime';
-import { rfc5322Date } from './trace';
+import { rfc5322Date } from '../mime/date';
 
 export interface SubmittedFixes {
   /** Host name for a generated Message-ID. */

@@ -1,23 +1,6 @@
 // Trace fields added at reception (RFC 5321 section 4.4): Return-Path with the reverse-path and a
 // Received line naming the peer, this server, the protocol (RFC 3848 keywords) and our id.
-import { randomBytes } from 'node:crypto';
-
-/** A short id, sortable by time, that names one SMTP transaction in logs, headers and the queue. */
-export function newQueueId(): string {
-  return Date.now().toString(36).toUpperCase() + randomBytes(4).toString('hex').toUpperCase();
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** RFC 5322 section 3.3 date-time, in UTC. */
-export function rfc5322Date(date: Date): string {
-  return (
-    `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
-  );
-}
+import { rfc5322Date } from '../mime/date';
 
 export interface TraceInfo {
   mailFrom: string;

@@ -1,5 +1,7 @@
-// All SQL about boxes as the operator provisions them: accounts and their addresses, ORG
-// memberships (R6), forwards (R7) and automatic replies (R8). Every invariant of the MSSanté
+// Provisioning: the accounts table and the addresses of each box, as the operator creates and
+// changes them. ORG membership (R6) is in org-members.ts, forwards (R7) and automatic replies (R8)
+// in box-rules.ts, the `account show` view in account-view.ts; they share the lookups and refusal
+// helpers exported here. Every invariant of the MSSanté
 // account model (R2, R13, DESIGN.md "Operator CLI") is checked here, whoever the caller is; a
 // refusal is an AccountError whose message is one line naming the problem (R15).
 //
@@ -19,10 +21,10 @@
 //   insert cannot interleave with another CLI process or the daemon.
 // - The same RPPS may hold several personal boxes and the same FINESS several ORG boxes (one per
 //   practice, one per service): identifiers are not unique, addresses and logins are.
-import type { Db } from './database';
-import type { BoxStatus, BoxType } from './boxes';
+import { cachedStatement, type Db } from './database';
+import type { BoxStatus, BoxType } from '../policy/box-types';
 import { findBox } from './boxes';
-import { createDefaultMailboxes, listMailboxesWithCounts } from './mailboxes';
+import { createDefaultMailboxes } from './mailboxes';
 import {
   defaultMssanteLocalPart,
   domainOf,
@@ -37,11 +39,11 @@ export class AccountError extends Error {
 }
 
 /** "a PER box", "an INT box": BAL types in refusal messages. */
-function aBox(type: string): string {
+export function aBox(type: string): string {
   return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type} box`;
 }
 
-function refuse(message: string): never {
+export function refuse(message: string): never {
   throw new AccountError(message);
 }
 
@@ -109,17 +111,16 @@ export interface AddressRow {
   kind: 'login' | 'mssante';
 }
 
+/**
+ * The addresses of a box: its login (PER, MED, INT) then its MSSanté addresses. The one place that
+ * lists them: `account show`, the addresses a person may send from (R6) and the box rules' loop
+ * and RFC 3834 checks all read them here. Cached statement: the router calls it per delivery.
+ */
 export function listAddresses(db: Db, accountId: number): AddressRow[] {
-  return db
-    .prepare(`SELECT address, kind FROM addresses WHERE account_id = ? ORDER BY kind = 'mssante', address`)
-    .all(accountId) as AddressRow[];
-}
-
-/** The MSSanté addresses of a box (for an ORG, the address it is known by). */
-export function mssanteAddresses(db: Db, accountId: number): string[] {
-  return listAddresses(db, accountId)
-    .filter((row) => row.kind === 'mssante')
-    .map((row) => row.address);
+  return cachedStatement(
+    db,
+    `SELECT address, kind FROM addresses WHERE account_id = ? ORDER BY kind = 'mssante', address`,
+  ).all(accountId) as AddressRow[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ function isMssanteDomain(domains: ProvisioningDomains, address: string): boolean
   return domains.mssante.some((own) => own.toLowerCase() === domain);
 }
 
-function checkAddressSyntax(what: string, address: string): void {
+export function checkAddressSyntax(what: string, address: string): void {
   if (!isValidEmail(address)) refuse(`invalid ${what} '${address}': expected an email address such as name@example.fr`);
 }
 
@@ -155,7 +156,7 @@ function text(what: string, value: string | undefined, max = 200): string | null
   return trimmed;
 }
 
-function requiredText(what: string, value: string | undefined, max = 200): string {
+export function requiredText(what: string, value: string | undefined, max = 200): string {
   return text(what, value, max) ?? refuse(`${what} is required`);
 }
 
@@ -203,7 +204,7 @@ function insertAddress(db: Db, accountId: number, address: string, kind: Address
  * Operator actions go to the audit trail: event 'account', the box's login and what changed in
  * `detail` (never a password, a hash or a reply body).
  */
-function audit(db: Db, login: string, outcome: string, detail: Record<string, unknown> = {}): void {
+export function auditAccountChange(db: Db, login: string, outcome: string, detail: Record<string, unknown> = {}): void {
   db.prepare(`INSERT INTO audit (at, event, source, outcome, detail) VALUES (?, 'account', 'cli', ?, ?)`).run(
     Date.now(),
     outcome,
@@ -287,7 +288,7 @@ export function createPersonAccount(db: Db, domains: ProvisioningDomains, input:
     insertAddress(db, id, input.login, 'login');
     if (mssante) insertAddress(db, id, mssante, 'mssante');
     createDefaultMailboxes(db, id);
-    audit(db, input.login, 'created', { type: input.type, mssante });
+    auditAccountChange(db, input.login, 'created', { type: input.type, mssante });
     return db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow;
   }).immediate();
 }
@@ -339,7 +340,7 @@ export function createOrgAccount(db: Db, domains: ProvisioningDomains, input: Ne
     const id = Number(result.lastInsertRowid);
     insertAddress(db, id, input.address, 'mssante');
     createDefaultMailboxes(db, id);
-    audit(db, input.login, 'created', { type: 'ORG', mssante: input.address });
+    auditAccountChange(db, input.login, 'created', { type: 'ORG', mssante: input.address });
     return db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow;
   }).immediate();
 }
@@ -361,7 +362,7 @@ export function setAccountStatus(db: Db, address: string, status: 'active' | 'su
     const changed = account.status !== status;
     if (changed) {
       db.prepare('UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?').run(status, Date.now(), account.id);
-      audit(db, account.login, status === 'active' ? 'validated' : 'suspended', { from: account.status });
+      auditAccountChange(db, account.login, status === 'active' ? 'validated' : 'suspended', { from: account.status });
     }
     return { login: account.login, from: account.status, to: status, changed };
   }).immediate();
@@ -409,7 +410,7 @@ export function changeAccountType(
     db.prepare(
       `UPDATE accounts SET type = ?, rpps = COALESCE(?, rpps), national_directory = ?, updated_at = ? WHERE id = ?`,
     ).run(to, rpps, to === 'PER' ? 1 : 0, Date.now(), account.id);
-    audit(db, account.login, 'type-changed', { from, to, mssante: added });
+    auditAccountChange(db, account.login, 'type-changed', { from, to, mssante: added });
     return { login: account.login, from, to, addedAddress: added };
   }).immediate();
 }
@@ -465,284 +466,8 @@ export function updateAccountSettings(db: Db, address: string, settings: Account
       Date.now(),
       account.id,
     );
-    audit(db, account.login, 'settings-changed', { changed });
+    auditAccountChange(db, account.login, 'settings-changed', { changed });
     return changed;
   }).immediate();
 }
 
-// ---------------------------------------------------------------------------------------------
-// ORG membership (R6) and per-member notices (R9)
-
-function getOrg(db: Db, address: string): AccountRow {
-  const org = getAccount(db, address);
-  if (org.type !== 'ORG') refuse(`${address} is not an ORG box (it is ${aBox(org.type)})`);
-  return org;
-}
-
-/** A member is an individual account (PER, MED or INT): a secretary without RPPS (MED) is a
- * typical delegate; ORG and APP boxes cannot be members. */
-function getMember(db: Db, login: string): AccountRow {
-  const member = getAccount(db, login);
-  if (!PERSON_TYPES.includes(member.type as PersonType)) {
-    refuse(`${login} is ${aBox(member.type)}: only personal boxes (PER, MED, INT) can be ORG members`);
-  }
-  return member;
-}
-
-export interface Membership {
-  org: string;
-  member: string;
-  notify: boolean;
-}
-
-export function addOrgMember(db: Db, orgAddress: string, memberLogin: string): Membership {
-  return db.transaction(() => {
-    const org = getOrg(db, orgAddress);
-    const member = getMember(db, memberLogin);
-    const existing = db.prepare('SELECT 1 FROM org_members WHERE org_id = ? AND member_id = ?').get(org.id, member.id);
-    if (existing) refuse(`${member.login} is already a member of ${orgAddress}`);
-    db.prepare('INSERT INTO org_members (org_id, member_id, notify, added_at) VALUES (?, ?, 0, ?)').run(
-      org.id,
-      member.id,
-      Date.now(),
-    );
-    audit(db, org.login, 'member-added', { member: member.login });
-    return { org: orgAddress, member: member.login, notify: false };
-  }).immediate();
-}
-
-export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string): void {
-  db.transaction(() => {
-    const org = getOrg(db, orgAddress);
-    const member = getAccount(db, memberLogin);
-    const result = db.prepare('DELETE FROM org_members WHERE org_id = ? AND member_id = ?').run(org.id, member.id);
-    if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
-    audit(db, org.login, 'member-removed', { member: member.login });
-  }).immediate();
-}
-
-export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean): Membership {
-  return db.transaction(() => {
-    const org = getOrg(db, orgAddress);
-    const member = getAccount(db, memberLogin);
-    const result = db
-      .prepare('UPDATE org_members SET notify = ? WHERE org_id = ? AND member_id = ?')
-      .run(notify ? 1 : 0, org.id, member.id);
-    if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
-    audit(db, org.login, 'member-notify', { member: member.login, notify });
-    return { org: orgAddress, member: member.login, notify };
-  }).immediate();
-}
-
-/** Members of an ORG box: their logins and notice switches. */
-export function listOrgMembers(db: Db, orgId: number): Array<{ login: string; type: BoxType; notify: boolean }> {
-  const rows = db
-    .prepare(
-      `SELECT a.login, a.type, m.notify FROM org_members m JOIN accounts a ON a.id = m.member_id
-       WHERE m.org_id = ? ORDER BY a.login`,
-    )
-    .all(orgId) as Array<{ login: string; type: BoxType; notify: number }>;
-  return rows.map((row) => ({ login: row.login, type: row.type, notify: row.notify === 1 }));
-}
-
-/** ORG boxes a person is linked to, by their MSSanté address. */
-export function listMemberships(db: Db, memberId: number): Array<{ org: string; notify: boolean }> {
-  const rows = db
-    .prepare(
-      `SELECT ad.address AS org, m.notify FROM org_members m
-       JOIN addresses ad ON ad.account_id = m.org_id AND ad.kind = 'mssante'
-       WHERE m.member_id = ? ORDER BY ad.address`,
-    )
-    .all(memberId) as Array<{ org: string; notify: number }>;
-  return rows.map((row) => ({ org: row.org, notify: row.notify === 1 }));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Forwards (R7)
-
-/** Whether R1 lets mail leave towards a domain (supplied by the caller from the trust space). */
-export type DestinationCheck = (domain: string) => boolean;
-
-export interface ForwardRules {
-  isAllowedDomain: DestinationCheck;
-  /** trustSpace.patientDomain: refused as a forward target (a patient never gets a box's mail). */
-  patientDomain: string;
-}
-
-/**
- * Adds a forward. The target must be a valid address that R1 allows — a local box, or a domain
- * the trust-space check accepts — and not an address of the box itself. A MED box may forward
- * only to local boxes (R2). The patient domain is refused: a patient is written to one message at
- * a time, never sent a copy of a professional's mail (R4).
- */
-export function addForward(db: Db, boxAddress: string, target: string, rules: ForwardRules): void {
-  checkAddressSyntax('forward target', target);
-  db.transaction(() => {
-    const account = getAccount(db, boxAddress);
-    const targetBox = findBox(db, target);
-    if (targetBox?.accountId === account.id) {
-      refuse(`${target} is an address of this box: a box cannot forward to itself`);
-    }
-    const domain = domainOf(target);
-    if (!targetBox) {
-      if (domain === rules.patientDomain.toLowerCase()) refuse(`forwarding to a patient address (${domain}) is not allowed (R4)`);
-      if (account.type === 'MED') refuse(`a MED box may forward only to local boxes (R2): ${target} is not one`);
-      if (!rules.isAllowedDomain(domain)) refuse(`${domain} is outside the MSSanté trust space (R1): forward refused`);
-    }
-    const exists = db.prepare('SELECT 1 FROM forwards WHERE account_id = ? AND target = ?').get(account.id, target);
-    if (exists) refuse(`${account.login} already forwards to ${target}`);
-    db.prepare('INSERT INTO forwards (account_id, target, created_at) VALUES (?, ?, ?)').run(account.id, target, Date.now());
-    audit(db, account.login, 'forward-added', { target });
-  }).immediate();
-}
-
-export function removeForward(db: Db, boxAddress: string, target: string): void {
-  db.transaction(() => {
-    const account = getAccount(db, boxAddress);
-    const result = db.prepare('DELETE FROM forwards WHERE account_id = ? AND target = ?').run(account.id, target);
-    if (result.changes === 0) refuse(`${account.login} does not forward to ${target}`);
-    audit(db, account.login, 'forward-removed', { target });
-  }).immediate();
-}
-
-export function listForwards(db: Db, accountId: number): string[] {
-  return (
-    db.prepare('SELECT target FROM forwards WHERE account_id = ? ORDER BY target').all(accountId) as Array<{
-      target: string;
-    }>
-  ).map((row) => row.target);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Automatic replies (R8)
-
-export interface Autoreply {
-  startAt: number;
-  endAt: number;
-  subject: string;
-  body: string;
-}
-
-export const MAX_AUTOREPLY_BODY_BYTES = 64 * 1024;
-
-/**
- * Sets (or replaces) the automatic reply of a box. A new period starts afresh: the senders already
- * answered are forgotten (RFC 3834 section 2: once per sender per period).
- */
-export function setAutoreply(db: Db, boxAddress: string, reply: Autoreply, now = Date.now()): void {
-  if (!Number.isFinite(reply.startAt) || !Number.isFinite(reply.endAt)) refuse('invalid automatic reply dates');
-  if (reply.endAt <= reply.startAt) refuse('the automatic reply must end after it starts');
-  if (reply.endAt <= now) refuse('the automatic reply would end in the past');
-  const subject = requiredText('subject', reply.subject, 200);
-  if (reply.body.trim() === '') refuse('the automatic reply body is empty');
-  if (Buffer.byteLength(reply.body, 'utf8') > MAX_AUTOREPLY_BODY_BYTES) {
-    refuse(`the automatic reply body is larger than ${MAX_AUTOREPLY_BODY_BYTES / 1024} KiB`);
-  }
-  db.transaction(() => {
-    const account = getAccount(db, boxAddress);
-    db.prepare(
-      `INSERT INTO autoreplies (account_id, start_at, end_at, subject, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(account_id) DO UPDATE SET start_at = excluded.start_at, end_at = excluded.end_at,
-         subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at`,
-    ).run(account.id, reply.startAt, reply.endAt, subject, reply.body, now);
-    db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
-    audit(db, account.login, 'autoreply-set', { start: reply.startAt, end: reply.endAt });
-  }).immediate();
-}
-
-/** Removes the automatic reply of a box; returns false when it had none (not an error). */
-export function clearAutoreply(db: Db, boxAddress: string): boolean {
-  return db.transaction(() => {
-    const account = getAccount(db, boxAddress);
-    const result = db.prepare('DELETE FROM autoreplies WHERE account_id = ?').run(account.id);
-    db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
-    if (result.changes > 0) audit(db, account.login, 'autoreply-cleared');
-    return result.changes > 0;
-  }).immediate();
-}
-
-export function getAutoreply(db: Db, accountId: number): Autoreply | null {
-  const row = db
-    .prepare('SELECT start_at, end_at, subject, body FROM autoreplies WHERE account_id = ?')
-    .get(accountId) as { start_at: number; end_at: number; subject: string; body: string } | undefined;
-  return row ? { startAt: row.start_at, endAt: row.end_at, subject: row.subject, body: row.body } : null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Description (`account show`)
-
-export interface AccountDescription {
-  login: string;
-  type: BoxType;
-  status: BoxStatus;
-  hasPassword: boolean;
-  addresses: AddressRow[];
-  rpps: string | null;
-  finess: string | null;
-  responsibleRpps: string | null;
-  names: { firstName: string | null; lastName: string | null; orgName: string | null };
-  profession: string | null;
-  structure: string | null;
-  service: string | null;
-  description: string | null;
-  city: string | null;
-  postcode: string | null;
-  visibility: { localDirectory: boolean; nationalDirectory: boolean };
-  dematerialisation: boolean;
-  notifications: { each: boolean; daily: boolean; opening: boolean };
-  /** For a person: the ORG boxes they are linked to (by MSSanté address). */
-  orgs: string[];
-  /** For a person: the same ORG boxes with their switch for that ORG's reception notices (R9). */
-  memberships: Array<{ org: string; notify: boolean }>;
-  /** For an ORG: its members. */
-  members: Array<{ login: string; type: BoxType; notify: boolean }>;
-  forwards: string[];
-  autoreply: { start: string; end: string; subject: string; body: string } | null;
-  folders: Array<{ name: string; specialUse: string | null; messages: number }>;
-  createdAt: string;
-}
-
-export function describeAccount(db: Db, address: string): AccountDescription {
-  const account = getAccount(db, address);
-  const reply = getAutoreply(db, account.id);
-  return {
-    login: account.login,
-    type: account.type,
-    status: account.status,
-    hasPassword: account.password_hash !== null,
-    addresses: listAddresses(db, account.id),
-    rpps: account.rpps,
-    finess: account.finess,
-    responsibleRpps: account.responsible_rpps,
-    names: { firstName: account.first_name, lastName: account.last_name, orgName: account.org_name },
-    profession: account.profession,
-    structure: account.structure,
-    service: account.service,
-    description: account.description,
-    city: account.city,
-    postcode: account.postcode,
-    visibility: { localDirectory: account.local_directory === 1, nationalDirectory: account.national_directory === 1 },
-    dematerialisation: account.dematerialisation === 1,
-    notifications: {
-      each: account.notify_each === 1,
-      daily: account.notify_daily === 1,
-      opening: account.notify_opening === 1,
-    },
-    orgs: listMemberships(db, account.id).map((membership) => membership.org),
-    memberships: listMemberships(db, account.id),
-    members: account.type === 'ORG' ? listOrgMembers(db, account.id) : [],
-    forwards: listForwards(db, account.id),
-    autoreply: reply && {
-      start: new Date(reply.startAt).toISOString(),
-      end: new Date(reply.endAt).toISOString(),
-      subject: reply.subject,
-      body: reply.body,
-    },
-    folders: listMailboxesWithCounts(db, account.id).map((box) => ({
-      name: box.name,
-      specialUse: box.special_use,
-      messages: box.messages,
-    })),
-    createdAt: new Date(account.created_at).toISOString(),
-  };
-}

@@ -1,9 +1,127 @@
-// What the router reads about a box when a message lands in it (R7–R9): which rules apply
-// (forwards, an automatic reply in force, reception notices), who gets the notices, and the senders
-// already answered by the automatic reply. The settings themselves are written by the operator
-// through src/store/accounts.ts; this module only reads them, plus autoreply_log.
-import type { BoxStatus, BoxType } from './boxes';
+// The rules of a box (R7–R9) and what the router reads of them when a message lands in it. The
+// operator writes forwards (R7) and the automatic reply (R8) here (`mssd forward …`,
+// `mssd autoreply …`); the router reads which rules apply (forwards, an automatic reply in force,
+// reception notices), who gets the notices, and the senders already answered by the automatic
+// reply (autoreply_log).
+import type { BoxStatus, BoxType } from '../policy/box-types';
+import { findBox } from './boxes';
 import { cachedStatement, type Db } from './database';
+import { auditAccountChange as audit, checkAddressSyntax, getAccount, refuse, requiredText } from './accounts';
+import { domainOf } from '../policy/identity';
+
+// ---------------------------------------------------------------------------------------------
+// Forwards (R7)
+
+/** Whether R1 lets mail leave towards a domain (supplied by the caller from the trust space). */
+export type DestinationCheck = (domain: string) => boolean;
+
+export interface ForwardRules {
+  isAllowedDomain: DestinationCheck;
+  /** trustSpace.patientDomain: refused as a forward target (a patient never gets a box's mail). */
+  patientDomain: string;
+}
+
+/**
+ * Adds a forward. The target must be a valid address that R1 allows — a local box, or a domain
+ * the trust-space check accepts — and not an address of the box itself. A MED box may forward
+ * only to local boxes (R2). The patient domain is refused: a patient is written to one message at
+ * a time, never sent a copy of a professional's mail (R4).
+ */
+export function addForward(db: Db, boxAddress: string, target: string, rules: ForwardRules): void {
+  checkAddressSyntax('forward target', target);
+  db.transaction(() => {
+    const account = getAccount(db, boxAddress);
+    const targetBox = findBox(db, target);
+    if (targetBox?.accountId === account.id) {
+      refuse(`${target} is an address of this box: a box cannot forward to itself`);
+    }
+    const domain = domainOf(target);
+    if (!targetBox) {
+      if (domain === rules.patientDomain.toLowerCase()) refuse(`forwarding to a patient address (${domain}) is not allowed (R4)`);
+      if (account.type === 'MED') refuse(`a MED box may forward only to local boxes (R2): ${target} is not one`);
+      if (!rules.isAllowedDomain(domain)) refuse(`${domain} is outside the MSSanté trust space (R1): forward refused`);
+    }
+    const exists = db.prepare('SELECT 1 FROM forwards WHERE account_id = ? AND target = ?').get(account.id, target);
+    if (exists) refuse(`${account.login} already forwards to ${target}`);
+    db.prepare('INSERT INTO forwards (account_id, target, created_at) VALUES (?, ?, ?)').run(account.id, target, Date.now());
+    audit(db, account.login, 'forward-added', { target });
+  }).immediate();
+}
+
+export function removeForward(db: Db, boxAddress: string, target: string): void {
+  db.transaction(() => {
+    const account = getAccount(db, boxAddress);
+    const result = db.prepare('DELETE FROM forwards WHERE account_id = ? AND target = ?').run(account.id, target);
+    if (result.changes === 0) refuse(`${account.login} does not forward to ${target}`);
+    audit(db, account.login, 'forward-removed', { target });
+  }).immediate();
+}
+
+export function listForwards(db: Db, accountId: number): string[] {
+  return (
+    db.prepare('SELECT target FROM forwards WHERE account_id = ? ORDER BY target').all(accountId) as Array<{
+      target: string;
+    }>
+  ).map((row) => row.target);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Automatic replies (R8)
+
+export interface Autoreply {
+  startAt: number;
+  endAt: number;
+  subject: string;
+  body: string;
+}
+
+export const MAX_AUTOREPLY_BODY_BYTES = 64 * 1024;
+
+/**
+ * Sets (or replaces) the automatic reply of a box. A new period starts afresh: the senders already
+ * answered are forgotten (RFC 3834 section 2: once per sender per period).
+ */
+export function setAutoreply(db: Db, boxAddress: string, reply: Autoreply, now = Date.now()): void {
+  if (!Number.isFinite(reply.startAt) || !Number.isFinite(reply.endAt)) refuse('invalid automatic reply dates');
+  if (reply.endAt <= reply.startAt) refuse('the automatic reply must end after it starts');
+  if (reply.endAt <= now) refuse('the automatic reply would end in the past');
+  const subject = requiredText('subject', reply.subject, 200);
+  if (reply.body.trim() === '') refuse('the automatic reply body is empty');
+  if (Buffer.byteLength(reply.body, 'utf8') > MAX_AUTOREPLY_BODY_BYTES) {
+    refuse(`the automatic reply body is larger than ${MAX_AUTOREPLY_BODY_BYTES / 1024} KiB`);
+  }
+  db.transaction(() => {
+    const account = getAccount(db, boxAddress);
+    db.prepare(
+      `INSERT INTO autoreplies (account_id, start_at, end_at, subject, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(account_id) DO UPDATE SET start_at = excluded.start_at, end_at = excluded.end_at,
+         subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at`,
+    ).run(account.id, reply.startAt, reply.endAt, subject, reply.body, now);
+    db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
+    audit(db, account.login, 'autoreply-set', { start: reply.startAt, end: reply.endAt });
+  }).immediate();
+}
+
+/** Removes the automatic reply of a box; returns false when it had none (not an error). */
+export function clearAutoreply(db: Db, boxAddress: string): boolean {
+  return db.transaction(() => {
+    const account = getAccount(db, boxAddress);
+    const result = db.prepare('DELETE FROM autoreplies WHERE account_id = ?').run(account.id);
+    db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
+    if (result.changes > 0) audit(db, account.login, 'autoreply-cleared');
+    return result.changes > 0;
+  }).immediate();
+}
+
+export function getAutoreply(db: Db, accountId: number): Autoreply | null {
+  const row = db
+    .prepare('SELECT start_at, end_at, subject, body FROM autoreplies WHERE account_id = ?')
+    .get(accountId) as { start_at: number; end_at: number; subject: string; body: string } | undefined;
+  return row ? { startAt: row.start_at, endAt: row.end_at, subject: row.subject, body: row.body } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// At delivery (read by the router)
 
 export interface BoxRules {
   accountId: number;
@@ -79,13 +197,6 @@ export function receptionNoticeRecipients(db: Db, rules: BoxRules): string[] {
     }
   }
   return recipients;
-}
-
-/** Every address of a box, lower case (login and MSSanté addresses). */
-export function boxAddresses(db: Db, accountId: number): string[] {
-  return (cachedStatement(db, 'SELECT address FROM addresses WHERE account_id = ?').all(accountId) as Array<{ address: string }>).map((row) =>
-    row.address.toLowerCase(),
-  );
 }
 
 /** When the automatic reply of a box last answered `sender`, or null. */

@@ -1,8 +1,6 @@
 // Finding the box behind an address: logins, MSSanté addresses and ORG addresses all resolve here.
+import type { BoxStatus, BoxType } from '../policy/box-types';
 import { cachedStatement, type Db } from './database';
-
-export type BoxType = 'PER' | 'MED' | 'INT' | 'ORG' | 'APP';
-export type BoxStatus = 'pending' | 'active' | 'suspended';
 
 export interface BoxRef {
   accountId: number;

@@ -11,7 +11,8 @@
 // own and those of the ORG boxes they are linked to, in every direction. R6 says members work in an
 // ORG box as in their own; a member who may COPY and EXPUNGE there can already "move" messages, so
 // refusing MOVE (or COPY towards the ORG) would protect nothing and would break Outlook's drag and
-// drop between the two trees. Retention (R10) follows the message: arrived_at is kept.
+// drop between the two trees (README "Client quirks"). Retention (R10) follows the message:
+// arrived_at is kept.
 import { analyzeMessage } from '../mime';
 import { cachedStatement, type Db } from './database';
 import { MailboxError } from './mailbox-view';

@@ -226,7 +226,8 @@ export interface ListedMailbox {
   ownerAccountId: number | null;
   /**
    * RFC 6154 attribute to announce. Only for the person's own mailboxes: an ORG's "Envoyés"
-   * announced as \Sent would be taken by Outlook or Thunderbird as the person's own Sent folder.
+   * announced as \Sent would be taken by Outlook or Thunderbird as the person's own Sent folder
+   * (README "Client quirks").
    */
   specialUse: string | null;
   subscribed: boolean;
@@ -378,4 +379,21 @@ export function listPatternMatcher(pattern: string): (name: string) => boolean {
     }
     return reachable[tokens.length] === 1;
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counters of a selected mailbox
+
+/** What a session compares with its view of a selected mailbox (RFC 3501 section 2.3.1.1, RFC 7162). */
+export interface MailboxCounters {
+  uidvalidity: number;
+  uidnext: number;
+  highestmodseq: number;
+}
+
+/** The UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of a mailbox; undefined once it no longer exists. */
+export function mailboxCounters(db: Db, mailboxId: number): MailboxCounters | undefined {
+  return cachedStatement(db, 'SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+    | MailboxCounters
+    | undefined;
 }

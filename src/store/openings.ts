@@ -1,7 +1,31 @@
-// Opening status (R9): which local recipients of a message have opened it. IMAP records the first
-// \Seen of a message by a recipient box; `mssd message status` and the opening notification read
-// the status back. Only local recipients can be known: remote ones are reported as 'unknown'.
+// Opening status (R9): which local recipients of a message have opened it. The first \Seen of a
+// message by a recipient box is recorded when its flags are set (src/store/flags.ts);
+// `mssd message status` and the opening notification read the status back. Only local recipients
+// can be known: remote ones are reported as 'unknown'.
+//
+// What follows an opening, once a local recipient box opened a message for the first time
+// (applyOpening):
+//
+// - when a local box sent it (through submission), the sender sees the status on their copy in
+//   their \Sent folder, matched by Message-ID: keyword `$MSSOpenedSome` while some local recipients
+//   have opened it, `$MSSOpenedAll` (and no longer `$MSSOpenedSome`) once all have. The copies are
+//   looked for in the Sent folders of the box the message was sent as (an ORG box when sent as it)
+//   and of the person who sent it. A flag change takes a new MODSEQ (RFC 7162) like any STORE, and
+//   the caller wakes the IMAP sessions that have those folders selected once it has committed;
+// - when every local recipient has opened it and the sending box asked for it (notify_opening), one
+//   opening notice to the box's login address (an ORG: its contact address), queued once per
+//   message however many times the status is computed again (the notice sender, woken after the
+//   commit, sends it).
+//
+// Recipients at other operators never count: their opening cannot be known ("unknown").
+import { boxRulesOf } from './box-rules';
+import { findBox } from './boxes';
 import { cachedStatement, type Db } from './database';
+import { fetchMessages, flagNames, storeFlags } from './imap-messages';
+import { hasOpeningNotice, insertNotice } from './notices';
+
+export const OPENED_SOME = '$MSSOpenedSome';
+export const OPENED_ALL = '$MSSOpenedAll';
 
 /** The Message-ID without its angle brackets (RFC 5322 section 3.6.4 msg-id: "<" id ">"). */
 export function bareMessageId(messageId: string): string {
@@ -134,4 +158,57 @@ export function sentCopies(db: Db, accountIds: readonly number[], messageId: str
   const copies = new Map<number, number[]>();
   for (const row of rows) copies.set(row.mailboxId, [...(copies.get(row.mailboxId) ?? []), row.uid]);
   return copies;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What follows an opening
+
+export interface OpeningEffects {
+  /** Mailboxes whose messages changed flags (IMAP sessions to wake). */
+  mailboxes: number[];
+  /** An opening notice was queued. */
+  notices: boolean;
+}
+
+/** Inside the caller's transaction, right after an opening of `messageId` was recorded. */
+export function applyOpening(db: Db, messageId: string, at: number): OpeningEffects {
+  const effects: OpeningEffects = { mailboxes: [], notices: false };
+  const sent = submittedMessage(db, messageId);
+  if (!sent || sent.mailFrom === '') return effects;
+  const status = openingStatus(db, messageId);
+  if (!status || status.local.length === 0 || status.status === 'none') return effects;
+  const senderBox = findBox(db, sent.mailFrom);
+  if (!senderBox) return effects;
+
+  const owners = new Set([senderBox.accountId]);
+  const author = sent.authLogin === null ? undefined : findBox(db, sent.authLogin);
+  if (author) owners.add(author.accountId);
+  for (const [mailboxId, uids] of sentCopies(db, [...owners], messageId)) {
+    let changed = 0;
+    if (status.status === 'some') {
+      changed = storeFlags(db, mailboxId, uids, 'add', [OPENED_SOME]).changed.length;
+    } else {
+      // "Some" becomes "all" in one change per message (one MODSEQ, one FETCH for IDLE sessions).
+      for (const message of fetchMessages(db, mailboxId, uids)) {
+        const keywords = [...message.keywords.filter((keyword) => keyword !== OPENED_SOME && keyword !== OPENED_ALL), OPENED_ALL];
+        changed += storeFlags(db, mailboxId, [message.uid], 'set', flagNames(message.flags, keywords)).changed.length;
+      }
+    }
+    if (changed > 0) effects.mailboxes.push(mailboxId);
+  }
+
+  if (status.status === 'all') {
+    const rules = boxRulesOf(db, senderBox.accountId, at);
+    if (rules && rules.status === 'active' && rules.notifyOpening && !hasOpeningNotice(db, rules.accountId, status.messageId)) {
+      insertNotice(db, {
+        kind: 'opening',
+        accountId: rules.accountId,
+        recipient: rules.login,
+        payload: { box: rules.address, messageId: status.messageId, sentAt: sent.receivedAt, recipients: status.local.length, openedAt: at },
+        at,
+      });
+      effects.notices = true;
+    }
+  }
+  return effects;
 }

@@ -2,6 +2,7 @@
 // committed before SMTP answers 250 (R14) and worked through with retries by the relay. This module
 // is the only SQL on outbound_queue / outbound_recipients; the operator inspects it through
 // `mssd queue list|show|retry|delete`.
+import { domainOf } from '../policy/identity';
 import { cachedStatement, type Db } from './database';
 import { bodyHash as hashOf, releaseBody, retainBody } from './messages';
 
@@ -25,7 +26,7 @@ export interface EnqueueInput {
    * computed it already): either way it gains one reference.
    */
   body: { hash: string } | { content: Buffer; hash?: string };
-  /** The id the entry is known by (src/smtp/trace.ts newQueueId for new transactions). */
+  /** The id the entry is known by (src/util/queue-id.ts newQueueId for new transactions). */
   queueId: string;
   deliveryId?: number | null;
   senderAccountId?: number | null;
@@ -63,10 +64,9 @@ export interface QueueEntry {
   recipients: QueueRecipient[];
 }
 
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at < 0) throw new Error(`not an email address: ${address}`);
-  return address.slice(at + 1).toLowerCase();
+function recipientDomain(address: string): string {
+  if (!address.includes('@')) throw new Error(`not an email address: ${address}`);
+  return domainOf(address);
 }
 
 /**
@@ -77,7 +77,7 @@ export function enqueueOutbound(db: Db, input: EnqueueInput): string {
   if (input.recipients.length === 0) throw new Error('an outbound entry needs at least one recipient');
   const now = input.now ?? Date.now();
   const queueId = input.queueId;
-  const recipientDomains = input.recipients.map((rcpt) => domainOf(rcpt.address));
+  const recipientDomains = input.recipients.map((rcpt) => recipientDomain(rcpt.address));
   db.transaction(() => {
     let bodyHash: string;
     if ('content' in input.body) {

@@ -5,10 +5,11 @@
 // certificate is re-issued by that same CA when it no longer fits (hostname missing from its
 // subjectAltName, key not matching, expiring, unreadable). Every file is written atomically
 // (temporary file + rename) and private keys are mode 0600.
-import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/write-file-atomic';
 import { createCertificateAuthority, issueCertificate, type CertificateAndKey } from './certificates';
 
 export interface DevelopmentCertificates {
@@ -23,21 +24,6 @@ const CA_DAYS = 3650;
 const SERVER_DAYS = 825;
 /** A server certificate this close to its end is re-issued rather than reused. */
 const RENEW_BEFORE_MS = 30 * 86_400_000;
-
-function writeFileAtomic(file: string, content: string, mode: number): void {
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(temporary, 'wx', mode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(temporary, file);
-}
 
 function readOrNull(file: string): string | null {
   try {

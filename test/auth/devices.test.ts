@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Authenticator } from '../../src/auth/authenticator';
 import { createDevicePassword, DeviceError, deviceSecretHash, listDevices, revokeDevice } from '../../src/auth/devices';
 import { hashPassword } from '../../src/policy/password';
-import { addOrgMember, createOrgAccount, createPersonAccount, setAccountStatus } from '../../src/store/accounts';
+import { createOrgAccount, createPersonAccount, setAccountStatus } from '../../src/store/accounts';
+import { addOrgMember } from '../../src/store/org-members';
 import { migrate, openDatabase, type Db } from '../../src/store/database';
 import { createLogger } from '../../src/util/log';
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { resolveTargets, retryDelayMs } from '../../src/delivery/outbound';
+import { resolveTargets } from '../../src/delivery/mx';
+import { retryDelayMs } from '../../src/delivery/outbound';
 
 const fail = (code: string) => () => Promise.reject(Object.assign(new Error(code), { code }));
 

@@ -2,8 +2,10 @@
 // and the delivery stands; one copy per box and delivery; forward chains; R1/R2 checked again when
 // a forward or an automatic reply is used.
 import t from 'tap';
-import { MailboxChanges, Router, type InboundEnvelope } from '../../src/delivery/router';
-import { createPersonAccount, setAutoreply, updateAccountSettings } from '../../src/store/accounts';
+import { Router, type InboundEnvelope } from '../../src/delivery/router';
+import { MailboxChanges } from '../../src/store/mailbox-changes';
+import { createPersonAccount, updateAccountSettings } from '../../src/store/accounts';
+import { setAutoreply } from '../../src/store/box-rules';
 import { findBox } from '../../src/store/boxes';
 import { CommitBatcher } from '../../src/store/commit-batcher';
 import type { Db } from '../../src/store/database';
@@ -74,8 +76,9 @@ t.test('a rule that throws is undone alone: the delivery and the other rules sta
   const bob = w.person('bob');
   w.forward(alice.login, bob.mssante);
   updateAccountSettings(w.db, alice.login, { notifyEach: true });
-  const internals = w.router as unknown as { forward: (...args: unknown[]) => void };
-  const original = internals.forward.bind(w.router);
+  // The forward rule of the router's box-rule runner (src/delivery/box-rule-runner.ts).
+  const internals = (w.router as unknown as { rules: { forward: (...args: unknown[]) => void } }).rules;
+  const original = internals.forward.bind(internals);
   internals.forward = (...args: unknown[]) => {
     original(...args); // writes Bob's copy...
     throw new Error('boom'); // ...then fails

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase, type Db } from '../../src/store/database';
-import { departmentOf, foldText, searchLocalDirectory } from '../../src/directory/search';
+import { departmentOf, foldText } from '../../src/policy/directory-matching';
+import { searchLocalDirectory } from '../../src/directory/search';
 
 function freshDb(t: Test): Db {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'mssd-search-')));

@@ -5,6 +5,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
@@ -12,7 +13,8 @@ import { RawImap } from '../helpers/imap-raw';
 
 /** One IMAPS connection from `localAddress` that sends `LOGIN` when told; resolves with the tagged reply. */
 async function imapsFrom(env: TestEnv, localAddress: string): Promise<{ login(user: string, pass: string): Promise<string>; close(): void }> {
-  const socket = tls.connect({ host: '127.0.0.1', port: env.ports.imaps, localAddress, ca: readFileSync(env.caFile), servername: 'localhost' });
+  // localAddress is a TCP option: open the TCP connection from that address, then TLS over it.
+  const socket = tls.connect({ socket: net.connect({ host: '127.0.0.1', port: env.ports.imaps, localAddress }), ca: readFileSync(env.caFile), servername: 'localhost' });
   socket.on('error', () => undefined);
   let buffer = '';
   const waiters: Array<() => void> = [];

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MAX_DEPTH, MAX_PARTS, parseStructure, partAt, type MimePart } from '../../src/mime/structure';
-import { decodeBody } from '../../src/mime/text';
+import { decodeBody } from '../../src/mime/part-text';
 
 const crlf = (...lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
 const lf = (...lines: string[]): Buffer => Buffer.from(lines.join('\n'), 'utf8');

@@ -4,26 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase, type Db } from '../../src/store/database';
 import { findBox } from '../../src/store/boxes';
+import { describeAccount } from '../../src/store/account-view';
 import {
   AccountError,
-  addForward,
-  addOrgMember,
   changeAccountType,
-  clearAutoreply,
   createOrgAccount,
   createPersonAccount,
-  describeAccount,
   findAccount,
-  getAutoreply,
-  listForwards,
-  removeForward,
-  removeOrgMember,
   setAccountStatus,
-  setAutoreply,
-  setOrgMemberNotify,
   updateAccountSettings,
-  type ForwardRules,
 } from '../../src/store/accounts';
+import { addForward, clearAutoreply, getAutoreply, listForwards, removeForward, setAutoreply, type ForwardRules } from '../../src/store/box-rules';
+import { addOrgMember, removeOrgMember, setOrgMemberNotify } from '../../src/store/org-members';
 
 const domains = { mssante: ['exemple.mssante.fr', 'autre.mssante.fr'] };
 const rules: ForwardRules = {

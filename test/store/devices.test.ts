@@ -3,7 +3,8 @@ import t from 'tap';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addOrgMember, createOrgAccount, createPersonAccount, removeOrgMember, setAccountStatus } from '../../src/store/accounts';
+import { createOrgAccount, createPersonAccount, setAccountStatus } from '../../src/store/accounts';
+import { addOrgMember, removeOrgMember } from '../../src/store/org-members';
 import { migrate, openDatabase, type Db } from '../../src/store/database';
 import {
   accountIdsByRpps,

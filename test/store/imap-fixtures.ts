@@ -3,7 +3,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addOrgMember, createOrgAccount, createPersonAccount } from '../../src/store/accounts';
+import { createOrgAccount, createPersonAccount } from '../../src/store/accounts';
+import { addOrgMember } from '../../src/store/org-members';
 import { migrate, openDatabase, type Db } from '../../src/store/database';
 import { resolveMailbox } from '../../src/store/mailbox-view';
 import { luhnCompleted } from '../helpers/fixtures';

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { removeOrgMember, setAccountStatus } from '../../src/store/accounts';
+import { setAccountStatus } from '../../src/store/accounts';
+import { removeOrgMember } from '../../src/store/org-members';
 import { createUserMailbox, deleteUserMailbox } from '../../src/store/imap-mailboxes';
 import {
   canAccessMailbox,

@@ -2,11 +2,13 @@
 // modifier of CONDSTORE (RFC 7162 sections 3.1.4, 3.1.4.1).
 //
 // - FLAGS, UID and MODSEQ alone (Thunderbird and Outlook resynchronising a folder, "UID FETCH 1:*
-//   (FLAGS)") come from the session's view of the mailbox, never from the database.
+//   (FLAGS)", README "Client quirks") come from the session's view of the mailbox, never from
+//   the database.
 // - Everything else is read in batches of rows (cached ENVELOPE and MIME structure, parsed at
 //   ingest), bodies one message at a time, and written in chunks of about 64 KB waiting for the
 //   socket to drain: memory stays bounded whatever the mailbox or message size.
-// - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen in a read-write mailbox; the new
+// - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen in a read-write mailbox, through
+//   the same store entry point as STORE (store/flags.ts: the R9 openings commit with it); the new
 //   FLAGS (and MODSEQ with CONDSTORE) then go with the response (section 6.4.5).
 // - A non-UID FETCH never carries EXPUNGE responses (section 7.4.1, holdsExpunges). When it names
 //   a message another session expunged meanwhile, what the view holds (FLAGS, UID, MODSEQ) is
@@ -14,7 +16,8 @@
 //   NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
 import type { MimePart } from '../../mime';
 import type { Envelope } from '../../mime';
-import { fetchMessages, flagNames, storeFlags, type FetchedMessage } from '../../store/imap-messages';
+import { setFlags } from '../../store/flags';
+import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { FLAG_BITS, readBody } from '../../store/messages';
 import { bodyStructure, envelope, internalDate } from '../protocol/encode';
 import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
@@ -22,8 +25,7 @@ import type { Ranges } from '../protocol/sequence';
 import { fetchSection } from '../protocol/sections';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
-import { announceChange, currentMailbox, expungeIssued, ResponseStream, targetRanges } from './message-common';
-import { recordOpeningsOnSeen, type NewlySeen } from './opening-hook';
+import { announceFlagChange, currentMailbox, expungeIssued, ResponseStream, targetRanges } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
 const SEEN = FLAG_BITS['\\Seen'];
@@ -85,11 +87,9 @@ async function fetchFromView(selected: SelectedMailbox, request: FetchRequest, r
 interface StoreFetchOutcome {
   /** Some message was expunged from the store before its data could be read. */
   missing: boolean;
-  /** \Seen was set on some message. */
-  seenChanged: boolean;
 }
 
-/** Sets \Seen on the unseen messages of a batch; returns the UIDs whose flags changed. */
+/** Sets \Seen on the unseen messages of a batch (store/flags.ts); returns the UIDs whose flags changed. */
 function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Set<number> {
   const unseen: number[] = [];
   for (const index of indexes) {
@@ -97,16 +97,10 @@ function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: read
     if (!(selected.flagBits[index] & SEEN) && !selected.isExpunged(uid)) unseen.push(uid);
   }
   if (unseen.length === 0) return new Set();
-  // one commit for the flags and the openings they record
-  const result = session.db
-    .transaction(() => {
-      const stored = storeFlags(session.db, selected.mailboxId, unseen, 'add', ['\\Seen']);
-      const newlySeen: NewlySeen[] = stored.newlySeen;
-      recordOpeningsOnSeen(session, selected.mailboxId, newlySeen);
-      return stored;
-    })
-    .immediate();
+  // the flags and the openings they record (R9) in one commit, announced once committed
+  const result = setFlags(session.db, { mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen'] });
   selected.applyFlagStates(result.changed);
+  announceFlagChange(session, result);
   return new Set(result.changed.map((state) => state.uid));
 }
 
@@ -117,7 +111,7 @@ async function fetchFromStore(
   ranges: Ranges,
   out: ResponseStream,
 ): Promise<StoreFetchOutcome> {
-  const outcome: StoreFetchOutcome = { missing: false, seenChanged: false };
+  const outcome: StoreFetchOutcome = { missing: false };
   const setSeen = request.setsSeen && !selected.readOnly;
   const condstore = session.condstore;
   const hasFlags = request.items.some((item) => item.type === 'FLAGS');
@@ -142,7 +136,6 @@ async function fetchFromStore(
     if (!done) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run between batches
 
     const seenNow = setSeen ? markSeen(session, selected, batch) : new Set<number>();
-    if (seenNow.size > 0) outcome.seenChanged = true;
     const rows = new Map<number, FetchedMessage>();
     if (needsRow) {
       for (const row of fetchMessages(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
@@ -229,7 +222,6 @@ export const fetch: CommandHandler = {
     }
     const outcome = await fetchFromStore(session, selected, request, ranges, out);
     await out.flush();
-    if (outcome.seenChanged) announceChange(session, selected.mailboxId);
     if (outcome.missing && !command.uid) return expungeIssued();
     return ok(`${command.uid ? 'UID ' : ''}FETCH completed`);
   },

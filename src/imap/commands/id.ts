@@ -1,5 +1,5 @@
-// ID (RFC 2971): the client says who it is (logged, useful to diagnose client quirks) and the
-// server answers with its name.
+// ID (RFC 2971): the client says who it is (logged, useful to diagnose client quirks: README
+// "Client quirks") and the server answers with its name.
 import { ImapError } from '../protocol/errors';
 import { expectEnd, stringValue, type Token } from '../protocol/tokens';
 import { ANY_STATE, ok, type CommandHandler } from './registry';

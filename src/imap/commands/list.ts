@@ -14,7 +14,8 @@
 // - Attributes: \HasChildren or \HasNoChildren always (CHILDREN is advertised, RFC 5258 section
 //   4 lets a server send them unasked); the special-use attribute of the person's own Sent,
 //   Drafts and Trash always (RFC 6154 section 2; an ORG's are never announced, or a client would
-//   file the person's sent mail there); \Subscribed when SUBSCRIBED is selected or returned.
+//   file the person's sent mail there, README "Client quirks"); \Subscribed when SUBSCRIBED is
+//   selected or returned.
 // - A name with mailboxes below it but none of its own (a deleted folder's name, RFC 3501
 //   section 6.3.4) is \Noselect in a basic LIST and \NonExistent in an extended one (RFC 5258
 //   section 3: "\NonExistent" implies "\Noselect"); the shared namespace's own nodes ("Partagé",

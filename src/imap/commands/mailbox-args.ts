@@ -5,7 +5,8 @@
 //
 // Response text stays 7-bit (RFC 3501 section 9: text is TEXT-CHAR, US-ASCII): a mailbox name
 // is shown with its accents removed ("Envoyés" → "Envoyes"), which reads better in the alert
-// box of Outlook or Thunderbird than its modified UTF-7 spelling ("Envoy&AOk-s").
+// box of Outlook or Thunderbird than its modified UTF-7 spelling ("Envoy&AOk-s"); README
+// "Client quirks".
 import { MailboxError, SHARED_ROOT } from '../../store/mailbox-view';
 import { decodeMailboxName, encodeMailboxName } from '../protocol/encode';
 import { ImapError } from '../protocol/errors';

@@ -2,6 +2,7 @@
 // the selected mailbox up to date before a command reads it, turning a sequence set into the
 // messages it designates, naming a destination mailbox, telling other sessions about a commit,
 // and writing long responses without holding them whole in memory.
+import type { FlagChange } from '../../store/flags';
 import { MailboxError, resolveMailbox, type ResolvedMailbox } from '../../store/mailbox-view';
 import { ImapError } from '../protocol/errors';
 import {
@@ -69,6 +70,20 @@ export function expungeIssued(): Completion {
 /** Wakes the sessions that wait in IDLE on this mailbox (RFC 2177), once the commit is done. */
 export function announceChange(session: ImapSession, mailboxId: number): void {
   session.services.changes.emit('mailbox-changed', mailboxId);
+}
+
+/**
+ * After a flag change committed (store/flags.ts setFlags): wakes the sessions in IDLE on every
+ * mailbox it changed (the selected one, a sender's Sent folder, R9) and the notice sender when an
+ * opening notice was queued. Openings that failed are logged; the flags themselves stand.
+ */
+export function announceFlagChange(session: ImapSession, change: Pick<FlagChange, 'effects' | 'openingFailures'>): void {
+  for (const failure of change.openingFailures) {
+    if (failure.stage === 'record') session.log.warn({ imap: session.id, err: failure.error }, 'could not record message openings');
+    else session.log.warn({ imap: session.id, messageId: failure.messageId, err: failure.error }, 'opening recorded, but the sender could not be told');
+  }
+  for (const mailboxId of change.effects.mailboxes) announceChange(session, mailboxId);
+  if (change.effects.notices) session.services.changes.emit('notices-queued');
 }
 
 /** A store refusal as the NO a client can act on (RFC 5530 codes), in 7-bit text. */

@@ -13,7 +13,8 @@
 //   take as "already seen". UIDNEXT is the store's when the view was read, or above the last UID
 //   of the view: a message delivered meanwhile reaches the client as EXISTS right after.
 // - FLAGS and PERMANENTFLAGS list the system flags and the keywords already used in the mailbox
-//   (Thunderbird reads its tags from there); \* lets a client create keywords (issue 3).
+//   (Thunderbird reads its tags from there, README "Client quirks"); \* lets a client create
+//   keywords (issue 3).
 // - EXAMINE answers PERMANENTFLAGS () as in the RFC's example: nothing can be changed.
 import { resolveMailbox } from '../../store/mailbox-view';
 import { FLAG_BITS } from '../../store/messages';

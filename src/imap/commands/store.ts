@@ -1,12 +1,13 @@
 // STORE and UID STORE (RFC 3501 sections 6.4.6 and 6.4.8): FLAGS, +FLAGS, -FLAGS, .SILENT, with
 // the RFC 7162 section 3.1.3 UNCHANGEDSINCE modifier and its MODIFIED response code. System
-// flags and keywords (PERMANENTFLAGS \*: Thunderbird's $label1, $MDNSent, Junk...) are stored;
+// flags and keywords (PERMANENTFLAGS \*: Thunderbird's $label1, $MDNSent, Junk..., README
+// "Client quirks") are stored;
 // \Recent is the server's (parseFlag refuses it).
-import { storeFlags, type FlagState } from '../../store/imap-messages';
+import { setFlags } from '../../store/flags';
+import type { FlagState } from '../../store/imap-messages';
 import { parseStoreArguments } from '../protocol/flags';
 import { formatSequenceSet, rangesSize } from '../protocol/sequence';
-import { announceChange, currentMailbox, mailboxRefusal, ResponseStream, targetRanges, uidsOf } from './message-common';
-import { recordOpeningsOnSeen } from './opening-hook';
+import { announceFlagChange, currentMailbox, mailboxRefusal, ResponseStream, targetRanges, uidsOf } from './message-common';
 import { no, ok, SELECTED, type CommandHandler } from './registry';
 
 export const store: CommandHandler = {
@@ -24,26 +25,19 @@ export const store: CommandHandler = {
 
     let result;
     try {
-      // one commit for the flags and the openings they record (R9)
-      result = session.db
-        .transaction(() => {
-          const stored = storeFlags(
-            session.db,
-            selected.mailboxId,
-            uids,
-            request.operation === 'replace' ? 'set' : request.operation,
-            request.flags,
-            request.unchangedSince ?? undefined,
-          );
-          recordOpeningsOnSeen(session, selected.mailboxId, stored.newlySeen);
-          return stored;
-        })
-        .immediate();
+      // the flags and the openings they record (R9) in one commit
+      result = setFlags(session.db, {
+        mailboxId: selected.mailboxId,
+        uids,
+        mode: request.operation === 'replace' ? 'set' : request.operation,
+        flags: request.flags,
+        unchangedSince: request.unchangedSince ?? undefined,
+      });
     } catch (err) {
       return mailboxRefusal(err);
     }
     selected.applyFlagStates(result.changed);
-    if (result.changed.length > 0) announceChange(session, selected.mailboxId);
+    announceFlagChange(session, result);
 
     // RFC 3501: the new flags of every message, unless .SILENT. RFC 7162 section 3.1.3: with
     // CONDSTORE, a changed message is reported with its new MODSEQ even under .SILENT.

@@ -4,7 +4,7 @@
 // Decisions: SUBSCRIBE to a name that does not exist is refused (NO [NONEXISTENT]; section 6.3.6
 // allows it), so that a typo does not leave a folder in the client's tree that cannot be
 // opened. UNSUBSCRIBE of a name that is not there answers OK: the client's aim (not subscribed)
-// holds, and Thunderbird unsubscribes folders it has just deleted.
+// holds, and Thunderbird unsubscribes folders it has just deleted (README "Client quirks").
 import { setMailboxSubscribed } from '../../store/imap-mailboxes';
 import { MailboxError } from '../../store/mailbox-view';
 import { expectEnd } from '../protocol/tokens';

@@ -137,7 +137,8 @@ export function envelope(env: Envelope): string {
 /**
  * body-fld-param: `("CHARSET" "UTF-8" ...)` or NIL. Names are upper-cased as in the RFC's
  * examples. The MIME parser decoded RFC 2231 values; a value that is not 7-bit goes back to the
- * RFC 2231 form (`"NAME*" "utf-8''r%C3%A9sultat.pdf"`), which clients read as Dovecot sends it.
+ * RFC 2231 form (`"NAME*" "utf-8''r%C3%A9sultat.pdf"`), which clients read as Dovecot sends it
+ * (README "Client quirks").
  */
 function parameters(params: Record<string, string> | undefined): string {
   if (!params) return 'NIL';
@@ -183,6 +184,7 @@ function body(part: MimePart, extensible: boolean): string {
     `${nstring(part.id ?? null)} ${nstring(part.description ?? null)} ${string(part.encoding.toUpperCase())} ${part.size}`;
   if (part.type === 'message' && part.subtype === 'rfc822' && part.message && part.envelope) {
     // body-type-msg; message/global stays basic: IMAP4rev1 clients parse only RFC822 this way
+    // (README "Client quirks")
     text += ` ${envelope(part.envelope)} ${body(part.message, extensible)} ${part.lines ?? 0}`;
   } else if (part.type === 'text') {
     text += ` ${part.lines ?? 0}`; // body-type-text

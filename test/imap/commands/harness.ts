@@ -8,8 +8,8 @@ import { CommandReader } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
 import { loadConfig } from '../../../src/config/load';
-import { MailboxChanges } from '../../../src/delivery/router';
-import { ConnectionLimiter } from '../../../src/smtp/connection-limits';
+import { MailboxChanges } from '../../../src/store/mailbox-changes';
+import { ConnectionLimiter } from '../../../src/util/connection-limits';
 import type { Db } from '../../../src/store/database';
 import { resolveMailbox } from '../../../src/store/mailbox-view';
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { decodeHeaderValue, findHeaderEnd, getHeader, parseHeaderBlock } from '../mime';
-import { rfc5322Date } from './trace';
+import { rfc5322Date } from '../mime/date';
 
 export type DsnAction = 'failed' | 'delayed' | 'delivered' | 'relayed';
 

@@ -1,19 +1,9 @@
 import t from 'tap';
 import { parseStructure, partAt, type MimePart } from '../../src/mime/structure';
-import { decodeBody, decodeBytes, decodeHeaderValue, decodeQuotedPrintable, searchableText, textOf } from '../../src/mime/text';
+import { decodeBytes } from '../../src/mime/decode';
+import { decodeBody, searchableText, textOf } from '../../src/mime/part-text';
 
 const crlf = (...lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
-
-t.test('quoted-printable (RFC 2045 §6.7)', async (t) => {
-  const decode = (text: string) => decodeQuotedPrintable(Buffer.from(text, 'latin1')).toString('latin1');
-  t.equal(decode('R=C3=A9sultats =3D normaux'), 'R\xc3\xa9sultats = normaux');
-  t.equal(decode('une ligne tr=\r\ns longue=\nici'), 'une ligne trs longueici', 'soft line breaks, CRLF or LF');
-  t.equal(decode('espaces  =  \r\nsuite'), 'espaces  suite', 'whitespace before a soft break is data, after "=" is padding');
-  t.equal(decode('fin de ligne   \r\nsuivante\t'), 'fin de ligne\r\nsuivante', 'trailing whitespace added in transport is dropped');
-  t.equal(decode('espace=20\r\n'), 'espace \r\n', 'an encoded trailing space is kept');
-  t.equal(decode('=ZZ, =4, 100% =\r'), '=ZZ, =4, 100% =\r', 'invalid escapes stay as they are');
-  t.equal(decode('end='), 'end');
-});
 
 t.test('decodeBody undoes base64 and quoted-printable, leaves 7bit/8bit/binary alone', async (t) => {
   const zip = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0xff, 0x80, 0x0d, 0x0a, 0x00]);
@@ -54,19 +44,6 @@ t.test('textOf decodes the declared charset, and survives lying or unknown ones'
   const wrongUtf8 = Buffer.concat([Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\n'), Buffer.from('r\xe9sultat \x93ok\x94', 'latin1')]);
   t.equal(textOf(wrongUtf8, parseStructure(wrongUtf8)), 'résultat “ok”', 'invalid UTF-8 falls back to windows-1252');
   t.equal(decodeBytes(Buffer.from('caf\xe9', 'latin1'), 'x-unknown-charset'), 'café');
-});
-
-t.test('decodeHeaderValue: RFC 2047 encoded words', async (t) => {
-  t.equal(decodeHeaderValue('=?UTF-8?Q?R=C3=A9sultats_d=27analyse?='), "Résultats d'analyse");
-  t.equal(decodeHeaderValue('=?utf-8?B?UsOpc3VsdGF0cw==?='), 'Résultats');
-  t.equal(decodeHeaderValue('=?ISO-8859-1?Q?Ren=E9e?= Durand'), 'Renée Durand');
-  t.equal(decodeHeaderValue('Fwd: =?UTF-8?Q?a?=  =?UTF-8?Q?b?=\t=?UTF-8?Q?_c?= d'), 'Fwd: ab c d', 'whitespace between encoded words is dropped, not around plain text');
-  t.equal(decodeHeaderValue('=?UTF-8?B?w6k=?==?UTF-8?B?w6k=?='), 'éé');
-  t.equal(decodeHeaderValue('=?UTF-8?Q?=C3?= =?UTF-8?Q?=A9t=C3=A9?='), 'été', 'a character split across two words is joined');
-  t.equal(decodeHeaderValue('=?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3=A9?='), 'éé', 'adjacent words in different charsets');
-  t.equal(decodeHeaderValue('=?UTF-8*fr?Q?=C3=A9?='), 'é', 'RFC 2231 language suffix');
-  t.equal(decodeHeaderValue('=?UTF-8?X?abc?= and =?broken'), '=?UTF-8?X?abc?= and =?broken', 'not an encoded word: left alone');
-  t.equal(decodeHeaderValue('plain subject'), 'plain subject');
 });
 
 t.test('searchableText keeps every text part, forwarded ones included, and skips binary attachments', async (t) => {

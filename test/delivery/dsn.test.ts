@@ -1,6 +1,6 @@
 import t from 'tap';
 import { simpleParser } from 'mailparser';
-import { buildDsn, isDeliveryReport, statusOfReply, wantsNotification, withoutReturnPath, type DsnInput } from '../../src/smtp/dsn';
+import { buildDsn, isDeliveryReport, statusOfReply, wantsNotification, withoutReturnPath, type DsnInput } from '../../src/delivery/dsn';
 
 const original = Buffer.from(
   'Return-Path: <a@exemple.mssante.fr>\r\nReceived: by mx (mssd) id Q1;\r\n\tSun, 22 Nov 2026 09:00:00 +0000\r\nFrom: <a@exemple.mssante.fr>\r\nSubject: =?UTF-8?Q?R=C3=A9sultats?=\r\nX-MSS-MES: FIN\r\n\r\nCorps é\r\n',
