@@ -148,6 +148,29 @@ t.test('"devices" mode and throttling', async (t) => {
     t.equal(files.length, 1, 'the message arrived in the local maildir');
   });
 
+  await t.test('submission: a device revoked mid-session sends nothing more', async (t) => {
+    const laptop = cli(env, ['device', 'add', dave.login, '--name', 'Portable', '--json']).json<{ id: number; password: string }>();
+    // One pooled connection, authenticated once, reused for both messages.
+    const pooled = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 1,
+      host: '127.0.0.1',
+      port: env.ports.submission,
+      requireTLS: true,
+      auth: { user: dave.login, pass: laptop.password },
+      tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
+    });
+    const message = { envelope: { from: dave.mssante, to: [eve.mssante] }, raw: `From: <${dave.mssante}>\r\nTo: <${eve.mssante}>\r\nSubject: x\r\n\r\nx\r\n` };
+    t.match((await pooled.sendMail(message)).response, /^250 /);
+    t.equal(cli(env, ['device', 'revoke', dave.login, String(laptop.id)]).status, 0);
+    const refused = await pooled.sendMail(message).then(
+      () => 'accepted',
+      (err: { response?: string }) => err.response ?? String(err),
+    );
+    pooled.close();
+    t.match(refused, /^550 5\.7\.1 This device was revoked/);
+  });
+
   await t.test('30 parallel wrong passwords from one address: at most the limit reach a check (finding 1)', async (t) => {
     const connections = await Promise.all(Array.from({ length: 30 }, () => imapsFrom(env, '127.0.0.2')));
     const replies = await Promise.all(connections.map((c) => c.login(dave.login, 'Wrong-pass1!')));
