@@ -13,6 +13,7 @@ import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
+import { modseqsInUse } from './imap/views-in-use';
 import { createMta } from './smtp/mta';
 import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
@@ -21,10 +22,15 @@ import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { MailboxChanges } from './store/mailbox-changes';
-import { migrate, openDatabase, type Db } from './store/database';
+import { migrate, openDatabase, storeCreatedAt, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
+import { noMetrics, type Metrics } from './util/metrics';
+import { notifySystemdReady } from './util/systemd';
+import { lastJobSuccesses } from './store/job-runs';
+import { PrometheusMetrics } from './web/admin/metrics';
+import { startAdminServer, storeWriteProblem, type AdminServer } from './web/admin/server';
 import { OperatorError } from './util/operator-error';
 
 export interface Daemon {
@@ -38,6 +44,10 @@ export interface Daemon {
   notices: NoticeSender;
   /** Bound addresses of the enabled listeners, e.g. { smtp: '127.0.0.1:2525' }. */
   listening: Record<string, string>;
+  /** The protocol listeners by config key (GET /readyz checks each is listening). */
+  servers: Record<string, Server>;
+  /** What GET /metrics exposes (no-op when listen.admin is off). */
+  metrics: Metrics;
   /** Re-reads the allowlist; throws, keeping the previous one, when the new one is unusable. */
   reloadTrustSpace(): AllowlistReload;
   /** Scheduled jobs (src/jobs/registry.ts); `scheduler.trigger(name)` runs one now. */
@@ -72,8 +82,10 @@ function closeSmtp(server: SMTPServer): Promise<void> {
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
   let lock: InstanceLock | undefined;
   let db: Db | undefined;
+  /** Every protocol listener, for GET /readyz (and closed again if the start fails). */
+  const servers: Record<string, Server> = {};
   try {
-    const { mkdirSync } = await import('node:fs');
+    const { mkdirSync, statSync } = await import('node:fs');
     mkdirSync(config.dataDir, { recursive: true });
     lock = await acquireInstanceLock(config.dataDir);
     db = openDatabase(config.dataDir);
@@ -86,13 +98,24 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       log.warn({ caFile: tls.caFile }, `development certificates in use; clients must trust the CA in ${tls.caFile}`);
     }
 
+    // Age of the allowlist in force, for mssd_allowlist_age_seconds: its file's mtime at load.
+    let allowlistFileTime: number | null = null;
+    const noteAllowlistFile = () => {
+      try {
+        allowlistFileTime = statSync(config.trustSpace.allowlistFile).mtimeMs;
+      } catch {
+        allowlistFileTime = null;
+      }
+    };
     let trustSpace: TrustSpace = loadAllowlist(config);
+    noteAllowlistFile();
     log.info({ file: config.trustSpace.allowlistFile, domains: trustSpace.domainCount, dns: trustSpace.dnCount }, 'trust space loaded');
     const reloadTrustSpace = (): AllowlistReload => {
       try {
         const next = loadAllowlist(config);
         const diff = next.diff(trustSpace);
         trustSpace = next;
+        noteAllowlistFile();
         log.info(
           { domains: next.domainCount, dns: next.dnCount, ...diff.counts, domainsAddedList: diff.domainsAdded.slice(0, 20), domainsRemovedList: diff.domainsRemoved.slice(0, 20) },
           'trust space reloaded',
@@ -104,6 +127,16 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       }
     };
 
+    const prometheus =
+      config.listen.admin.port === 0
+        ? undefined
+        : new PrometheusMetrics({
+            db,
+            dataDir: config.dataDir,
+            allowlistFileTime: () => allowlistFileTime,
+            certificates: { server: tls.cert, relay: relayTls.cert },
+          });
+    const metrics: Metrics = prometheus ?? noMetrics;
     const batcher = new CommitBatcher(db);
     // Committed changes, announced to IMAP sessions (IDLE) and the notice sender.
     const changes = new MailboxChanges();
@@ -115,6 +148,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       throttle: throttleOptions(config),
       batcher,
     });
+    authenticator.onOutcome = (protocol, outcome) => metrics.login(protocol, outcome);
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
     router.log = log;
@@ -123,21 +157,45 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     const smtpServers: SMTPServer[] = [];
     const listening: Record<string, string> = {};
     if (config.listen.smtp.port !== 0) {
-      const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls });
+      const mta = createMta({ config, log, router, batcher, trustSpace: () => trustSpace, tls, metrics });
       listening.smtp = await listenOn(mta.server, 'listen.smtp', config.listen.smtp);
+      servers.smtp = mta.server;
       smtpServers.push(mta);
     }
     for (const mode of ['submission', 'submissions'] as const) {
       if (config.listen[mode].port === 0) continue;
-      const submission = createSubmission({ config, log, router, batcher, authenticator, tls }, mode);
+      const submission = createSubmission({ config, log, router, batcher, authenticator, tls, metrics }, mode);
       listening[mode] = await listenOn(submission.server, `listen.${mode}`, config.listen[mode]);
+      servers[mode] = submission.server;
       smtpServers.push(submission);
     }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes }, tls);
-      if (config.listen.imap.port !== 0) listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
-      if (config.listen.imaps.port !== 0) listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
+      imapServers = createImapServers({ config, db, log, authenticator, changes, metrics }, tls);
+      if (config.listen.imap.port !== 0) {
+        listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
+        servers.imap = imapServers.imap;
+      }
+      if (config.listen.imaps.port !== 0) {
+        listening.imaps = await listenOn(imapServers.imaps, 'listen.imaps', config.listen.imaps);
+        servers.imaps = imapServers.imaps;
+      }
+    }
+    // Last listener: the admin endpoints (before any timer starts, so a failure here leaves
+    // nothing running).
+    let stoppingNow = false;
+    let admin: AdminServer | undefined;
+    if (prometheus) {
+      admin = await startAdminServer(config.listen.admin, {
+        db,
+        dataDir: config.dataDir,
+        log,
+        metrics: prometheus,
+        listeners: () => servers,
+        allowlistProblem: () => (trustSpace.domainCount > 0 ? undefined : 'allowlist not loaded (no domain)'),
+        stopping: () => stoppingNow,
+      });
+      listening.admin = admin.address;
     }
     // Another process (the CLI's purge, say) committed: let IMAP sessions look again, and cut the
     // sessions of a device it revoked or an account it suspended (R16).
@@ -155,9 +213,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       notifyMailboxChanged: (mailboxId) => changes.emit('mailbox-changed', mailboxId),
       reloadTrustSpace,
       noticesQueued: () => notices.kick(),
-    });
+      expungedInUse: () => modseqsInUse(imapServers?.connections ?? []),
+    }, { onRunFinished: (job, outcome) => metrics.jobRun(job, outcome.status, 'durationMs' in outcome ? outcome.durationMs / 1000 : 0) });
+    prometheus?.knownJobs(scheduler.jobNames());
     scheduler.start();
+    // Runs the daemon owes from while it was stopped (the purge above all).
+    scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
+    const readyDb = db;
+    const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
 
     const openDb = db;
     const heldLock = lock;
@@ -171,11 +235,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       outbound,
       notices,
       listening,
+      servers,
+      metrics,
       reloadTrustSpace,
       scheduler,
       stop() {
         stopping ??= (async () => {
           log.info({ graceSeconds: config.limits.shutdownGraceSeconds }, 'mssd stopping: no new connections, finishing transactions in flight');
+          stoppingNow = true;
+          systemd.stop();
           externalChanges.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
@@ -191,6 +259,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           // Let the last group commit run before closing the database.
           await new Promise((resolve) => setImmediate(resolve));
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          await admin?.close();
           openDb.close();
           await heldLock.release();
           log.info('mssd stopped');
@@ -199,6 +268,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    for (const server of Object.values(servers)) server.close();
     db?.close();
     await lock?.release();
     throw err;

@@ -24,7 +24,7 @@ export interface BenchDaemon {
   dir: string;
   dataDir: string;
   configFile: string;
-  ports: Record<'smtp' | 'submission' | 'submissions' | 'imap' | 'imaps', number>;
+  ports: Record<'smtp' | 'submission' | 'submissions' | 'imap' | 'imaps' | 'admin', number>;
   child?: ChildProcess;
 }
 
@@ -37,6 +37,7 @@ export async function prepare(overrides: Record<string, unknown> = {}): Promise<
     submissions: await freePort(),
     imap: await freePort(),
     imaps: await freePort(),
+    admin: await freePort(),
   };
   const configFile = path.join(dir, 'mssd.json');
   writeFileSync(

@@ -2,6 +2,7 @@
 // daemon's schedule, SIGHUP, or an operator's `mssd purge` / `mssd directory publish`.
 // `mssd jobs run JOB`: any job of the registry, now, under the same one-at-a-time rule.
 import type { Command } from 'commander';
+import { nextTick } from '../jobs/cron-times';
 import { runJob, type Job } from '../jobs/job';
 import { createJobs } from '../jobs/registry';
 import { recentJobRuns, runningState, type JobRun } from '../store/job-runs';
@@ -59,7 +60,7 @@ export function registerJobCommands(program: Command, withContext: WithContext):
   const jobs = program.command('jobs').description('scheduled jobs: purge, directory, allowlist, digest');
   jobs
     .command('list')
-    .description('recent runs (newest first) with outcome, duration and counts')
+    .description('when each job runs next, then recent runs (newest first) with outcome, duration and counts')
     .option('--job <name>', 'runs of this job only')
     .option('--limit <n>', 'how many runs (default 20)')
     .action(
@@ -72,7 +73,15 @@ export function registerJobCommands(program: Command, withContext: WithContext):
         const job = typeof opts.job === 'string' ? opts.job.trim() : undefined;
         if (job === '') throw new CliError('--job: must not be empty');
         const runs = recentJobRuns(ctx.db, { job, limit });
-        ctx.print({ runs: runs.map(runJson) }, runs.length === 0 ? 'no job run recorded' : runs.map(runText).join('\n'));
+        // Next run of each job, from its schedule in schedules.timezone (as the daemon runs it).
+        const now = new Date();
+        const next = Object.fromEntries(
+          createJobs({ config: ctx.config, db: ctx.db, log: createLogger('silent') })
+            .filter((candidate) => job === undefined || candidate.name === job)
+            .map((candidate) => [candidate.name, nextTick(candidate.schedule, ctx.config.schedules.timezone, now).toISOString()]),
+        );
+        const nextText = Object.entries(next).map(([name, at]) => `next ${name}: ${at}`).join('\n');
+        ctx.print({ next, runs: runs.map(runJson) }, `${nextText}\n${runs.length === 0 ? 'no job run recorded' : runs.map(runText).join('\n')}`);
       }),
     );
   jobs

@@ -9,6 +9,7 @@ import { configFileFromEnv, projectRoot } from '../config/load';
 import type { serve as Serve } from '../daemon';
 import { migrate } from '../store/database';
 import { registerAccountCommands } from './accounts';
+import { registerBackupCommands } from './backup';
 import { registerDeviceCommands } from './devices';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
@@ -94,6 +95,7 @@ export function buildProgram(): Program {
   registerOrgCommands(program, withContext);
   registerRuleCommands(program, withContext);
   registerOperationsCommands(program, withContext);
+  registerBackupCommands(program, withContext);
   registerDeviceCommands(program, withContext);
   return { program, lastCommand: () => last };
 }

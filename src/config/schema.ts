@@ -52,6 +52,8 @@ export const configSchema = z.strictObject({
     submissions: listener,
     imap: listener,
     imaps: listener,
+    /** GET /healthz, /readyz, /metrics over plain HTTP (src/web/admin/); port 0 = off. */
+    admin: listener,
   }),
   tls: z.strictObject({
     certFile: z.string(),

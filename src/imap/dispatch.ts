@@ -10,9 +10,11 @@ import type { ImapSession } from './session';
 /** Commands that have a UID form (RFC 3501 section 6.4.8, RFC 4315, RFC 6851). */
 const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
 
-function stateRefusal(session: ImapSession, command: Command): Completion {
+function stateRefusal(session: ImapSession, command: Command, handler: CommandHandler): Completion {
   if (session.state === 'not-authenticated') return { status: 'BAD', text: `${command.name} needs you to log in first` };
-  if (session.state === 'authenticated') return { status: 'BAD', text: `${command.name} needs a selected mailbox (SELECT or EXAMINE first)` };
+  if (session.state === 'authenticated' && handler.states.includes('selected')) {
+    return { status: 'BAD', text: `${command.name} needs a selected mailbox (SELECT or EXAMINE first)` };
+  }
   return { status: 'BAD', text: `${command.name} is not valid now` };
 }
 
@@ -22,6 +24,7 @@ export async function runCommand(
   handlers: ReadonlyMap<string, CommandHandler>,
 ): Promise<Completion> {
   const handler = handlers.get(command.name);
+  const started = performance.now();
   let completion: Completion;
   let allowExpunge = true;
   // R16: a revoked device or a suspended account runs no further command.
@@ -30,7 +33,7 @@ export async function runCommand(
   if (!handler || (command.uid && !UID_FORMS.has(command.name))) {
     completion = { status: 'BAD', text: `Unknown command ${command.uid ? 'UID ' : ''}${command.name}` };
   } else if (!handler.states.includes(session.state)) {
-    completion = stateRefusal(session, command);
+    completion = stateRefusal(session, command, handler);
   } else {
     allowExpunge = !(handler.holdsExpunges?.(command) ?? false);
     try {
@@ -47,5 +50,7 @@ export async function runCommand(
   if (session.state === 'selected') session.flushUpdates(allowExpunge);
   const code = completion.code ? `[${completion.code}] ` : '';
   session.io.write(`${command.tag} ${completion.status} ${code}${completion.text}\r\n`);
+  // Unknown names are one label: a client cannot grow the metric's label set.
+  session.services.metrics?.imapCommand(handler ? command.name : 'UNKNOWN', completion.status, (performance.now() - started) / 1000);
   return completion;
 }

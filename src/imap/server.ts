@@ -4,6 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionLimiter } from '../util/connection-limits';
+import { NoiseLog } from '../util/connection-noise';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
 import type { ImapServices } from './session';
@@ -29,12 +30,14 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
   const handlers = commandHandlers();
   const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
   const connections = new Set<ImapConnection>();
+  const noise = { imap: new NoiseLog(services.log, { imap: 'imap' }), imaps: new NoiseLog(services.log, { imap: 'imaps' }) };
 
   const accept = (socket: net.Socket, secure: boolean) => {
     const address = socket.remoteAddress ?? 'unknown';
     if (connections.size >= services.config.limits.maxConnections || !perAddress.tryAcquire(address)) {
       socket.end('* BYE Too many connections from your address; try again later\r\n');
-      services.log.warn({ imap: 'refused', peer: address }, 'too many imap connections');
+      noise[secure ? 'imaps' : 'imap'].report('connection-limit', { peer: address });
+      services.metrics?.connectionRefused(secure ? 'imaps' : 'imap');
       return;
     }
     const connection = new ImapConnection(socket, secure, {
@@ -43,18 +46,21 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
       secureContext,
       onClose: (session) => {
         connections.delete(connection);
+        services.metrics?.imapConnection(-1);
         perAddress.release(address);
         if (session.user) services.accountSessions.release(String(session.user.accountId));
         session.unregister?.();
       },
     });
     connections.add(connection);
+    services.metrics?.imapConnection(1);
     connection.greet();
   };
 
   const imap = net.createServer((socket) => accept(socket, false));
   const imaps = tls.createServer(tlsOptions, (socket) => accept(socket, true));
-  imaps.on('tlsClientError', () => undefined); // a failed handshake is the client's problem
+  // A failed handshake is the client's problem: one quiet, rate-limited line.
+  imaps.on('tlsClientError', (err, socket) => noise.imaps.reportError(err, { peer: socket.remoteAddress }) || noise.imaps.report('tls-failed', { peer: socket.remoteAddress, reason: err.message.split('\n')[0] }));
 
   // New mail, flag changes and expunges reach sessions in IDLE at once; others at their next
   // command. mailboxId null means "something changed, look again" (another process committed).

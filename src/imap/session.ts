@@ -8,6 +8,7 @@ import type { Db } from '../store/database';
 import { canAccessMailbox } from '../store/mailbox-view';
 import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
+import type { Metrics } from '../util/metrics';
 import { encodeMailboxName, quoted } from './protocol/encode';
 import type { RawLine, ReaderError } from './protocol/reader';
 import type { SelectedMailbox } from './selected';
@@ -24,6 +25,8 @@ export interface ImapServices {
   changes: MailboxChanges;
   /** Sessions per account (limits.maxConnectionsPerAccount), keyed by account id. */
   accountSessions: ConnectionLimiter;
+  /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** The connection side of a session: bytes out, raw lines in, TLS upgrade, closing. */

@@ -15,7 +15,7 @@ import { claimJobRun, finishJobRun, heartbeatJobRun, runningState, type JobRun }
 import type { Logger } from '../util/log';
 
 /** Who started a run (recorded in its counts and log lines). */
-export type JobTrigger = 'schedule' | 'cli' | 'sighup' | 'manual';
+export type JobTrigger = 'schedule' | 'cli' | 'sighup' | 'manual' | 'catch-up';
 
 export interface JobContext {
   /** The instant the run takes as now (the clock, or `mssd purge --now`). */

@@ -15,6 +15,7 @@
 // `mssd purge` runs the same function through the same runner (src/cli/operations.ts).
 import type { Config } from '../config/schema';
 import type { Db } from '../store/database';
+import { trimExpunged, type ExpungedTrimReport } from '../store/expunged-history';
 import { purgeExpired, purgeHousekeeping, type HousekeepingReport, type PurgeReport } from '../store/purge';
 import { throwIfAborted, type Job } from './job';
 import type { JobServices } from './services';
@@ -28,9 +29,18 @@ export const PURGE_MAX_BATCH = 500;
  */
 export const PURGE_PACING = { batchMs: 5, share: 0.25 };
 
+/**
+ * History of expunges kept for resynchronising clients (src/store/expunged-history.ts): every
+ * row of the last `days` days, and at most `perMailbox` older rows per mailbox, and always what
+ * an open session still needs.
+ */
+export const EXPUNGED_HISTORY = { days: 30, perMailbox: 10_000 };
+
 export interface RetentionReport {
   messages: PurgeReport;
   housekeeping: HousekeepingReport;
+  /** Absent in a dry run. */
+  expunged?: ExpungedTrimReport;
 }
 
 export interface RetentionOptions {
@@ -41,6 +51,8 @@ export interface RetentionOptions {
   signal?: AbortSignal;
   notifyMailboxChanged?: (mailboxId: number) => void;
   progress?: (counts: Record<string, unknown>) => void;
+  /** Per mailbox, the lowest MODSEQ an open IMAP session is synchronised to (the daemon only). */
+  expungedInUse?: () => ReadonlyMap<number, number>;
   /** A fixed number of messages per transaction, back to back, instead of pacing (tests). */
   batchSize?: number;
 }
@@ -75,7 +87,19 @@ export async function runRetention(db: Db, config: Config, options: RetentionOpt
       if (options.signal) throwIfAborted(options.signal);
     },
   });
-  return { messages, housekeeping };
+  if (options.dryRun) return { messages, housekeeping };
+  options.progress?.({ phase: 'expunged-history', messages: messages.total });
+  const expunged = await trimExpunged(db, {
+    now: options.now.getTime(),
+    keepDays: EXPUNGED_HISTORY.days,
+    maxRows: EXPUNGED_HISTORY.perMailbox,
+    inUse: options.expungedInUse?.(),
+    onBatch: async () => {
+      if (options.signal) throwIfAborted(options.signal);
+      await new Promise((resolve) => setTimeout(resolve, paced ? 5 : 0));
+    },
+  });
+  return { messages, housekeeping, expunged };
 }
 
 /** What job_runs keeps of a retention run: counts, never addresses. */
@@ -89,6 +113,7 @@ export function retentionCounts(report: RetentionReport): Record<string, unknown
     auditRows: report.housekeeping.auditRows,
     jobRuns: report.housekeeping.jobRuns,
     queueEntries: report.housekeeping.queueEntries,
+    expungedRows: report.expunged?.rows ?? 0,
   };
 }
 
@@ -103,6 +128,7 @@ export function purgeJob(services: JobServices): Job<RetentionReport> {
         source: ctx.trigger,
         signal: ctx.signal,
         notifyMailboxChanged: services.notifyMailboxChanged,
+        expungedInUse: services.expungedInUse,
         progress: ctx.progress,
       }),
     counts: retentionCounts,

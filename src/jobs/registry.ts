@@ -27,7 +27,7 @@ export function createJobs(services: JobServices): Job[] {
 /** The daemon's scheduler over every job of the registry, in `schedules.timezone`. */
 export function createScheduler(
   services: JobServices,
-  options: Partial<Pick<SchedulerOptions, 'cron' | 'clock' | 'runner'>> = {},
+  options: Partial<Pick<SchedulerOptions, 'cron' | 'clock' | 'runner' | 'onRunFinished'>> = {},
 ): Scheduler {
   const config: Config = services.config;
   return new Scheduler({

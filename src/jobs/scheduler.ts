@@ -8,6 +8,7 @@
 import { createTask } from 'node-cron';
 import type { Db } from '../store/database';
 import type { Logger } from '../util/log';
+import { missedTick } from './cron-times';
 import { runJob, type Job, type JobTrigger, type RunOptions, type RunOutcome } from './job';
 
 export interface CronHandle {
@@ -46,6 +47,8 @@ export interface SchedulerOptions {
   cron?: CronFactory;
   /** Wall clock (tests set it); jobs take it as their "now". */
   clock?: () => Date;
+  /** Told of every run's outcome (the daemon's metrics). */
+  onRunFinished?: (job: string, outcome: RunOutcome<unknown>) => void;
   /** Passed on to the runner (lock staleness, heartbeat period, holder liveness). */
   runner?: Pick<RunOptions, 'staleAfterMs' | 'heartbeatMs' | 'holder' | 'isHolderAlive'>;
 }
@@ -75,6 +78,33 @@ export class Scheduler {
       { timezone: this.options.timezone, jobs: Object.fromEntries([...this.jobs.values()].map((job) => [job.name, job.schedule])) },
       'scheduler started',
     );
+  }
+
+  /**
+   * At start: a job whose last successful run — or, for a job that never ran, the creation of the
+   * store — is older than its schedule's latest tick runs once now, one after the other in
+   * registry order (the purge first). A daemon that was stopped at 03:30 thus still purges that day (R10). Returns the
+   * names of the jobs owed.
+   */
+  catchUp(lastSuccess: ReadonlyMap<string, number>, storeCreatedAt: number | null): string[] {
+    const now = (this.options.clock ?? (() => new Date()))();
+    const started: string[] = [];
+    for (const job of this.jobs.values()) {
+      const since = lastSuccess.get(job.name) ?? storeCreatedAt;
+      if (since === null || since === undefined) continue;
+      const tick = missedTick(job.schedule, this.options.timezone, new Date(since), now);
+      if (!tick) continue;
+      this.options.log.info(
+        { job: job.name, lastSuccess: lastSuccess.has(job.name) ? new Date(since).toISOString() : null, missedTick: tick.toISOString() },
+        'job missed its scheduled time while the daemon was stopped (or failed then); running it now',
+      );
+      started.push(job.name);
+    }
+    // One after the other, so the purge has the store to itself first.
+    void (async () => {
+      for (const name of started) await this.trigger(name, 'catch-up');
+    })();
+    return started;
   }
 
   /** Names of the registered jobs. */
@@ -114,6 +144,10 @@ export class Scheduler {
         // runJob records failures itself; this is the store failing under it (e.g. disk gone).
         this.options.log.error({ job: name, err: (err as Error).message }, 'job run could not be recorded');
         return { status: 'failed', runId: 0, error: err as Error, durationMs: 0 };
+      })
+      .then((outcome) => {
+        this.options.onRunFinished?.(name, outcome);
+        return outcome;
       })
       .finally(() => this.running.delete(name));
     this.running.set(name, run);

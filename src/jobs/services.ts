@@ -24,6 +24,8 @@ export interface JobServices {
   reloadTrustSpace?: () => AllowlistReload;
   /** Wakes the daemon's notice sender (R9) after a job queued notices. */
   noticesQueued?: () => void;
+  /** Per mailbox, the lowest MODSEQ an open IMAP session is synchronised to (expunge history). */
+  expungedInUse?: () => ReadonlyMap<number, number>;
 }
 
 /** Builds a job from the services; the registry (src/jobs/registry.ts) lists these. */

@@ -11,6 +11,8 @@ import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import { toCrlf } from '../mime/crlf';
 import type { Logger } from '../util/log';
+import { NoiseLog } from '../util/connection-noise';
+import { noMetrics, type Metrics } from '../util/metrics';
 import { ConnectionLimiter } from '../util/connection-limits';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
@@ -28,6 +30,8 @@ export interface MtaDeps {
   /** The current allowlist; a function so that a refreshed list applies without restart. */
   trustSpace: () => TrustSpace;
   tls: { key: string; cert: string; ca: string | undefined };
+  /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** What the TLS handshake told us about the peer, kept for the whole connection. */
@@ -41,6 +45,8 @@ interface PeerTls {
 
 export function createMta(deps: MtaDeps): SMTPServer {
   const { config, log, router, batcher } = deps;
+  const metrics = deps.metrics ?? noMetrics;
+  const noise = new NoiseLog(log, { smtp: 'mta' });
   keepOwnEnhancedCodes();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const peers = new Map<string, PeerTls>();
@@ -65,6 +71,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       },
       (auditErr) => log.error({ err: auditErr }, 'audit write failed'),
     );
+    metrics.smtpMessage('mta', 'refused');
     return err;
   };
 
@@ -84,7 +91,8 @@ export function createMta(deps: MtaDeps): SMTPServer {
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
-        log.warn({ smtp: 'mta', peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from peer');
+        noise.report('connection-limit', { peer: session.remoteAddress });
+        metrics.connectionRefused('mta');
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
       peers.set(session.id, { protocol: null, cipher: null, clientDn: null, certificateTrusted: false, certificateError: null });
@@ -200,10 +208,12 @@ export function createMta(deps: MtaDeps): SMTPServer {
             },
             'message delivered',
           );
+          metrics.smtpMessage('mta', 'delivered', (Date.now() - started) / 1000);
           callback(null, `Message accepted as ${queueId}`);
         })
         .catch((err: unknown) => {
           log.error({ smtp: 'mta', queueId, peer: session.remoteAddress, from: mailFrom, outcome: 'failed', err }, 'message not stored');
+          metrics.smtpMessage('mta', 'failed', (Date.now() - started) / 1000);
           callback(new SmtpReply(451, '4.3.0', `Local error, the message was not accepted (${queueId}); please try again later`));
         });
     },
@@ -214,6 +224,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
     },
   });
   disableNagle(server);
-  server.on('error', (err) => log.error({ smtp: 'mta', err }, 'smtp server error'));
+  // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
+  server.on('error', (err) => noise.reportError(err) || log.error({ smtp: 'mta', err }, 'smtp server error'));
   return server;
 }

@@ -26,6 +26,8 @@ import type { BoxType } from '../policy/box-types';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
+import { NoiseLog } from '../util/connection-noise';
+import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
 import { oauthErrorJson } from '../auth/login-texts';
 import { submissionAuthRefusal } from './auth-replies';
@@ -44,6 +46,8 @@ export interface SubmissionDeps {
   batcher: CommitBatcher;
   authenticator: Authenticator;
   tls: { key: string; cert: string; ca: string | undefined };
+  /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** 'submission': plain connection, STARTTLS then AUTH. 'submissions': TLS from the first byte. */
@@ -64,6 +68,8 @@ function accountOf(session: SMTPServerSession): AuthenticatedAccount | null {
 
 export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SMTPServer {
   const { config, log, router, batcher, authenticator } = deps;
+  const metrics = deps.metrics ?? noMetrics;
+  const noise = new NoiseLog(log, { smtp: mode });
   installAuthAfterTls();
   installOAuthBearer();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
@@ -97,6 +103,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       },
       (auditErr) => log.error({ err: auditErr }, 'audit write failed'),
     );
+    metrics.smtpMessage(mode, 'refused');
     return err;
   };
 
@@ -115,7 +122,8 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onConnect(session, callback) {
       if (!limiter.tryAcquire(session.remoteAddress)) {
-        log.warn({ smtp: mode, peer: session.remoteAddress, outcome: 'refused' }, 'too many connections from client');
+        noise.report('connection-limit', { peer: session.remoteAddress });
+        metrics.connectionRefused(mode);
         return callback(new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'));
       }
       stateOf(session);
@@ -276,10 +284,12 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
             },
             'message submitted',
           );
+          metrics.smtpMessage(mode, 'delivered', (Date.now() - started) / 1000);
           callback(null, `Message accepted as ${queueId}`);
         })
         .catch((err: unknown) => {
           log.error({ smtp: mode, queueId, peer: session.remoteAddress, login: account?.login ?? null, from: mailFrom, outcome: 'failed', err }, 'message not stored');
+          metrics.smtpMessage(mode, 'failed', (Date.now() - started) / 1000);
           callback(new SmtpReply(451, '4.3.0', `Local error, the message was not accepted (${queueId}); please try again later`));
         });
     },
@@ -290,6 +300,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
   };
   const server = new SMTPServer(options);
   disableNagle(server);
-  server.on('error', (err) => log.error({ smtp: mode, err }, 'smtp server error'));
+  // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
+  server.on('error', (err) => noise.reportError(err) || log.error({ smtp: mode, err }, 'smtp server error'));
   return server;
 }

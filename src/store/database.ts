@@ -89,3 +89,9 @@ export function cachedStatement(db: Db, sql: string): Database.Statement {
   }
   return statement;
 }
+
+/** When the store was created (the first migration), the baseline of jobs that never ran. */
+export function storeCreatedAt(db: Db): number | null {
+  const row = cachedStatement(db, 'SELECT MIN(applied_at) AS at FROM schema_migrations').get() as { at: number | null };
+  return row.at;
+}

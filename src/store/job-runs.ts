@@ -7,7 +7,7 @@
 // finished_at. A run whose holder died (SIGKILL, power loss) leaves a 'running' row behind: it is
 // taken over — marked 'abandoned' — once its heartbeat is older than the staleness bound, or at
 // once when its holder is a process of this host that no longer exists.
-import type { Db } from './database';
+import { cachedStatement, type Db } from './database';
 
 export type JobOutcome = 'running' | 'ok' | 'failed' | 'interrupted' | 'abandoned';
 
@@ -155,4 +155,14 @@ export function recentJobRuns(db: Db, options: { job?: string; limit?: number } 
       : db.prepare(`SELECT * FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT ?`).all(options.job, limit)
   ) as JobRunRow[];
   return rows.map(toJobRun);
+}
+
+// For GET /metrics and the catch-up at start (src/jobs/scheduler.ts).
+/** started_at of each job's last successful run (job_runs), by job name. */
+export function lastJobSuccesses(db: Db): Map<string, number> {
+  const rows = cachedStatement(db, `SELECT job, MAX(started_at) AS at FROM job_runs WHERE outcome = 'ok' GROUP BY job`).all() as Array<{
+    job: string;
+    at: number;
+  }>;
+  return new Map(rows.map((row) => [row.job, row.at]));
 }

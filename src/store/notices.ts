@@ -212,3 +212,9 @@ export function listNotices(db: Db, filter: { accountId?: number; kind?: NoticeK
 export function deleteOldNotices(db: Db, before: number): number {
   return cachedStatement(db, 'DELETE FROM notices WHERE sent_at IS NOT NULL AND sent_at < ?').run(before).changes;
 }
+
+// For GET /metrics (src/web/admin/metrics.ts).
+/** Notices (R9) not yet accepted by the notification relay. */
+export function pendingNoticeCount(db: Db): number {
+  return (cachedStatement(db, 'SELECT COUNT(*) AS n FROM notices WHERE sent_at IS NULL').get() as { n: number }).n;
+}

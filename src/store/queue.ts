@@ -344,3 +344,19 @@ export function completeQueueEntry(db: Db, rowId: number): void {
   cachedStatement(db, 'DELETE FROM outbound_queue WHERE id = ?').run(rowId);
   releaseBody(db, row.body_hash);
 }
+
+// For GET /metrics (src/web/admin/metrics.ts).
+export interface QueueStats {
+  /** Entries waiting for (another) relay attempt. */
+  messages: number;
+  /** created_at of the oldest waiting entry (null when the queue is empty). */
+  oldestCreatedAt: number | null;
+}
+
+export function queueStats(db: Db): QueueStats {
+  const row = cachedStatement(db, `SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbound_queue WHERE status = 'queued'`).get() as {
+    n: number;
+    oldest: number | null;
+  };
+  return { messages: row.n, oldestCreatedAt: row.oldest };
+}

@@ -66,6 +66,7 @@ t.test('every folder of every box: gone at 90 days, kept at 89; sessions woken p
     auditRows: 0,
     jobRuns: 0,
     queueEntries: 0,
+    expungedRows: 0, // the expunges just made are history a resynchronising client may need
   });
 });
 

@@ -266,3 +266,55 @@ t.test('node-cron adapter: ticks on a six-field expression and stops', async (t)
   clearTimeout(timer);
   t.equal(ticks, 1);
 });
+
+t.test('catch-up at start: a job whose schedule fired since its last success runs once, one after the other, the purge first', async (t) => {
+  const db = freshDb(t);
+  const { log } = memoryLogger();
+  // 2026-11-22 12:00 in Paris; the purge is due at 03:30, the digest at 07:00, the report at 23:00.
+  const time = manualClock(Date.parse('2026-11-22T11:00:00Z'));
+  const order: string[] = [];
+  const gate = deferred();
+  const job = (name: string, schedule: string, wait = false): Job => ({
+    name,
+    schedule,
+    async run() {
+      order.push(`${name} start`);
+      if (wait) await gate.promise;
+      order.push(`${name} end`);
+      return {};
+    },
+  });
+  const { cron } = manualCron();
+  const scheduler = new Scheduler({
+    db,
+    log,
+    jobs: [job('purge', '30 3 * * *', true), job('digest', '0 7 * * *'), job('report', '0 23 * * *')],
+    timezone: 'Europe/Paris',
+    cron,
+    clock: time.clock,
+  });
+  scheduler.start();
+  const lastSuccess = new Map([
+    ['purge', Date.parse('2026-11-20T03:00:00Z')], // missed 21 and 22 November: runs once
+    ['digest', Date.parse('2026-11-22T06:05:00Z')], // ran at 07:05 Paris today: up to date
+  ]);
+  // 'report' never ran: counted from the store's creation, yesterday at 23:30 Paris, after its tick.
+  const owed = scheduler.catchUp(lastSuccess, Date.parse('2026-11-21T22:30:00Z'));
+  t.same(owed, ['purge']);
+  await settle();
+  t.same(order, ['purge start']);
+  gate.resolve();
+  await settle();
+  await settle();
+  t.same(order, ['purge start', 'purge end']);
+  t.same(runsOf(db, 'purge').map((run) => [run.outcome, run.counts?.trigger]), [['ok', 'catch-up']]);
+
+  // A store created before yesterday's 23:00 owes the report too, which waits for the purge.
+  const later = new Scheduler({ db, log, jobs: [job('purge', '30 3 * * *'), job('report', '0 23 * * *')], timezone: 'Europe/Paris', cron, clock: time.clock });
+  order.length = 0;
+  t.same(later.catchUp(new Map([['purge', Date.parse('2026-11-20T03:00:00Z')]]), Date.parse('2026-11-21T21:00:00Z')), ['purge', 'report']);
+  for (let i = 0; i < 6; i++) await settle();
+  t.same(order, ['purge start', 'purge end', 'report start', 'report end'], 'one after the other');
+  await scheduler.stop();
+  await later.stop();
+});
