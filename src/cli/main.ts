@@ -13,6 +13,7 @@ import { registerBackupCommands } from './backup';
 import { registerDeviceCommands } from './devices';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
+import { registerReportCommands } from './report';
 import { registerRuleCommands } from './rules';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, reportError, withContext } from './with-context';
 
@@ -97,6 +98,7 @@ export function buildProgram(): Program {
   registerOperationsCommands(program, withContext);
   registerBackupCommands(program, withContext);
   registerDeviceCommands(program, withContext);
+  registerReportCommands(program, withContext);
   return { program, lastCommand: () => last };
 }
 

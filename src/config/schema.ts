@@ -78,6 +78,12 @@ export const configSchema = z.strictObject({
     maxConnectionsPerIp: z.number().int().min(1),
     maxConnectionsPerAccount: z.number().int().min(1),
     shutdownGraceSeconds: z.number().min(0).max(600),
+    /** Deadlines (issue 15): a command line, from its first octet to its line end, within this. */
+    commandSeconds: z.number().min(1).max(3600),
+    /** From connection to successful login (IMAP, submission) or first accepted MAIL FROM (MTA). */
+    preLoginSeconds: z.number().min(1).max(3600),
+    /** Octets per second a message (SMTP DATA, IMAP literal) must keep up, on top of commandSeconds. */
+    minDataRate: z.number().int().min(1),
   }),
   retention: z.strictObject({
     days: z.number().int().min(1),
@@ -109,6 +115,8 @@ export const configSchema = z.strictObject({
   directory: z.strictObject({
     outputDir: z.string(),
     endpoint: optionalHttpsUrl,
+    /** Base of the Annuaire Santé FHIR API ("API MSSanté" BAL feed); '' = the FHIR requests go to files only. */
+    fhirBase: optionalHttpsUrl,
     /** CA bundle the endpoint's certificate must chain to; '' = the system roots. */
     caFile: z.string(),
     /** Waits between attempts at the endpoint within one run; then the run fails. */
