@@ -9,8 +9,8 @@ import { configFileFromEnv, projectRoot } from '../config/load';
 import type { serve as Serve } from '../daemon';
 import { migrate } from '../store/database';
 import { registerAccountCommands } from './accounts';
-import { registerDeviceCommands } from './devices';
 import { registerBackupCommands } from './backup';
+import { registerDeviceCommands } from './devices';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
 import { registerReportCommands } from './report';
@@ -96,8 +96,8 @@ export function buildProgram(): Program {
   registerOrgCommands(program, withContext);
   registerRuleCommands(program, withContext);
   registerOperationsCommands(program, withContext);
-  registerDeviceCommands(program, withContext);
   registerBackupCommands(program, withContext);
+  registerDeviceCommands(program, withContext);
   registerReportCommands(program, withContext);
   return { program, lastCommand: () => last };
 }

@@ -181,8 +181,11 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       state.recipients = [];
       const from = address.address;
       if (!account) return callback(new SmtpReply(530, '5.7.0', 'Authentication required'));
-      if (!authenticator.stillActive(account)) {
-        return callback(refuse(session, 'mail', { from }, new SmtpReply(550, '5.7.1', 'Your account is no longer active: contact your administrator')));
+      // R16: a device revoked or an account suspended since AUTH sends nothing more.
+      const invalid = authenticator.stillValid(account);
+      if (invalid) {
+        const why = invalid === 'device-revoked' ? 'This device was revoked: sign in again with a valid device password' : 'Your account is no longer active: contact your administrator';
+        return callback(refuse(session, 'mail', { from }, new SmtpReply(550, '5.7.1', why)));
       }
       const check = router.checkSubmissionSender(account.accountId, account.type, from);
       if (!check.ok) return callback(refuse(session, 'mail', { from }, reply(check)));

@@ -5,6 +5,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { cli, createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
@@ -12,7 +13,8 @@ import { RawImap } from '../helpers/imap-raw';
 
 /** One IMAPS connection from `localAddress` that sends `LOGIN` when told; resolves with the tagged reply. */
 async function imapsFrom(env: TestEnv, localAddress: string): Promise<{ login(user: string, pass: string): Promise<string>; close(): void }> {
-  const socket = tls.connect({ host: '127.0.0.1', port: env.ports.imaps, localAddress, ca: readFileSync(env.caFile), servername: 'localhost' });
+  // localAddress is a TCP option: open the TCP connection from that address, then TLS over it.
+  const socket = tls.connect({ socket: net.connect({ host: '127.0.0.1', port: env.ports.imaps, localAddress }), ca: readFileSync(env.caFile), servername: 'localhost' });
   socket.on('error', () => undefined);
   let buffer = '';
   const waiters: Array<() => void> = [];
@@ -136,6 +138,7 @@ t.test('"devices" mode and throttling', async (t) => {
         'Patterns INBOX',
         'Create Near',
         'Sync Pull',
+        'SyncState *', // state in the maildir, not in ~/.mbsync: every run independent
         '',
       ].join('\n'),
     );
@@ -143,6 +146,29 @@ t.test('"devices" mode and throttling', async (t) => {
     t.equal(run.status, 0, `mbsync: ${run.stderr}`);
     const files = readdirSync(path.join(maildir, 'INBOX', 'new')).concat(readdirSync(path.join(maildir, 'INBOX', 'cur')));
     t.equal(files.length, 1, 'the message arrived in the local maildir');
+  });
+
+  await t.test('submission: a device revoked mid-session sends nothing more', async (t) => {
+    const laptop = cli(env, ['device', 'add', dave.login, '--name', 'Portable', '--json']).json<{ id: number; password: string }>();
+    // One pooled connection, authenticated once, reused for both messages.
+    const pooled = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 1,
+      host: '127.0.0.1',
+      port: env.ports.submission,
+      requireTLS: true,
+      auth: { user: dave.login, pass: laptop.password },
+      tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
+    });
+    const message = { envelope: { from: dave.mssante, to: [eve.mssante] }, raw: `From: <${dave.mssante}>\r\nTo: <${eve.mssante}>\r\nSubject: x\r\n\r\nx\r\n` };
+    t.match((await pooled.sendMail(message)).response, /^250 /);
+    t.equal(cli(env, ['device', 'revoke', dave.login, String(laptop.id)]).status, 0);
+    const refused = await pooled.sendMail(message).then(
+      () => 'accepted',
+      (err: { response?: string }) => err.response ?? String(err),
+    );
+    pooled.close();
+    t.match(refused, /^550 5\.7\.1 This device was revoked/);
   });
 
   await t.test('30 parallel wrong passwords from one address: at most the limit reach a check (finding 1)', async (t) => {

@@ -15,7 +15,7 @@ export const AUDIENCE = 'mssd-test';
 
 export interface SigningKey {
   kid: string;
-  privateKey: CryptoKey;
+  privateKey: import('node:crypto').webcrypto.CryptoKey;
   publicJwk: Record<string, unknown>;
 }
 

@@ -114,7 +114,7 @@ export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSe
       config,
       db,
       log: pino({ level: 'silent' }),
-      // Sessions here are logged in by hand; the authenticator re-checks their account before each command.
+      // Every command re-checks a logged-in session's credentials (R16): a real Authenticator by default.
       authenticator: options.authenticator ?? new Authenticator(db, pino({ level: 'silent' })),
       changes,
       accountSessions: options.accountSessions ?? new ConnectionLimiter(100),
