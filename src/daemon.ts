@@ -18,11 +18,14 @@ import { modseqsInUse } from './imap/views-in-use';
 import { createMta } from './smtp/mta';
 import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
+import { TokenVerifier } from './auth/oauth';
+import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { MailboxChanges } from './store/mailbox-changes';
 import { migrate, openDatabase, storeCreatedAt, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
+import { createPortal, type Portal } from './web/portal/server';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
 import { noMetrics, type Metrics } from './util/metrics';
@@ -141,7 +144,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     const changes = new MailboxChanges();
     const router = new Router(db, batcher, config, changes, () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
-    const authenticator = new Authenticator(db, log);
+    const authenticator = new Authenticator(db, log, {
+      passwordLogins: config.auth.passwordLogins,
+      tokens: TokenVerifier.fromConfig(config),
+      throttle: throttleOptions(config),
+      batcher,
+    });
     authenticator.onOutcome = (protocol, outcome) => metrics.login(protocol, outcome);
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
@@ -175,6 +183,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         servers.imaps = imapServers.imaps;
       }
     }
+    let portal: Portal | undefined;
+    if (config.listen.https.port !== 0) {
+      portal = createPortal(
+        { config, db, log, authenticator, batcher, changes, trustSpace: () => trustSpace, listening },
+        tls,
+      );
+      listening.https = await portal.listen();
+      servers.https = portal.app.server;
+    }
     // Last listener: the admin endpoints (before any timer starts, so a failure here leaves
     // nothing running).
     let stoppingNow = false;
@@ -191,8 +208,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       });
       listening.admin = admin.address;
     }
-    // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
-    const externalChanges = watchExternalChanges(db, () => changes.emit('mailbox-changed', null));
+    // Another process (the CLI's purge, say) committed: let IMAP sessions look again, and cut the
+    // sessions of a device it revoked or an account it suspended (R16).
+    const externalChanges = watchExternalChanges(db, () => {
+      changes.emit('mailbox-changed', null);
+      authenticator.recheckSessions();
+    });
     outbound.start();
     notices.start();
     // Scheduled jobs start once everything they touch is serving.
@@ -244,6 +265,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           await Promise.all([
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
+            portal?.close(),
             outbound.stop(config.limits.shutdownGraceSeconds * 1000),
             notices.stop(config.limits.shutdownGraceSeconds * 1000),
             scheduler.stop(config.limits.shutdownGraceSeconds * 1000),

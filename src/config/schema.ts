@@ -52,6 +52,8 @@ export const configSchema = z.strictObject({
     submissions: listener,
     imap: listener,
     imaps: listener,
+    /** The self-service portal and client autoconfig (issue 10); port 0 = off. */
+    https: listener,
     /** GET /healthz, /readyz, /metrics over plain HTTP (src/web/admin/); port 0 = off. */
     admin: listener,
   }),
@@ -78,6 +80,12 @@ export const configSchema = z.strictObject({
     maxConnectionsPerIp: z.number().int().min(1),
     maxConnectionsPerAccount: z.number().int().min(1),
     shutdownGraceSeconds: z.number().min(0).max(600),
+    /** Deadlines (issue 15): a command line, from its first octet to its line end, within this. */
+    commandSeconds: z.number().min(1).max(3600),
+    /** From connection to successful login (IMAP, submission) or first accepted MAIL FROM (MTA). */
+    preLoginSeconds: z.number().min(1).max(3600),
+    /** Octets per second a message (SMTP DATA, IMAP literal) must keep up, on top of commandSeconds. */
+    minDataRate: z.number().int().min(1),
     /** QUOTA (RFC 9208) of each box, all its folders together: octets (STORAGE); 0 = no limit. */
     quotaStorageBytes: z.number().int().min(0),
     /** QUOTA (RFC 9208) of each box: number of messages (MESSAGE); 0 = no limit. */
@@ -113,10 +121,63 @@ export const configSchema = z.strictObject({
   directory: z.strictObject({
     outputDir: z.string(),
     endpoint: optionalHttpsUrl,
+    /** Base of the Annuaire Santé FHIR API ("API MSSanté" BAL feed); '' = the FHIR requests go to files only. */
+    fhirBase: optionalHttpsUrl,
     /** CA bundle the endpoint's certificate must chain to; '' = the system roots. */
     caFile: z.string(),
     /** Waits between attempts at the endpoint within one run; then the run fails. */
     retryDelays: z.array(duration),
+  }),
+  /** Self-service portal (R16, R17): session limits and Pro Santé Connect. */
+  portal: z.strictObject({
+    /** Public https:// base URL (PSC redirect URI, autoconfig links); '' = https://hostname:port. */
+    publicUrl: optionalHttpsUrl,
+    /** A session unused this long ends. */
+    sessionIdle: duration,
+    /** A session ends this long after login, however active. */
+    sessionMaxAge: duration,
+    /** Lifetime of a one-time code mailed to the login address. */
+    emailCodeLifetime: duration,
+    oidc: z.strictObject({
+      issuer: optionalHttpsUrl,
+      clientId: z.string(),
+      clientSecret: z.string(),
+      /** CA bundle the issuer's certificate must chain to; '' = the system roots. */
+      caFile: z.string(),
+      /** Claim carrying the national id ("8" + RPPS for PSC's SubjectNameID). */
+      identityClaim: z.string().min(1),
+    }),
+  }),
+  /** Who may log in to IMAP/submission and how (R16, issues 11 and 15). */
+  auth: z.strictObject({
+    /** "account": the box password works on IMAP/SMTP (development); "devices": only device passwords and tokens. */
+    passwordLogins: z.enum(['account', 'devices']),
+    oauth: z
+      .strictObject({
+        /** Issuer whose access tokens IMAP/SMTP accept; '' = OAUTHBEARER/XOAUTH2 off. */
+        issuer: z.string(),
+        audience: z.string(),
+        /** https:// URL or file path of the issuer's JSON Web Key Set. */
+        jwks: z.string(),
+        /** Claim carrying the national id: RPPS, or "8" + RPPS. */
+        identityClaim: z.string().min(1),
+        /** CA bundle the JWKS server's certificate must chain to; '' = the system roots. */
+        caFile: z.string(),
+      })
+      .superRefine((oauth, ctx) => {
+        if (oauth.issuer === '') return;
+        if (oauth.audience === '') ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required when auth.oauth.issuer is set' });
+        if (oauth.jwks === '') ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'required when auth.oauth.issuer is set' });
+        if (/^[a-z]+:\/\//i.test(oauth.jwks) && !oauth.jwks.startsWith('https://')) {
+          ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'expected an https:// URL or a file path' });
+        }
+      }),
+    /** Login throttling (issue 15): per client address and per (account, address) pair. */
+    throttle: z.strictObject({
+      window: duration,
+      maxFailuresPerAddress: z.number().int().min(1),
+      maxFailuresPerPair: z.number().int().min(1),
+    }),
   }),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -8,7 +8,8 @@
 // - AUTH: src/auth/authenticator.ts (shared with IMAP), replies per RFC 4954 section 6;
 // - MAIL FROM must be an address the person may send from (own, or an ORG they are linked to);
 // - RCPT TO: each recipient judged at once, with the refusal's own code and sentence;
-// - DATA: the From: (and Sender:) addresses must be theirs too; Bcc is removed, Date and
+// - DATA: one From: and at most one Sender: (RFC 5322 section 3.6), whose addresses must be
+//   theirs too, well-formed To:/Cc:; Bcc is removed, Date and
 //   Message-ID added when missing; then one durable commit (local boxes + outbound queue) before
 //   the 250 (R14).
 //
@@ -19,21 +20,26 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { AuthenticatedAccount, Authenticator } from '../auth/authenticator';
 import type { Config } from '../config/schema';
 import type { EnvelopeRecipient, RemoteRecipient, Router, SubmissionRecipient, Submitter } from '../delivery/router';
-import { analyzeMessage, getHeader, parseAddressList } from '../mime';
+import { analyzeMessage } from '../mime';
 import { toCrlf } from '../mime/crlf';
-import { printable, senderAddressRefusal } from '../policy/submission-rules';
 import type { BoxType } from '../policy/box-types';
+import { submittedHeaderRefusal } from '../policy/header-rules';
+import { printable } from '../policy/submission-rules';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
 import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
+import { oauthErrorJson } from '../auth/login-texts';
+import { submissionAuthRefusal } from './auth-replies';
+import { installOAuthBearer, OAUTH_FAILURE_TEXT, type SessionWithOAuthFailure } from './sasl-oauth';
 import { ConnectionLimiter } from '../util/connection-limits';
+import { newQueueId } from '../util/queue-id';
+import { installDeadlines } from './deadlines';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
-import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
-import { newQueueId } from '../util/queue-id';
+import { addressFieldsOf, fixSubmittedMessage } from './submitted-message';
 import { traceHeaders } from './trace';
 
 export interface SubmissionDeps {
@@ -63,16 +69,12 @@ function accountOf(session: SMTPServerSession): AuthenticatedAccount | null {
   return user && typeof user === 'object' && 'accountId' in user ? (user as AuthenticatedAccount) : null;
 }
 
-function minutes(ms: number): string {
-  const value = Math.max(1, Math.ceil(ms / 60_000));
-  return `${value} minute${value === 1 ? '' : 's'}`;
-}
-
 export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SMTPServer {
   const { config, log, router, batcher, authenticator } = deps;
   const metrics = deps.metrics ?? noMetrics;
   const noise = new NoiseLog(log, { smtp: mode });
   installAuthAfterTls();
+  installOAuthBearer();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const states = new Map<string, SessionState>();
   const stateOf = (session: SMTPServerSession): SessionState => {
@@ -116,7 +118,8 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
     cert: deps.tls.cert,
     ca: deps.tls.ca,
     authAfterTls: true,
-    authMethods: ['PLAIN', 'LOGIN'],
+    // Bearer tokens (R16) only when an issuer is configured.
+    authMethods: ['PLAIN', 'LOGIN', ...(authenticator.acceptsTokens ? ['OAUTHBEARER', 'XOAUTH2'] : [])],
     authOptional: false,
     authRequiredMessage: '5.7.0 Authentication required: use STARTTLS, then sign in with your login and password (AUTH) before sending',
 
@@ -135,29 +138,35 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       const state = stateOf(session);
       state.tlsProtocol = tlsSocket.getProtocol();
       state.tlsCipher = tlsSocket.getCipher()?.name ?? null;
+      deadlines.secured(tlsSocket, session);
       callback();
     },
 
     onAuth(auth, session, callback) {
       if (!session.secure) return callback(new SmtpReply(538, '5.7.11', 'Encryption required for requested authentication mechanism: issue STARTTLS first'));
+      const bearer = auth.method === 'XOAUTH2' || (auth.method as string) === 'OAUTHBEARER';
       const login = auth.username ?? '';
-      authenticator
-        .authenticate(login, auth.password ?? '', session.remoteAddress, 'smtp')
+      // RFC 4954 section 4 (as IMAP does): an authorization identity other than the one
+      // authenticated is refused, not ignored.
+      const authzid = (auth as { authzid?: string }).authzid ?? '';
+      const authcid = (auth as { authcid?: string }).authcid ?? '';
+      if (auth.method === 'PLAIN' && authzid !== '' && authcid !== '' && authzid.toLowerCase() !== authcid.toLowerCase()) {
+        log.info({ smtp: mode, peer: session.remoteAddress, login: printable(authcid), authzid: printable(authzid), outcome: 'refused' }, 'authorization identity refused');
+        return callback(new SmtpReply(535, '5.7.8', `Signing in on behalf of another user (${printable(authzid)}) is not allowed: leave the authorization identity empty`));
+      }
+      const attempt = bearer
+        ? authenticator.authenticateToken(login, (auth as { accessToken?: string }).accessToken ?? '', session.remoteAddress, 'submission')
+        : authenticator.authenticate(login, auth.password ?? '', session.remoteAddress, 'submission');
+      attempt
         .then((result) => {
           if (result.ok) return callback(null, { user: result.account });
-          const who = printable(login);
-          switch (result.reason) {
-            case 'throttled':
-              return callback(new SmtpReply(454, '4.7.0', `Too many failed logins for this account or from your address: try again in ${minutes(result.retryAfterMs ?? 60_000)}`));
-            case 'org-box':
-              return callback(new SmtpReply(535, '5.7.8', `${who} is an organisational box (BAL ORG), which nobody signs in to: sign in with your personal account, then send as the ORG address`));
-            case 'account-pending':
-              return callback(new SmtpReply(525, '5.7.13', 'Your account is not validated yet by the operator: you cannot send mail yet'));
-            case 'account-suspended':
-              return callback(new SmtpReply(525, '5.7.13', 'Your account is suspended: contact your administrator'));
-            default:
-              return callback(new SmtpReply(535, '5.7.8', 'Authentication credentials invalid: check your login address and password'));
+          const refusal = submissionAuthRefusal(result, login, authenticator.passwordLogins);
+          if (bearer && refusal.responseCode === 535) {
+            // RFC 7628 section 3.2.2: the error JSON first, our sentence in the final 535.
+            (session as SessionWithOAuthFailure)[OAUTH_FAILURE_TEXT] = refusal.message;
+            return callback(null, { data: oauthErrorJson(authenticator.tokenIssuer) } as never);
           }
+          return callback(refusal);
         })
         .catch((err: unknown) => {
           log.error({ smtp: mode, peer: session.remoteAddress, err }, 'authentication error');
@@ -172,8 +181,11 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       state.recipients = [];
       const from = address.address;
       if (!account) return callback(new SmtpReply(530, '5.7.0', 'Authentication required'));
-      if (!authenticator.stillActive(account)) {
-        return callback(refuse(session, 'mail', { from }, new SmtpReply(550, '5.7.1', 'Your account is no longer active: contact your administrator')));
+      // R16: a device revoked or an account suspended since AUTH sends nothing more.
+      const invalid = authenticator.stillValid(account);
+      if (invalid) {
+        const why = invalid === 'device-revoked' ? 'This device was revoked: sign in again with a valid device password' : 'Your account is no longer active: contact your administrator';
+        return callback(refuse(session, 'mail', { from }, new SmtpReply(550, '5.7.1', why)));
       }
       const check = router.checkSubmissionSender(account.accountId, account.type, from);
       if (!check.ok) return callback(refuse(session, 'mail', { from }, reply(check)));
@@ -199,6 +211,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       const state = stateOf(session);
       const mailFrom = mailFromOf(session);
       const queueId = newQueueId();
+      deadlines.data(session, stream);
       readMessage(stream, config.limits.maxMessageBytes)
         .then(async (received) => {
           if (!received) {
@@ -207,15 +220,10 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
           if (!account || !state.sender) return callback(new SmtpReply(503, '5.5.1', 'Error: need MAIL command'));
           const body = toCrlf(received);
           const analysis = analyzeMessage(body);
-          const authors = mailboxesOf(analysis.envelope.from);
-          if (authors.length === 0) {
-            return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(550, '5.6.0', 'The message has no From: header with an address: your mail program must name you as its author')));
-          }
-          const senderField = getHeader(analysis.header, 'sender');
-          for (const author of [...authors, ...mailboxesOf(senderField === null ? null : parseAddressList(senderField))]) {
-            const refusal = senderAddressRefusal(author, state.sender.sendable, 'From:');
-            if (refusal) return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(550, refusal.enhanced, refusal.message)));
-          }
+          // RFC 5322 section 3.6 and R6: one From:, at most one Sender:, well-formed To:/Cc:, and
+          // only addresses the person may send as (src/policy/header-rules.ts).
+          const refusal = submittedHeaderRefusal(addressFieldsOf(analysis.header), state.sender.sendable);
+          if (refusal) return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(refusal.code, refusal.enhanced, refusal.message)));
           const receivedAt = Date.now();
           const fixed = fixSubmittedMessage(body, analysis.header, { hostname: config.hostname, queueId, now: new Date(receivedAt) });
           const recipients = state.recipients;
@@ -288,9 +296,11 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onClose(session) {
       if (states.delete(session.id)) limiter.release(session.remoteAddress);
+      deadlines.closed(session);
     },
   };
   const server = new SMTPServer(options);
+  const deadlines = installDeadlines(server, { listener: mode, implicitTls: mode === 'submissions', config, log });
   disableNagle(server);
   // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
   server.on('error', (err) => noise.reportError(err) || log.error({ smtp: mode, err }, 'smtp server error'));

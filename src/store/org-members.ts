@@ -3,7 +3,7 @@
 // submission (whom a person may send as) and by the box rules (whom an ORG's notices go to).
 import type { BoxType } from '../policy/box-types';
 import type { Db } from './database';
-import { aBox, auditAccountChange as audit, getAccount, PERSON_TYPES, refuse, type AccountRow, type PersonType } from './accounts';
+import { aBox, auditAccountChange as audit, getAccount, PERSON_TYPES, refuse, type AccountRow, type ChangeSource, type PersonType } from './accounts';
 
 
 function getOrg(db: Db, address: string): AccountRow {
@@ -28,33 +28,39 @@ export interface Membership {
   notify: boolean;
 }
 
-export function addOrgMember(db: Db, orgAddress: string, memberLogin: string): Membership {
+export function addOrgMember(db: Db, orgAddress: string, memberLogin: string, source: ChangeSource = 'cli'): Membership {
   return db.transaction(() => {
     const org = getOrg(db, orgAddress);
     const member = getMember(db, memberLogin);
     const existing = db.prepare('SELECT 1 FROM org_members WHERE org_id = ? AND member_id = ?').get(org.id, member.id);
     if (existing) refuse(`${member.login} is already a member of ${orgAddress}`);
-    db.prepare('INSERT INTO org_members (org_id, member_id, notify, added_at) VALUES (?, ?, 0, ?)').run(
+    // R18 (the seeds' default): a linked person is told of the ORG's receptions until they opt out.
+    db.prepare('INSERT INTO org_members (org_id, member_id, notify, added_at) VALUES (?, ?, 1, ?)').run(
       org.id,
       member.id,
       Date.now(),
     );
-    audit(db, org.login, 'member-added', { member: member.login });
-    return { org: orgAddress, member: member.login, notify: false };
+    audit(db, org.login, 'member-added', { member: member.login }, source);
+    return { org: orgAddress, member: member.login, notify: true };
   }).immediate();
 }
 
-export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string): void {
+export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string, source: ChangeSource = 'cli'): void {
   db.transaction(() => {
     const org = getOrg(db, orgAddress);
     const member = getAccount(db, memberLogin);
     const result = db.prepare('DELETE FROM org_members WHERE org_id = ? AND member_id = ?').run(org.id, member.id);
     if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
-    audit(db, org.login, 'member-removed', { member: member.login });
+    audit(db, org.login, 'member-removed', { member: member.login }, source);
   }).immediate();
 }
 
-export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean): Membership {
+/**
+ * A member's own switch for an ORG's reception notices (R9; on by default, R18): the opt-out of
+ * `mssd org set-notify` and of the portal. Audited as `member-notify`, which is how migration 009
+ * told a switch turned off from one never touched.
+ */
+export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean, source: ChangeSource = 'cli'): Membership {
   return db.transaction(() => {
     const org = getOrg(db, orgAddress);
     const member = getAccount(db, memberLogin);
@@ -62,7 +68,7 @@ export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: stri
       .prepare('UPDATE org_members SET notify = ? WHERE org_id = ? AND member_id = ?')
       .run(notify ? 1 : 0, org.id, member.id);
     if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
-    audit(db, org.login, 'member-notify', { member: member.login, notify });
+    audit(db, org.login, 'member-notify', { member: member.login, notify }, source);
     return { org: orgAddress, member: member.login, notify };
   }).immediate();
 }
