@@ -173,6 +173,10 @@ t.test('notices', async (t) => {
     const bobImap = await connectedClient(t, env, bob.login);
     await bobImap.mailboxOpen('INBOX');
     await bobImap.messageFlagsAdd('*', ['\\Seen']);
+    // A keyword new to the mailbox is announced first (untagged FLAGS and PERMANENTFLAGS), then
+    // the message's FETCH (RFC 3501 7.2.6).
+    t.match(await watcher.line(), /^\* FLAGS \([^)]*\$MSSOpenedSome/, 'the new keyword is announced in FLAGS');
+    t.match(await watcher.line(), /^\* OK \[PERMANENTFLAGS \([^)]*\$MSSOpenedSome/, 'and in PERMANENTFLAGS');
     const some = await watcher.line();
     t.match(some, /^\* 1 FETCH \(.*FLAGS \([^)]*\$MSSOpenedSome/, 'the IDLE session of the sender sees $MSSOpenedSome');
     t.equal((await status()).status, 'some');
@@ -182,8 +186,10 @@ t.test('notices', async (t) => {
     t.teardown(() => dave2.close());
     await dave2.command('SELECT INBOX');
     t.equal((await dave2.command('FETCH 1 BODY[]')).status, 'OK');
+    t.match(await watcher.line(), /^\* FLAGS \([^)]*\$MSSOpenedAll/, '$MSSOpenedAll announced in FLAGS');
+    t.match(await watcher.line(), /^\* OK \[PERMANENTFLAGS \([^)]*\$MSSOpenedAll/, 'and in PERMANENTFLAGS');
     const all = await watcher.line();
-    t.match(all, /\$MSSOpenedAll/, 'then $MSSOpenedAll');
+    t.match(all, /^\* 1 FETCH .*\$MSSOpenedAll/, 'then $MSSOpenedAll');
     t.notMatch(all, /\$MSSOpenedSome/, 'and no longer $MSSOpenedSome');
     watcher.write('DONE\r\n');
     await watcher.until('W1');
