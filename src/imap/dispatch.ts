@@ -10,9 +10,11 @@ import type { ImapSession } from './session';
 /** Commands that have a UID form (RFC 3501 section 6.4.8, RFC 4315, RFC 6851). */
 const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
 
-function stateRefusal(session: ImapSession, command: Command): Completion {
+function stateRefusal(session: ImapSession, command: Command, handler: CommandHandler): Completion {
   if (session.state === 'not-authenticated') return { status: 'BAD', text: `${command.name} needs you to log in first` };
-  if (session.state === 'authenticated') return { status: 'BAD', text: `${command.name} needs a selected mailbox (SELECT or EXAMINE first)` };
+  if (session.state === 'authenticated' && handler.states.includes('selected')) {
+    return { status: 'BAD', text: `${command.name} needs a selected mailbox (SELECT or EXAMINE first)` };
+  }
   return { status: 'BAD', text: `${command.name} is not valid now` };
 }
 
@@ -29,7 +31,7 @@ export async function runCommand(
   if (!handler || (command.uid && !UID_FORMS.has(command.name))) {
     completion = { status: 'BAD', text: `Unknown command ${command.uid ? 'UID ' : ''}${command.name}` };
   } else if (!handler.states.includes(session.state)) {
-    completion = stateRefusal(session, command);
+    completion = stateRefusal(session, command, handler);
   } else {
     allowExpunge = !(handler.holdsExpunges?.(command) ?? false);
     try {

@@ -1,6 +1,7 @@
 // Drives the real launcher (bin/mssd, built into dist/ by `npm test`) as operators do: child
 // processes, a temporary config, --json output, one-line errors with a non-zero exit (R15).
 import t from 'tap';
+import type { TapTest } from '../helpers/tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -44,17 +45,13 @@ function workspace() {
 }
 
 /** Asserts a refusal: non-zero exit, nothing on stdout, exactly one line on stderr matching `problem`. */
-function refused(t: Tap.Test, result: Run, problem: RegExp, what: string): void {
+function refused(t: TapTest, result: Run, problem: RegExp, what: string): void {
   t.not(result.code, 0, `${what}: non-zero exit`);
   const lines = result.stderr.split('\n').filter((line) => line !== '');
   t.equal(lines.length, 1, `${what}: one line on stderr (${JSON.stringify(result.stderr)})`);
   t.match(lines[0] ?? '', /^mssd: /, `${what}: prefixed`);
   t.match(lines[0] ?? '', problem, `${what}: names the problem`);
   t.notMatch(result.stderr, /\n\s+at /, `${what}: no stack trace`);
-}
-
-declare namespace Tap {
-  type Test = typeof t;
 }
 
 const PASSWORD = 'Secr3t!pass\n';

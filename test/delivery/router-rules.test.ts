@@ -2,6 +2,7 @@
 // and the delivery stands; one copy per box and delivery; forward chains; R1/R2 checked again when
 // a forward or an automatic reply is used.
 import t from 'tap';
+import type { TapTest } from '../helpers/tap';
 import { Router, type InboundEnvelope } from '../../src/delivery/router';
 import { MailboxChanges } from '../../src/store/mailbox-changes';
 import { createPersonAccount, updateAccountSettings } from '../../src/store/accounts';
@@ -14,7 +15,7 @@ import { freshDb, memoryLogger, tempDir, testConfig } from '../jobs/fixtures';
 
 let serial = 0;
 
-function world(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function world(t: TapTest) {
   const dir = tempDir('mssd-router-');
   const db = freshDb(t, dir);
   const config = testConfig(dir);

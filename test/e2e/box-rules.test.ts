@@ -4,66 +4,16 @@
 // sender per period, never outside their dates, never to automatic mail or the null sender.
 // Clients: nodemailer on submission and on the MTA (as a peer operator), imapflow.
 import t from 'tap';
-import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { waitUntil } from '../helpers/wait';
+import { mssdOk, person, submit, withDb } from '../helpers/boxes';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
 import { simpleParser } from 'mailparser';
-import { makeEnv, mssdBin, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { makeEnv, startDaemon, type TestEnv } from '../helpers/daemon';
 import { peerDomain } from '../helpers/fixtures';
 import { connectedClient, deliver, peerOperator } from '../helpers/imap';
 import { makeTestPki, PeerReply, startPeer } from '../helpers/peer';
-
-interface Box {
-  login: string;
-  mssante: string;
-}
-
-/** `bin/mssd ARGS --config FILE`, asynchronously, so that the setup runs several at a time. */
-function mssd(env: TestEnv, args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mssdBin, ...args, '--config', env.configFile], { cwd: os.tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.stdin.end(input ?? '');
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-async function ok(env: TestEnv, args: string[], input?: string): Promise<string> {
-  const result = await mssd(env, args, input);
-  if (result.status !== 0) throw new Error(`mssd ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function person(env: TestEnv, first: string, last: string, rpps: string): Promise<Box> {
-  const login = `${first}.${last}@hopital-test.fr`.toLowerCase();
-  const out = await ok(
-    env,
-    ['account', 'create', '--type', 'PER', '--login', login, '--first-name', first, '--last-name', last, '--rpps', rpps, '--password-stdin', '--json'],
-    `${TEST_PASSWORD}\n`,
-  );
-  const shown = JSON.parse(out) as { addresses: Array<{ address: string; kind: string }> };
-  return { login, mssante: shown.addresses.find((a) => a.kind === 'mssante')!.address };
-}
-
-function submit(env: TestEnv, user: string, from: string, to: string[], raw: Buffer): Promise<string> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: env.ports.submission,
-    requireTLS: true,
-    auth: { user, pass: TEST_PASSWORD },
-    tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
-  });
-  return transport
-    .sendMail({ envelope: { from, to }, raw })
-    .then((info) => info.response)
-    .finally(() => transport.close());
-}
 
 let counter = 0;
 function mail(from: string, to: string, subject: string, extra: string[] = []): { raw: Buffer; messageId: string } {
@@ -89,16 +39,6 @@ function mail(from: string, to: string, subject: string, extra: string[] = []): 
   return { raw, messageId };
 }
 
-function withDb<T>(env: TestEnv, work: (db: Database.Database) => T, readonly = true): T {
-  const db = new Database(path.join(env.dataDir, 'mssd.sqlite'), { readonly });
-  db.pragma('busy_timeout = 5000');
-  try {
-    return work(db);
-  } finally {
-    db.close();
-  }
-}
-
 function inbox(env: TestEnv, login: string): Buffer[] {
   return withDb(env, (db) =>
     (
@@ -114,14 +54,6 @@ function inbox(env: TestEnv, login: string): Buffer[] {
 
 function audits(env: TestEnv, event: string): Array<{ outcome: string; recipients: string; mail_from: string; detail: string }> {
   return withDb(env, (db) => db.prepare('SELECT outcome, recipients, mail_from, detail FROM audit WHERE event = ? ORDER BY id').all(event) as never);
-}
-
-async function waitUntil(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const withoutReturnPath = (raw: Buffer) => raw.subarray(raw.indexOf('\r\n') + 2);
@@ -154,17 +86,17 @@ t.test('forwards and automatic replies', async (t) => {
   const hour = 3_600_000;
   const iso = (offset: number) => new Date(Date.now() + offset).toISOString();
   await Promise.all([
-    ok(env, ['forward', 'add', alice.mssante, bob.mssante]),
-    ok(env, ['forward', 'add', alice.login, `secretariat@${remoteDomain}`]),
-    ok(env, ['forward', 'add', alice.login, `ancien@${remoteDomain}`]),
-    ok(env, ['forward', 'add', dave.login, erin.mssante]),
-    ok(env, ['forward', 'add', erin.login, dave.mssante]),
-    ok(env, ['forward', 'add', hugo.login, ivan.mssante]),
-    ok(env, ['autoreply', 'set', frank.mssante, '--start', iso(-hour), '--end', iso(24 * hour), '--subject', 'Absent jusqu’au 30 novembre', '--body-file', bodyFile]),
-    ok(env, ['autoreply', 'set', gina.mssante, '--start', iso(24 * hour), '--end', iso(48 * hour), '--subject', 'Bientôt absente', '--body-file', bodyFile]),
+    mssdOk(env, ['forward', 'add', alice.mssante, bob.mssante]),
+    mssdOk(env, ['forward', 'add', alice.login, `secretariat@${remoteDomain}`]),
+    mssdOk(env, ['forward', 'add', alice.login, `ancien@${remoteDomain}`]),
+    mssdOk(env, ['forward', 'add', dave.login, erin.mssante]),
+    mssdOk(env, ['forward', 'add', erin.login, dave.mssante]),
+    mssdOk(env, ['forward', 'add', hugo.login, ivan.mssante]),
+    mssdOk(env, ['autoreply', 'set', frank.mssante, '--start', iso(-hour), '--end', iso(24 * hour), '--subject', 'Absent jusqu’au 30 novembre', '--body-file', bodyFile]),
+    mssdOk(env, ['autoreply', 'set', gina.mssante, '--start', iso(24 * hour), '--end', iso(48 * hour), '--subject', 'Bientôt absente', '--body-file', bodyFile]),
   ]);
-  await ok(env, ['account', 'suspend', ivan.login]);
-  const shown = JSON.parse(await ok(env, ['account', 'show', alice.login, '--json'])) as { forwards: string[] };
+  await mssdOk(env, ['account', 'suspend', ivan.login]);
+  const shown = JSON.parse(await mssdOk(env, ['account', 'show', alice.login, '--json'])) as { forwards: string[] };
   t.same(shown.forwards.sort(), [bob.mssante, `ancien@${remoteDomain}`, `secretariat@${remoteDomain}`].sort(), 'account show lists the forwards');
 
   const daemon = await startDaemon(env);

@@ -4,14 +4,13 @@
 // is down, then fails once, then accepts.
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/certificates';
-import { cli, createPer, makeEnv, mssdBin, readCa, startDaemon, TEST_PASSWORD, type CliResult, type TestEnv } from '../helpers/daemon';
+import { cli, createPer, makeEnv, readCa, startDaemon, TEST_PASSWORD, type CliResult, type TestEnv } from '../helpers/daemon';
 import { luhnCompleted } from '../helpers/fixtures';
+import { mssd } from '../helpers/boxes';
 
 interface Entry {
   address: string;
@@ -62,15 +61,9 @@ async function endpoint() {
 const addresses = (entries: Entry[]) => entries.map((e) => e.address);
 
 /** `cli()` without blocking this process, whose event loop serves the endpoint meanwhile. */
-function cliAsync(env: TestEnv, args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mssdBin, ...args, '--config', env.configFile], { cwd: os.tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
+async function cliAsync(env: TestEnv, args: string[]): Promise<CliResult> {
+  const { status, stdout, stderr } = await mssd(env, args);
+  return { status: status ?? -1, stdout, stderr, json: () => JSON.parse(stdout) };
 }
 
 t.test('national publication through the CLI while the daemon runs', async (t) => {

@@ -1,7 +1,8 @@
 // Malformed input over a raw TLS socket, the way a broken or hostile client sends it: each class
 // gets its BAD or NO (tagged whenever the tag could be read) and the session stays usable; the
-// mailbox commands' own argument errors (names, patterns, options) likewise.
+// mailbox commands' own argument errors are in test/imap/commands/<command>.test.ts.
 import t from 'tap';
+import type { TapTest } from '../helpers/tap';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { RawImap } from '../helpers/imap-raw';
 
@@ -14,7 +15,7 @@ t.test('malformed IMAP input', async (t) => {
   t.teardown(() => c.close());
 
   /** The session still answers a plain command, and is still in the state it was. */
-  const usable = async (t: Tap.Test, state: 'authenticated' | 'selected' = 'authenticated') => {
+  const usable = async (t: TapTest, state: 'authenticated' | 'selected' = 'authenticated') => {
     const noop = await c.command('NOOP');
     t.match(noop.tagged, /^T\d+ OK NOOP completed$/, 'NOOP answered afterwards');
     const check = await c.command('CHECK');
@@ -35,7 +36,7 @@ t.test('malformed IMAP input', async (t) => {
     t.match((await c.command('FROBNICATE INBOX')).tagged, /^T\d+ BAD Unknown command FROBNICATE$/);
     t.match((await c.command('UID LIST "" "*"')).tagged, /BAD Unknown command UID LIST/);
     t.match((await c.command('CLOSE')).tagged, /BAD CLOSE needs a selected mailbox/);
-    t.match((await c.command('LOGIN a b')).tagged, /BAD LOGIN is not valid now|BAD/);
+    t.match((await c.command('LOGIN a b')).tagged, /BAD LOGIN is not valid now$/);
     await usable(t);
   });
 
@@ -101,35 +102,6 @@ t.test('malformed IMAP input', async (t) => {
     const name = await c.command(`CREATE "${'x'.repeat(300)}"`);
     t.match(name.tagged, /NO \[CANNOT\] "x{97}\.\.\." is too long for a mailbox name: at most 255 characters/, 'a 300-character name');
     await usable(t);
-  });
-
-  await t.test('mailbox command arguments', async (t) => {
-    const cases: Array<[string, RegExp]> = [
-      ['SELECT', /BAD Expected mailbox name, got nothing/],
-      ['SELECT INBOX INBOX', /BAD Expected select parameters/],
-      ['SELECT INBOX (CONDSTORE) extra', /BAD Unexpected argument/],
-      ['SELECT (INBOX)', /BAD Expected mailbox name, got a list/],
-      ['EXAMINE INBOX (QRESYNC (1 1))', /BAD Unknown select parameter QRESYNC/],
-      ['CREATE', /BAD Expected mailbox name/],
-      ['CREATE a b', /BAD Expected CREATE parameters/],
-      ['DELETE', /BAD Expected mailbox name/],
-      ['RENAME INBOX', /BAD Expected new mailbox name, got nothing/],
-      ['SUBSCRIBE INBOX INBOX', /BAD Unexpected argument/],
-      ['STATUS INBOX', /BAD Expected a list of status items/],
-      ['STATUS INBOX (MESSAGES MESSAGES)', /OK STATUS completed/],
-      ['LIST', /BAD Expected a reference name, got nothing/],
-      ['LIST ""', /BAD Expected a mailbox pattern, got nothing/],
-      ['LIST "" * RETURN', /BAD Expected a list of return options after RETURN/],
-      ['LSUB "" "*" extra', /BAD Unexpected argument/],
-      ['LIST (SUBSCRIBED "x") "" "*"', /BAD Expected a LIST selection option/],
-      ['CLOSE now', /BAD/],
-    ];
-    for (const [command, expected] of cases) t.match((await c.command(command)).tagged, expected, command);
-    await usable(t);
-    t.match((await c.command('SELECT INBOX')).tagged, /OK/);
-    t.match((await c.command('UNSELECT now')).tagged, /BAD Unexpected argument/);
-    t.match((await c.command('FETCH 0:x FLAGS')).tagged, /BAD/, 'bad sequence set');
-    await usable(t, 'selected');
   });
 
   await t.test('pipelined CREATEs up to the per-box limit: NO [LIMIT] past it', async (t) => {

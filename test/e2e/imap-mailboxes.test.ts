@@ -3,6 +3,7 @@
 // subscriptions, STATUS on every folder, SELECT/EXAMINE data, CLOSE and UNSELECT, LIST-EXTENDED
 // and LIST-STATUS.
 import t from 'tap';
+import { answered } from '../helpers/tap';
 import type { ImapFlow } from 'imapflow';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { imapClient, testMessage } from '../helpers/imap-mailboxes';
@@ -19,7 +20,7 @@ t.test('IMAP mailbox commands', async (t) => {
   t.teardown(() => raw.close());
 
   const folders = async (c: ImapFlow = client) => new Map((await c.list()).map((entry) => [entry.path, entry]));
-  const messages = async (path: string) => (await client.status(path, { messages: true })).messages;
+  const messages = async (path: string) => answered(answered(await client.status(path, { messages: true }), `STATUS ${path}`).messages, `MESSAGES of ${path}`);
 
   await t.test('default folders: INBOX and the French special-use folders, subscribed', async (t) => {
     const list = await client.list();
@@ -90,7 +91,7 @@ t.test('IMAP mailbox commands', async (t) => {
     const deleted = await raw.command('DELETE "Archives 2026/R&AOk-sultats"');
     t.match(deleted.tagged, /OK DELETE completed; its 2 message\(s\) were moved back to INBOX$/);
     t.equal(await messages('INBOX'), inboxBefore + 2, 'R11: both messages are back in INBOX');
-    const back = await client.status('INBOX', { messages: true, unseen: true });
+    const back = answered(await client.status('INBOX', { messages: true, unseen: true }), 'STATUS INBOX');
     t.equal(back.unseen, 1, 'flags kept (one was \\Seen)');
     list = await folders();
     t.notOk(list.has('Archives 2026/Résultats'));
@@ -180,7 +181,7 @@ t.test('IMAP mailbox commands', async (t) => {
     const list = await client.list();
     for (const entry of list) {
       if (entry.flags.has('\\Noselect') || entry.flags.has('\\NonExistent')) continue;
-      const status = await client.status(entry.path, { messages: true, recent: true, uidNext: true, uidValidity: true, unseen: true, highestModseq: true });
+      const status = answered(await client.status(entry.path, { messages: true, recent: true, uidNext: true, uidValidity: true, unseen: true, highestModseq: true }), `STATUS ${entry.path}`);
       t.type(status.messages, 'number', entry.path);
       t.ok(status.uidNext! >= 1 && status.uidValidity! > 0n && status.highestModseq! >= 1n, `${entry.path}: UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ`);
     }

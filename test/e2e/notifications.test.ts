@@ -5,65 +5,13 @@
 // the sender as keywords on their Sent copy (IDLE wakes) and as one opening notice; a relay that is
 // down delays notices without holding up deliveries or losing a notice.
 import t, { type Test } from 'tap';
-import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import nodemailer from 'nodemailer';
-import { freePort, makeEnv, mssdBin, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { waitUntil } from '../helpers/wait';
+import { mssdOk, person, submit, withDb, type Box } from '../helpers/boxes';
+import { freePort, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
 import { luhnCompleted, peerDomain } from '../helpers/fixtures';
 import { connectedClient } from '../helpers/imap';
 import { RawImap } from '../helpers/imap-raw';
 import { startNoticeSink, type SinkMessage } from '../helpers/notice-sink';
-
-interface Box {
-  login: string;
-  mssante: string;
-}
-
-function mssd(env: TestEnv, args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mssdBin, ...args, '--config', env.configFile], { cwd: os.tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.stdin.end(input ?? '');
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-async function ok(env: TestEnv, args: string[], input?: string): Promise<string> {
-  const result = await mssd(env, args, input);
-  if (result.status !== 0) throw new Error(`mssd ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function person(env: TestEnv, first: string, last: string, rpps: string): Promise<Box> {
-  const login = `${first}.${last}@hopital-test.fr`.toLowerCase();
-  const out = await ok(
-    env,
-    ['account', 'create', '--type', 'PER', '--login', login, '--first-name', first, '--last-name', last, '--rpps', rpps, '--password-stdin', '--json'],
-    `${TEST_PASSWORD}\n`,
-  );
-  const shown = JSON.parse(out) as { addresses: Array<{ address: string; kind: string }> };
-  return { login, mssante: shown.addresses.find((a) => a.kind === 'mssante')!.address };
-}
-
-function submit(env: TestEnv, user: string, from: string, to: string[], raw: Buffer): Promise<string> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: env.ports.submission,
-    requireTLS: true,
-    auth: { user, pass: TEST_PASSWORD },
-    tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
-  });
-  return transport
-    .sendMail({ envelope: { from, to }, raw })
-    .then((info) => info.response)
-    .finally(() => transport.close());
-}
 
 /** Health content that must never appear in a notice. */
 const SUBJECT = 'Résultats biologiques de M. Dupont';
@@ -102,21 +50,7 @@ function healthMessage(from: string, to: string[]): { raw: Buffer; messageId: st
 }
 
 function query<T>(env: TestEnv, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(path.join(env.dataDir, 'mssd.sqlite'), { readonly: true });
-  db.pragma('busy_timeout = 5000');
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-async function waitUntil(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return withDb(env, (db) => db.prepare(sql).all(...params) as T[]);
 }
 
 /** How many receptions a reception notice announces (French text). */
@@ -156,25 +90,25 @@ t.test('notices', async (t) => {
     person(env, 'Gina', 'Panne', '10000000007'),
   ]);
   const org = { login: 'pharmacie@hopital-test.fr', mssante: 'pharmacie@mssd-test.mssante.fr' };
-  await ok(env, [
+  await mssdOk(env, [
     'org', 'create', '--login', org.login, '--address', org.mssante, '--name', 'Pharmacie centrale',
     '--finess', luhnCompleted('75000001'), '--responsible-rpps', '10000000002',
   ]);
   await Promise.all([
-    ok(env, ['account', 'set', alice.login, '--notify-each', 'on']),
-    ok(env, ['account', 'set', gina.login, '--notify-each', 'on']),
-    ok(env, ['account', 'set', erin.login, '--notify-opening', 'on']),
-    ok(env, ['account', 'set', org.login, '--notify-each', 'on']),
-    ok(env, ['org', 'add-member', org.mssante, bob.login]),
-    ok(env, ['org', 'add-member', org.mssante, dave.login]),
+    mssdOk(env, ['account', 'set', alice.login, '--notify-each', 'on']),
+    mssdOk(env, ['account', 'set', gina.login, '--notify-each', 'on']),
+    mssdOk(env, ['account', 'set', erin.login, '--notify-opening', 'on']),
+    mssdOk(env, ['account', 'set', org.login, '--notify-each', 'on']),
+    mssdOk(env, ['org', 'add-member', org.mssante, bob.login]),
+    mssdOk(env, ['org', 'add-member', org.mssante, dave.login]),
   ]);
-  await ok(env, ['org', 'set-notify', org.mssante, bob.login, 'on']);
-  const shownBob = JSON.parse(await ok(env, ['account', 'show', bob.login, '--json']));
+  await mssdOk(env, ['org', 'set-notify', org.mssante, bob.login, 'on']);
+  const shownBob = JSON.parse(await mssdOk(env, ['account', 'show', bob.login, '--json']));
   t.same(shownBob.memberships, [{ org: org.mssante, notify: true }], 'account show: the per-ORG switch');
-  const shownOrg = JSON.parse(await ok(env, ['account', 'show', org.login, '--json']));
+  const shownOrg = JSON.parse(await mssdOk(env, ['account', 'show', org.login, '--json']));
   t.same(shownOrg.notifications, { each: true, daily: false, opening: false }, 'account show: the box switches');
   t.same(shownOrg.members.map((m: { login: string; notify: boolean }) => [m.login, m.notify]), [[bob.login, true], [dave.login, false]]);
-  t.match(await ok(env, ['account', 'show', bob.login]), /member of: +pharmacie@mssd-test\.mssante\.fr \(reception notices on\)/);
+  t.match(await mssdOk(env, ['account', 'show', bob.login]), /member of: +pharmacie@mssd-test\.mssante\.fr \(reception notices on\)/);
 
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());
@@ -229,7 +163,7 @@ t.test('notices', async (t) => {
     watcher.write('W1 IDLE\r\n');
     t.match(await watcher.line(), /^\+ /);
 
-    const status = async () => JSON.parse(await ok(env, ['message', 'status', messageId, '--json']));
+    const status = async () => JSON.parse(await mssdOk(env, ['message', 'status', messageId, '--json']));
     const initial = await status();
     t.equal(initial.status, 'none');
     t.same(initial.local.map((r: { address: string }) => r.address).sort(), [bob.mssante, dave.mssante].sort());
@@ -255,7 +189,7 @@ t.test('notices', async (t) => {
     await watcher.until('W1');
     const final = await status();
     t.equal(final.status, 'all');
-    const text = await ok(env, ['message', 'status', messageId]);
+    const text = await mssdOk(env, ['message', 'status', messageId]);
     t.match(text, /status: all \(opened by 2 of 2 local recipient\(s\)\)/);
     t.match(text, new RegExp(`${remoteRecipient.replace(/\./g, '\\.')}  unknown \\(other operator\\)`));
     t.comment(text.trimEnd());
@@ -279,7 +213,7 @@ t.test('notices', async (t) => {
 
   await t.test('the daily digest, from the scheduler (schedules.digest)', async (t) => {
     await submit(env, carol.login, carol.mssante, [frank.mssante], healthMessage(carol.mssante, [frank.mssante]).raw);
-    await ok(env, ['account', 'set', frank.login, '--notify-daily', 'on']);
+    await mssdOk(env, ['account', 'set', frank.login, '--notify-daily', 'on']);
     const [digest] = await sink.until('the digest', () => sink.to(frank.login).length === 1).then(() => sink.to(frank.login));
     t.match(digest.text, new RegExp(`Votre boîte aux lettres MSSanté ${frank.mssante.replace(/\./g, '\\.')} a reçu 1 nouveau message`));
     assertNoHealthContent(t, digest, carol);

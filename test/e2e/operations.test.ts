@@ -140,7 +140,7 @@ t.test('/readyz answers 503 with the reason while the database file is read-only
   const file = path.join(env.dataDir, 'mssd.sqlite');
   const undo = makeReadOnly(file);
   if (!undo) {
-    t.skip('this file system can make a file read-only neither by chmod (running as root) nor by chattr +i');
+    t.skip('this file system can make a file read-only neither by chmod (running as root) nor by chattr +i', () => undefined);
     return;
   }
   try {
@@ -323,7 +323,7 @@ t.test('a daemon started after a missed purge tick purges at once; one started a
 t.test('Type=notify: READY=1 once serving, then WATCHDOG=1, then STOPPING=1 (through systemd-notify)', async (t) => {
   const which = spawnSync('sh', ['-c', 'command -v systemd-notify && command -v python3']);
   if (which.status !== 0) {
-    t.skip('systemd-notify or python3 is not installed here');
+    t.skip('systemd-notify or python3 is not installed here', () => undefined);
     return;
   }
   const env = await makeEnv();

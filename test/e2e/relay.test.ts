@@ -2,6 +2,8 @@
 // operator (test/helpers/peer.ts) over STARTTLS with the daemon's operator certificate, reached
 // through relay.smarthost; retries, failure and success DSNs, restart with a queue.
 import t from 'tap';
+import { waitUntil } from '../helpers/wait';
+import { submitMail as submit } from '../helpers/boxes';
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,20 +11,9 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { simpleParser } from 'mailparser';
 import { issueCertificate } from '../../src/tls/certificates';
-import { cli, createPer, freePort, makeEnv, readCa, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
+import { cli, createPer, freePort, makeEnv, readCa, startDaemon, type TestEnv } from '../helpers/daemon';
 import { peerDomain } from '../helpers/fixtures';
 import { makeTestPki, PeerReply, startPeer, type TestPki } from '../helpers/peer';
-
-function submit(env: TestEnv, user: string, options: { from: string; to: string[]; raw: Buffer; dsn?: Record<string, unknown> }) {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: env.ports.submission,
-    requireTLS: true,
-    auth: { user, pass: TEST_PASSWORD },
-    tls: { ca: readFileSync(env.caFile), servername: 'localhost' },
-  });
-  return transport.sendMail({ envelope: { from: options.from, to: options.to }, raw: options.raw, ...(options.dsn ? { dsn: options.dsn } : {}) }).finally(() => transport.close());
-}
 
 function message(from: string, to: string, subject: string, extra: string[] = []): Buffer {
   return Buffer.from(
@@ -67,14 +58,6 @@ function queryOne<T>(env: TestEnv, sql: string, ...params: unknown[]): T {
     return db.prepare(sql).get(...params) as T;
   } finally {
     db.close();
-  }
-}
-
-async function waitUntil(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

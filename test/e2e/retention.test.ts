@@ -3,6 +3,7 @@
 // (from the CLI's purge, and from the daemon's own scheduled purge); a purge killed halfway is
 // finished by the next run, with nothing half-deleted.
 import t from 'tap';
+import { answered } from '../helpers/tap';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { ImapFlow } from 'imapflow';
@@ -145,7 +146,7 @@ t.test('retention with the daemon running: every folder, ORG boxes, 90 vs 89 day
   await t.test('the IMAP client in IDLE sees the EXPUNGEs', async (t) => {
     await waitFor('two EXPUNGEs in INBOX', () => expunges.length >= 2);
     t.equal(expunges.length, 2);
-    const status = await client.status('INBOX', { messages: true });
+    const status = answered(await client.status('INBOX', { messages: true }), 'STATUS INBOX');
     t.equal(status.messages, 1);
   });
 

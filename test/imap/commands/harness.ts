@@ -3,8 +3,9 @@
 import pino from 'pino';
 import { commandHandlers } from '../../../src/imap/commands';
 import { runCommand } from '../../../src/imap/dispatch';
-import { CommandReader } from '../../../src/imap/protocol/reader';
+import { CommandReader, type RawLine } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
+import type { Authenticator } from '../../../src/auth/authenticator';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
 import { loadConfig } from '../../../src/config/load';
 import { MailboxChanges } from '../../../src/store/mailbox-changes';
@@ -15,6 +16,11 @@ import { resolveMailbox } from '../../../src/store/mailbox-view';
 export class FakeIo implements SessionIo {
   readonly chunks: Buffer[] = [];
   secure = true;
+  closed = false;
+  tlsStarted = false;
+  /** Lines the client sends while a command runs (AUTHENTICATE answers, IDLE's DONE). */
+  private readonly pending: string[] = [];
+  private waiting: ((line: RawLine | null) => void) | null = null;
 
   write(data: string | Buffer): void {
     this.chunks.push(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
@@ -24,15 +30,35 @@ export class FakeIo implements SessionIo {
     return Promise.resolve(true);
   }
 
-  readLine(): Promise<null> {
-    return Promise.resolve(null);
+  /** The client sends one raw line to a command that waits for it. */
+  send(text: string): void {
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ type: 'line', text });
+    } else {
+      this.pending.push(text);
+    }
+  }
+
+  readLine(): Promise<RawLine | null> {
+    const next = this.pending.shift();
+    if (next !== undefined) return Promise.resolve({ type: 'line', text: next });
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiting = resolve));
   }
 
   startTls(): Promise<void> {
+    this.tlsStarted = true;
+    this.secure = true;
     return Promise.resolve();
   }
 
-  close(): void {}
+  close(): void {
+    this.closed = true;
+    this.waiting?.(null);
+    this.waiting = null;
+  }
 
   /** Everything written since the last call, as one Buffer. */
   take(): Buffer {
@@ -60,23 +86,42 @@ const handlers = commandHandlers();
 const config = loadConfig();
 let tagCounter = 0;
 
+/** A session logged in as `accountId`, in the authenticated state. */
 export function testSession(db: Db, accountId: number, changes = new MailboxChanges()): TestSession {
+  const test = connectedSession(db, { changes });
+  test.session.user = { accountId, login: `account-${accountId}`, type: 'PER' };
+  test.session.state = 'authenticated';
+  return test;
+}
+
+export interface ConnectedOptions {
+  changes?: MailboxChanges;
+  /** The password check LOGIN and AUTHENTICATE use; none by default. */
+  authenticator?: Authenticator;
+  /** Whether the connection is under TLS (IMAPS, or after STARTTLS); true by default. */
+  secure?: boolean;
+  /** Sessions per account (limits.maxConnectionsPerAccount). */
+  accountSessions?: ConnectionLimiter;
+}
+
+/** A session as a client finds it on connecting: not authenticated. */
+export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSession {
+  const changes = options.changes ?? new MailboxChanges();
   const io = new FakeIo();
+  io.secure = options.secure ?? true;
   const session = new ImapSession(
     {
       config,
       db,
       log: pino({ level: 'silent' }),
-      authenticator: null as never,
+      authenticator: options.authenticator ?? (null as never),
       changes,
-      accountSessions: new ConnectionLimiter(100),
+      accountSessions: options.accountSessions ?? new ConnectionLimiter(100),
     },
     io,
     '127.0.0.1',
     'test',
   );
-  session.user = { accountId, login: `account-${accountId}`, type: 'PER' };
-  session.state = 'authenticated';
   const runRaw = async (line: string | Buffer): Promise<Buffer> => {
     const reader = new CommandReader({ maxLiteralSize: config.limits.maxMessageBytes, utf8QuotedStrings: false });
     const tag = `T${++tagCounter}`;
@@ -86,7 +131,8 @@ export function testSession(db: Db, accountId: number, changes = new MailboxChan
       if (!event) throw new Error(`incomplete command: ${line.toString()}`);
       if (event.type === 'continue') continue;
       if (event.type === 'error') return Buffer.from(`${event.tag ?? '*'} ${event.kind} ${event.text}\r\n`);
-      await runCommand(session, event, handlers);
+      const completion = await runCommand(session, event, handlers);
+      if (completion.after) await completion.after(); // as the connection does (STARTTLS, LOGOUT)
       return io.take();
     }
   };
@@ -97,7 +143,8 @@ export function testSession(db: Db, accountId: number, changes = new MailboxChan
     runRaw,
     run: async (line) => (await runRaw(line)).toString('latin1').replace(/^T\d+ /gm, 'TAG '),
     select(name: string, readOnly = false) {
-      const resolved = resolveMailbox(db, accountId, name);
+      if (!session.user) throw new Error('select needs a logged-in session');
+      const resolved = resolveMailbox(db, session.user.accountId, name);
       if (!resolved) throw new Error(`no mailbox ${name}`);
       const selected = SelectedMailbox.open(db, resolved.mailboxId, resolved.viewName, readOnly);
       if (!selected) throw new Error(`cannot open ${name}`);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { TapTest } from '../../helpers/tap';
 import { parseStructure } from '../../../src/mime';
 import { ImapError } from '../../../src/imap/protocol/errors';
 import { decodeMailboxName, encodeMailboxName } from '../../../src/imap/protocol/encode';
@@ -21,7 +22,7 @@ function random(seed: number): () => number {
 }
 
 /** Runs `action`; anything thrown other than an ImapError is a failure. */
-function onlyImapErrors(t: Tap.Test, what: string, action: () => unknown): 'ok' | 'refused' {
+function onlyImapErrors(t: TapTest, what: string, action: () => unknown): 'ok' | 'refused' {
   try {
     action();
     return 'ok';

@@ -1,0 +1,69 @@
+// LIST (RFC 3501 section 6.3.8) with LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154), CHILDREN
+// (RFC 3348) and LIST-STATUS (RFC 5819); LSUB (section 6.3.9).
+import t from 'tap';
+import { connectedSession, testSession } from './harness';
+import { world } from './messages-world';
+
+const ORG = 'Partag&AOk-/pharmacie@x.mssante.fr';
+
+t.test('LIST "" "*": own folders with their special use, then the linked ORG box under Partagé/ (R6)', async (t) => {
+  const { db, jean } = world(t);
+  const a = testSession(db, jean);
+  const lines = (await a.run('LIST "" "*"')).split('\r\n');
+  t.equal(lines.pop(), '');
+  t.equal(lines.pop(), 'TAG OK LIST completed');
+  t.ok(lines.includes('* LIST (\\HasNoChildren) "/" "INBOX"'));
+  t.ok(lines.includes('* LIST (\\HasNoChildren \\Sent) "/" "Envoy&AOk-s"'), 'names in modified UTF-7, \\Sent');
+  t.ok(lines.includes('* LIST (\\HasNoChildren \\Drafts) "/" "Brouillons"'));
+  t.ok(lines.includes('* LIST (\\HasNoChildren \\Trash) "/" "Corbeille"'));
+  t.ok(lines.includes(`* LIST (\\Noselect \\HasChildren) "/" "${ORG}"`), 'the ORG node is \\Noselect');
+  t.ok(lines.includes(`* LIST (\\HasNoChildren) "/" "${ORG}/INBOX"`), "the ORG's INBOX, without special use");
+  t.notOk(lines.some((line) => line.includes('labo@')), 'no ORG box one is not linked to');
+});
+
+t.test('LIST "" "" answers the delimiter; % stops at a level; references are prefixed', async (t) => {
+  const { db, jean } = world(t);
+  const a = testSession(db, jean);
+  t.equal(await a.run('LIST "" ""'), '* LIST (\\Noselect) "/" ""\r\nTAG OK LIST completed\r\n');
+  await a.run('CREATE Patients/Dupont');
+  t.equal(await a.run('LIST "" "Pat%"'), '* LIST (\\HasChildren) "/" "Patients"\r\nTAG OK LIST completed\r\n');
+  t.equal(await a.run('LIST "Patients/" "%"'), '* LIST (\\HasNoChildren) "/" "Patients/Dupont"\r\nTAG OK LIST completed\r\n');
+});
+
+t.test('LIST-EXTENDED: SUBSCRIBED selection, SPECIAL-USE, RETURN (STATUS ...)', async (t) => {
+  const { db, jean } = world(t);
+  const a = testSession(db, jean);
+  await a.run('CREATE Patients');
+  await a.run('CREATE Archives');
+  await a.run('UNSUBSCRIBE Patients');
+  const subscribed = await a.run('LIST (SUBSCRIBED) "" "*"');
+  t.match(subscribed, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "INBOX"\r\n/m, 'the default folders are subscribed');
+  t.match(subscribed, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "Archives"\r\n/m, 'CREATE subscribes');
+  t.notMatch(subscribed, /"Patients"/, 'a folder not subscribed is not selected');
+  const special = await a.run('LIST (SPECIAL-USE) "" "*"');
+  t.equal(special.match(/^\* LIST/gm)?.length, 3, 'Sent, Drafts and Trash only');
+  t.equal(
+    await a.run('LIST "" "INBOX" RETURN (STATUS (MESSAGES UNSEEN))'),
+    '* LIST (\\HasNoChildren) "/" "INBOX"\r\n* STATUS "INBOX" (MESSAGES 3 UNSEEN 2)\r\nTAG OK LIST completed\r\n',
+    'RFC 5819: STATUS right after its LIST line',
+  );
+});
+
+t.test('LIST and LSUB: arguments and state', async (t) => {
+  const { db, jean } = world(t);
+  const a = testSession(db, jean);
+  const cases: Array<[string, RegExp]> = [
+    ['LIST', /^TAG BAD Expected a reference name, got nothing/],
+    ['LIST ""', /^TAG BAD Expected a mailbox pattern, got nothing/],
+    ['LIST "" * RETURN', /^TAG BAD Expected a list of return options after RETURN/],
+    ['LSUB "" "*" extra', /^TAG BAD Unexpected argument/],
+    ['LIST (SUBSCRIBED "x") "" "*"', /^TAG BAD Expected a LIST selection option/],
+    ['LIST (FOO) "" "*"', /^TAG BAD Unknown LIST selection option FOO/],
+    ['LIST (RECURSIVEMATCH) "" "*"', /^TAG BAD RECURSIVEMATCH needs another selection option/],
+    ['LIST "" "R&AOk*"', /^TAG NO \[CANNOT\] The pattern .* is not valid modified UTF-7/],
+    ['LIST "&" "*"', /^TAG NO \[CANNOT\] The reference .* is not valid modified UTF-7/],
+  ];
+  for (const [command, expected] of cases) t.match(await a.run(command), expected, command);
+  t.equal(await connectedSession(db).run('LIST "" "*"'), 'TAG BAD LIST needs you to log in first\r\n');
+  t.equal(await connectedSession(db).run('LSUB "" "*"'), 'TAG BAD LSUB needs you to log in first\r\n');
+});
