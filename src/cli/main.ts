@@ -12,6 +12,7 @@ import { registerAccountCommands } from './accounts';
 import { registerBackupCommands } from './backup';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
+import { registerReportCommands } from './report';
 import { registerRuleCommands } from './rules';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, reportError, withContext } from './with-context';
 
@@ -95,6 +96,7 @@ export function buildProgram(): Program {
   registerRuleCommands(program, withContext);
   registerOperationsCommands(program, withContext);
   registerBackupCommands(program, withContext);
+  registerReportCommands(program, withContext);
   return { program, lastCommand: () => last };
 }
 

@@ -9,7 +9,7 @@ import type { DirectoryEntry } from '../directory/entries';
 import { isValidFiness, isValidRpps } from '../policy/identity';
 import { openingStatus, type OpeningStatus } from '../store/openings';
 import type { PurgeReport } from '../store/purge';
-import { directoryJob } from '../jobs/directory';
+import { directoryJob, fhirFeedOptions } from '../jobs/directory';
 import { purgeJob, runRetention, type RetentionReport } from '../jobs/purge';
 import { createLogger } from '../util/log';
 import {
@@ -295,6 +295,14 @@ function publishText(result: PublicationResult): string {
       `${result.created} created, ${result.updated} updated, ${result.removed} removed`,
     ...diffText(result.diff),
   ];
+  if (result.fhir) {
+    const f = result.fhir;
+    lines.push(
+      `FHIR feed (${f.channel}): ${f.requests} request(s): ${f.inserted} insert, ${f.replaced} replace, ${f.deleted} delete` +
+        (result.dryRun ? '' : `; ${f.accepted} accepted, ${f.failed.length} pending for the next run`),
+    );
+    for (const failure of f.failed) lines.push(`  pending ${failure.address}: ${failure.reason}`);
+  }
   if (result.dryRun) lines.push('dry run: nothing written, nothing recorded');
   else for (const file of result.written) lines.push(/^https:/.test(file) ? `sent to ${file}` : `wrote ${file}`);
   return lines.join('\n');
@@ -385,7 +393,7 @@ function registerDirectoryCommands(program: Command, withContext: WithContext): 
     .action(
       withContext(async (ctx, opts) => {
         if (opts.dryRun === true) {
-          const result = await publishDirectory(ctx.db, { dryRun: true, senders: [] });
+          const result = await publishDirectory(ctx.db, { dryRun: true, senders: [], fhir: fhirFeedOptions(ctx.config, { log: createLogger('silent') }) });
           ctx.print(result, publishText(result));
           return;
         }

@@ -38,7 +38,10 @@ export function registerOrgCommands(program: Command, withContext: WithContext):
     .action(
       withContext((ctx, _opts, [orgAddress, login]) => {
         const membership = addOrgMember(ctx.db, orgAddress, login);
-        ctx.print(membership, `${membership.member} is now a member of ${membership.org}`);
+        ctx.print(
+          membership,
+          `${membership.member} is now a member of ${membership.org} (reception notices on; opt out with: mssd org set-notify ${membership.org} ${membership.member} off)`,
+        );
       }),
     );
 
@@ -54,7 +57,7 @@ export function registerOrgCommands(program: Command, withContext: WithContext):
 
   org
     .command('set-notify')
-    .description("a member's reception notices for this ORG (R9)")
+    .description("a member's reception notices for this ORG (R9): on by default, off = the member opts out (R18)")
     .argument('<org-address>', 'MSSanté address of the ORG')
     .argument('<login>', 'the member')
     .addArgument(new Argument('<on|off>', 'notices on or off').choices(['on', 'off']))

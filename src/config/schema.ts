@@ -109,6 +109,8 @@ export const configSchema = z.strictObject({
   directory: z.strictObject({
     outputDir: z.string(),
     endpoint: optionalHttpsUrl,
+    /** Base of the Annuaire Santé FHIR API ("API MSSanté" BAL feed); '' = the FHIR requests go to files only. */
+    fhirBase: optionalHttpsUrl,
     /** CA bundle the endpoint's certificate must chain to; '' = the system roots. */
     caFile: z.string(),
     /** Waits between attempts at the endpoint within one run; then the run fails. */

@@ -33,9 +33,10 @@ export class EndpointRefusedError extends Error {
   override name = 'EndpointRefusedError';
 }
 
-const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 429;
+/** Statuses worth another attempt (shared with the FHIR feed, src/directory/fhir-publish.ts). */
+export const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 429;
 
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
+export function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new Error('publication interrupted'));
     const onAbort = () => {

@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Db } from '../store/database';
 import { writeFileAtomic } from '../util/write-file-atomic';
 import { nationalEntries, type DirectoryEntry } from './entries';
+import { publishFhirFeed, type FhirFeedOptions, type FhirFeedResult } from './fhir-publish';
 import { lastPublication, markPublicationFailed, markPublicationPublished, startPublication } from '../store/directory';
 
 export interface DirectoryDiff {
@@ -49,6 +50,8 @@ export interface PublicationResult {
   diff: DirectoryDiff;
   /** Files (or other destinations) the senders wrote to; empty in a dry run. */
   written: string[];
+  /** The FHIR feed of the same run (DESIGN.md "National directory feed"), when asked for. */
+  fhir?: FhirFeedResult;
 }
 
 const ENTRY_FIELDS: Array<keyof DirectoryEntry> = [
@@ -149,6 +152,8 @@ export interface PublishOptions {
   /** Compute and return the diff only: no files, no publication row. */
   dryRun: boolean;
   senders: PublicationSender[];
+  /** Also compute, write and send the FHIR feed (src/directory/fhir-publish.ts). */
+  fhir?: FhirFeedOptions;
 }
 
 /** Computes the entries and their diff, hands them to every sender, and records the outcome. */
@@ -168,18 +173,31 @@ export async function publishDirectory(db: Db, options: PublishOptions): Promise
     diff,
     written: [],
   };
-  if (options.dryRun) return result;
+  if (options.dryRun) {
+    if (options.fhir) result.fhir = await publishFhirFeed(db, options.fhir, publishedAt, true);
+    return result;
+  }
 
   const rowId = startPublication(db, publishedAt.getTime(), JSON.stringify(entries), JSON.stringify(diff));
   const publication: Publication = { publishedAt, since: reference.publishedAt, entries, diff };
+  let failure: PublicationError | null = null;
   for (const sender of options.senders) {
     try {
       result.written.push(...(await sender.send(publication)));
     } catch (err) {
       markPublicationFailed(db, rowId);
-      throw new PublicationError(sender.name, err, result.written);
+      failure = new PublicationError(sender.name, err, result.written);
+      break;
     }
   }
+  if (failure) throw failure;
   markPublicationPublished(db, rowId, publishedAt.getTime());
+  // The FHIR feed comes last, once the JSON channels accepted the run (so that a run the endpoint
+  // refused leaves no file at all); it keeps its own per-box state, so a skipped or partly failed
+  // feed is caught up at the next run.
+  if (options.fhir) {
+    result.fhir = await publishFhirFeed(db, options.fhir, publishedAt);
+    result.written.push(...result.fhir.written);
+  }
   return result;
 }

@@ -4,6 +4,7 @@
 import type { Config } from '../config/schema';
 import { durationMs } from '../config/schema';
 import { httpsSender } from '../directory/https-sender';
+import type { FhirFeedOptions } from '../directory/fhir-publish';
 import { fileSender, publishDirectory, type PublicationResult, type PublicationSender } from '../directory/publish';
 import { relayTlsOptions } from '../tls/server-options';
 import { serviceTrust, type HttpsTrust } from '../util/https-client';
@@ -46,6 +47,23 @@ export function publicationSenders(config: Config, options: { log: Logger; signa
   return senders;
 }
 
+/** The FHIR feed of each publication: files always, `directory.fhirBase` when set (mutual TLS). */
+export function fhirFeedOptions(config: Config, options: { log: Logger; signal?: AbortSignal }): FhirFeedOptions {
+  return {
+    outputDir: config.directory.outputDir,
+    fhirBase: config.directory.fhirBase,
+    operator: config.hostname,
+    trust: config.directory.fhirBase ? endpointTrust(config) : undefined,
+    retryDelays: config.directory.retryDelays.map(durationMs),
+    signal: options.signal,
+    onAttemptFailed: (request, attempt, reason, nextDelayMs) =>
+      options.log.warn(
+        { fhirBase: config.directory.fhirBase, request, attempt, reason, retryInMs: nextDelayMs },
+        nextDelayMs === null ? 'FHIR directory request not accepted; the box waits for the next run' : 'FHIR directory request not accepted; retrying',
+      ),
+  };
+}
+
 export function publicationCounts(result: PublicationResult): Record<string, unknown> {
   return {
     entries: result.entries,
@@ -54,6 +72,9 @@ export function publicationCounts(result: PublicationResult): Record<string, unk
     removed: result.removed,
     since: result.since,
     written: result.written,
+    ...(result.fhir
+      ? { fhir: { requests: result.fhir.requests, accepted: result.fhir.accepted, failed: result.fhir.failed.length } }
+      : {}),
   };
 }
 
@@ -66,6 +87,7 @@ export function directoryJob(services: JobServices): Job<PublicationResult> {
         now: ctx.now,
         dryRun: false,
         senders: publicationSenders(services.config, { log: ctx.log, signal: ctx.signal }),
+        fhir: fhirFeedOptions(services.config, { log: ctx.log, signal: ctx.signal }),
       }),
     counts: publicationCounts,
   };

@@ -332,9 +332,10 @@ export function createOrgAccount(db: Db, domains: ProvisioningDomains, input: Ne
     const now = Date.now();
     const result = db
       .prepare(
+        // notify_each = 1: the contact address is told of each reception by default (R18).
         `INSERT INTO accounts (type, status, login, org_name, finess, responsible_rpps, description,
-           created_at, updated_at)
-         VALUES ('ORG', 'active', ?, ?, ?, ?, ?, ?, ?)`,
+           notify_each, created_at, updated_at)
+         VALUES ('ORG', 'active', ?, ?, ?, ?, ?, 1, ?, ?)`,
       )
       .run(input.login, name, input.finess.toUpperCase(), responsible, description, now, now);
     const id = Number(result.lastInsertRowid);

@@ -34,13 +34,14 @@ export function addOrgMember(db: Db, orgAddress: string, memberLogin: string): M
     const member = getMember(db, memberLogin);
     const existing = db.prepare('SELECT 1 FROM org_members WHERE org_id = ? AND member_id = ?').get(org.id, member.id);
     if (existing) refuse(`${member.login} is already a member of ${orgAddress}`);
-    db.prepare('INSERT INTO org_members (org_id, member_id, notify, added_at) VALUES (?, ?, 0, ?)').run(
+    // R18 (the seeds' default): a linked person is told of the ORG's receptions until they opt out.
+    db.prepare('INSERT INTO org_members (org_id, member_id, notify, added_at) VALUES (?, ?, 1, ?)').run(
       org.id,
       member.id,
       Date.now(),
     );
     audit(db, org.login, 'member-added', { member: member.login });
-    return { org: orgAddress, member: member.login, notify: false };
+    return { org: orgAddress, member: member.login, notify: true };
   }).immediate();
 }
 
@@ -54,6 +55,11 @@ export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string)
   }).immediate();
 }
 
+/**
+ * A member's own switch for an ORG's reception notices (R9; on by default, R18): the opt-out of
+ * `mssd org set-notify` and of the portal. Audited as `member-notify`, which is how migration 009
+ * told a switch turned off from one never touched.
+ */
 export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean): Membership {
   return db.transaction(() => {
     const org = getOrg(db, orgAddress);

@@ -19,7 +19,7 @@ export interface HttpsTrust {
 
 export interface HttpsRequest {
   url: string;
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PATCH';
   headers?: Record<string, string>;
   body?: string | Buffer;
   trust?: HttpsTrust;

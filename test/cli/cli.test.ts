@@ -183,9 +183,10 @@ t.test('ORG boxes and membership', async (t) => {
   });
 
   const org = 'pharmacie.centrale@exemple.mssante.fr';
-  t.match((await mssd(['org', 'add-member', org, 'jean.dupont@exemple.fr'])).json(), { member: 'jean.dupont@exemple.fr', notify: false });
+  t.match((await mssd(['org', 'add-member', org, 'jean.dupont@exemple.fr'])).json(), { member: 'jean.dupont@exemple.fr', notify: true }, 'R18: notices on by default');
   t.equal((await mssd(['org', 'add-member', org, 'sec@exemple.fr'])).code, 0, 'a MED secretary can be a delegate');
   t.match((await mssd(['org', 'set-notify', org, 'sec@exemple.fr', 'on'])).json(), { notify: true });
+  t.match((await mssd(['org', 'set-notify', org, 'jean.dupont@exemple.fr', 'off'])).json(), { notify: false }, 'the opt-out');
   t.match((await mssd(['account', 'show', org])).json(), {
     members: [
       { login: 'jean.dupont@exemple.fr', type: 'PER', notify: false },

@@ -8,6 +8,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { openDatabase } from '../../src/store/database';
 import { recentJobRuns, type JobRun } from '../../src/store/job-runs';
+import { waitUntil } from '../helpers/wait';
 import { createPer, makeEnv, sampleAllowlist, startDaemon, type TestEnv } from '../helpers/daemon';
 
 const NEW_DOMAIN = 'nouveau-fictif.mssante.fr';
@@ -108,6 +109,8 @@ t.test('allowlist refresh on SIGHUP: refused lists keep the old one working, a g
     const run = await sighup();
     t.equal(run.outcome, 'ok', String(run.error));
     t.match(run.counts, { trigger: 'sighup', domains: 4, domainsAdded: 1, domainsRemoved: 0, dnsAdded: 1 });
+    // Log lines reach the test through a pipe, possibly after the job's row.
+    await waitUntil('the reload log line', () => daemon.logs().some((l) => l.msg === 'trust space reloaded'));
     const line = daemon.logs().find((l) => l.msg === 'trust space reloaded');
     t.match(line, { domains: 4, domainsAdded: 1, domainsRemoved: 0, domainsAddedList: [NEW_DOMAIN] });
     t.match(await send(env, newcomer, alice.mssante), /^250 /, 'the newly listed domain gets in');

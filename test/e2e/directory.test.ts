@@ -120,6 +120,14 @@ t.test('national publication through the CLI while the daemon runs', async (t) =
     t.match(full.entries.find((e) => e.address === alice.mssante), { type: 'PER', identifier: '10000000001', firstName: 'Alice', lastName: 'Martin', dematerialisation: false });
     const diff = JSON.parse(readFileSync(path.join(outputDir, 'latest-diff.json'), 'utf8')) as { created: Entry[]; updated: unknown[]; removed: Entry[] };
     t.same([addresses(diff.created), diff.updated, diff.removed], [expectedFirst, [], []]);
+    // The same run's FHIR feed (DESIGN.md "National directory feed"): files only, no fhirBase here.
+    const fhir = JSON.parse(readFileSync(path.join(outputDir, 'latest-fhir.json'), 'utf8')) as {
+      resourceType: string; type: string; entry: Array<{ request: { method: string; url: string } }>;
+    };
+    t.same([fhir.resourceType, fhir.type], ['Bundle', 'batch']);
+    t.ok(fhir.entry.length >= expectedFirst.length, 'an insert per declared box (liste rouge included)');
+    t.ok(fhir.entry.every((e) => e.request.method === 'PATCH'));
+    t.ok(fhir.entry.some((e) => e.request.url === `Organization?identifier=https://finess.esante.gouv.fr|${luhnCompleted('75000001')}`), 'the ORG by its FINESS');
   });
 
   await t.test('visibility off, suspension, MED→PER and dematerialisation: the diff says exactly that', async (t) => {

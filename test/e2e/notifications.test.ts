@@ -1,6 +1,6 @@
 // Notices with the real daemon (R9): a local smtp-server stands for the notification relay
 // (notifications.smtp, test/helpers/notice-sink.ts). Reception notices without health content,
-// merged for bursts, to an ORG's contact and its opted-in members only; the daily digest from the
+// merged for bursts, to an ORG's contact and its members unless they opted out (R18); the daily digest from the
 // scheduler; opening status none → some → all as two recipients read a message over IMAP, seen by
 // the sender as keywords on their Sent copy (IDLE wakes) and as one opening notice; a relay that is
 // down delays notices without holding up deliveries or losing a notice.
@@ -98,15 +98,15 @@ t.test('notices', async (t) => {
     mssdOk(env, ['account', 'set', alice.login, '--notify-each', 'on']),
     mssdOk(env, ['account', 'set', gina.login, '--notify-each', 'on']),
     mssdOk(env, ['account', 'set', erin.login, '--notify-opening', 'on']),
-    mssdOk(env, ['account', 'set', org.login, '--notify-each', 'on']),
     mssdOk(env, ['org', 'add-member', org.mssante, bob.login]),
     mssdOk(env, ['org', 'add-member', org.mssante, dave.login]),
   ]);
-  await mssdOk(env, ['org', 'set-notify', org.mssante, bob.login, 'on']);
+  // R18: no switch set for the ORG's contact address nor for Bob (on by default); Dave opts out.
+  await mssdOk(env, ['org', 'set-notify', org.mssante, dave.login, 'off']);
   const shownBob = JSON.parse(await mssdOk(env, ['account', 'show', bob.login, '--json']));
   t.same(shownBob.memberships, [{ org: org.mssante, notify: true }], 'account show: the per-ORG switch');
   const shownOrg = JSON.parse(await mssdOk(env, ['account', 'show', org.login, '--json']));
-  t.same(shownOrg.notifications, { each: true, daily: false, opening: false }, 'account show: the box switches');
+  t.same(shownOrg.notifications, { each: true, daily: false, opening: false }, 'account show: the contact address is on by default (R18)');
   t.same(shownOrg.members.map((m: { login: string; notify: boolean }) => [m.login, m.notify]), [[bob.login, true], [dave.login, false]]);
   t.match(await mssdOk(env, ['account', 'show', bob.login]), /member of: +pharmacie@mssd-test\.mssante\.fr \(reception notices on\)/);
 
@@ -131,13 +131,13 @@ t.test('notices', async (t) => {
     t.pass('marked sent');
   });
 
-  await t.test('an ORG: notices to its contact address and to the members who asked only', async (t) => {
+  await t.test('an ORG: notices to its contact address and to its members by default, not to one who opted out (R18)', async (t) => {
     await submit(env, carol.login, carol.mssante, [org.mssante], healthMessage(carol.mssante, [org.mssante]).raw);
     // The notice rows are committed with the delivery: who gets one is known at once.
     t.same(
       query<{ recipient: string }>(env, `SELECT recipient FROM notices WHERE kind = 'reception' AND payload LIKE ? ORDER BY recipient`, `%${org.mssante}%`).map((r) => r.recipient),
       [bob.login, org.login],
-      'the contact address and Bob (switch on); not Dave (switch off)',
+      'the contact address and Bob (no switch set); not Dave (opted out)',
     );
     await sink.until('notices to the ORG contact and Bob', () => sink.to(org.login).length === 1 && sink.to(bob.login).length === 1);
     for (const notice of [...sink.to(org.login), ...sink.to(bob.login)]) {

@@ -16,7 +16,7 @@ t.test('defaults', async (t) => {
   t.equal(config.schedules.timezone, 'Europe/Paris');
   t.same([config.retention.days, config.retention.auditDays, config.retention.queueDays], [90, 365, 30]);
   t.same([config.trustSpace.checksumFile, config.trustSpace.allowlistUrl, config.trustSpace.checksumUrl], ['', '', '']);
-  t.same([config.directory.endpoint, config.directory.caFile], ['', '']);
+  t.same([config.directory.endpoint, config.directory.fhirBase, config.directory.caFile], ['', '', '']);
   t.same(config.directory.retryDelays, ['10s', '1m', '5m']);
 });
 
@@ -42,6 +42,7 @@ t.test('refusals name the key', async (t) => {
     [{ directory: { endpoint: 'annuaire' } }, /directory\.endpoint: /],
     [{ directory: { retryDelays: ['soon'] } }, /directory\.retryDelays\.0: expected a duration/],
     [{ trustSpace: { allowlistUrl: 'ftp://x.example/lb.xml' } }, /trustSpace\.allowlistUrl: /],
+    [{ directory: { fhirBase: 'http://annuaire.example/fhir' } }, /directory\.fhirBase: /],
     [{ trustSpace: { checksumUrl: 'https://x.example/lb.sha256' } }, /trustSpace\.checksumUrl: needs trustSpace\.allowlistUrl/],
     [{ retention: { auditDays: 0 } }, /retention\.auditDays: /],
     [{ retention: { queueDays: 1.5 } }, /retention\.queueDays: /],

@@ -2,13 +2,13 @@
 // 2xx, refused without retry on other 4xx, verified TLS, and an unreachable endpoint that leaves
 // the diff (and no files) for the next run.
 import t from 'tap';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EndpointRefusedError, httpsSender } from '../../src/directory/https-sender';
 import type { Publication } from '../../src/directory/publish';
 import { directoryJob } from '../../src/jobs/directory';
 import { runJob } from '../../src/jobs/job';
-import { createCertificateAuthority } from '../../src/tls/certificates';
+import { createCertificateAuthority, issueCertificate } from '../../src/tls/certificates';
 import { freePort } from '../helpers/daemon';
 import { freshDb, memoryLogger, tempDir, testConfig } from './fixtures';
 import { startHttpsServer, testCa, writeTestCa } from './https-fixtures';
@@ -139,7 +139,14 @@ t.test('directory job: an unreachable endpoint leaves the diff and no files; the
   t.same(sent.created.map((e) => e.address), ['jean.a@x.mssante.fr', 'jean.b@x.mssante.fr'], 'the first run\'s changes are not lost');
   t.same(db.prepare('SELECT status FROM directory_publications ORDER BY id').pluck().all(), ['failed', 'published']);
   const files = readdirSync(config.directory.outputDir).sort();
-  t.same(files, ['diff-20261123T010000.000Z.json', 'full-20261123T010000.000Z.json', 'latest-diff.json', 'latest-full.json']);
+  t.same(files, [
+    'diff-20261123T010000.000Z.json',
+    'fhir-20261123T010000.000Z.json',
+    'full-20261123T010000.000Z.json',
+    'latest-diff.json',
+    'latest-fhir.json',
+    'latest-full.json',
+  ], 'with the FHIR feed of the accepted run only (DESIGN.md "National directory feed")');
   t.same(
     JSON.parse(readFileSync(path.join(config.directory.outputDir, 'latest-diff.json'), 'utf8')).created.map((e: { address: string }) => e.address),
     ['jean.a@x.mssante.fr', 'jean.b@x.mssante.fr'],
@@ -151,4 +158,38 @@ t.test('directory job: an unreachable endpoint leaves the diff and no files; the
   const third = JSON.parse(server.received[2].body) as { since: string; created: unknown[]; removed: unknown[] };
   t.equal(third.since, '2026-11-23T01:00:00.000Z');
   t.same([third.created, third.removed], [[], []]);
+});
+
+t.test('directory job with directory.fhirBase: the FHIR stand-in gets the requests with the operator certificate (relay.certFile)', async (t) => {
+  const dir = tempDir();
+  const db = freshDb(t, dir);
+  const { log, lines } = memoryLogger();
+  const server = await startHttpsServer({ requireClientCertificate: true });
+  t.teardown(() => server.close());
+  const operator = issueCertificate(testCa(), { subject: { CN: 'mx.operateur-job.fr' }, usage: 'client', days: 2 });
+  writeFileSync(path.join(dir, 'operator.pem'), operator.certPem);
+  writeFileSync(path.join(dir, 'operator.key'), operator.keyPem);
+  const config = testConfig(dir, (c) => {
+    c.directory.fhirBase = `${server.url}/fhir`;
+    c.directory.caFile = writeTestCa(dir);
+    c.directory.retryDelays = ['1s'];
+    c.relay.certFile = path.join(dir, 'operator.pem');
+    c.relay.keyFile = path.join(dir, 'operator.key');
+  });
+  const id = Number(
+    db
+      .prepare(`INSERT INTO accounts (type, status, login, first_name, last_name, rpps, created_at, updated_at) VALUES ('PER', 'active', 'c@h.fr', 'Jean', 'C', '10000000003', 0, 0)`)
+      .run().lastInsertRowid,
+  );
+  db.prepare(`INSERT INTO addresses (address, account_id, kind) VALUES ('c@h.fr', ?, 'login'), ('jean.c@x.mssante.fr', ?, 'mssante')`).run(id, id);
+  server.script = [503];
+  const run = await runJob(directoryJob({ config, db, log }), { db, log, trigger: 'schedule', now: new Date('2026-11-24T01:00:00Z') });
+  t.equal(run.status, 'ok');
+  t.same(server.received.map((r) => [r.method, decodeURIComponent(r.url), r.clientCN]), [
+    ['PATCH', '/fhir/Practitioner?identifier=urn:oid:1.2.250.1.71.4.2.1|810000000003', 'mx.operateur-job.fr'],
+    ['PATCH', '/fhir/Practitioner?identifier=urn:oid:1.2.250.1.71.4.2.1|810000000003', 'mx.operateur-job.fr'],
+  ], 'retried after the 503, with the operator certificate each time');
+  t.equal(lines.filter((l) => l.msg === 'FHIR directory request not accepted; retrying').length, 1);
+  t.match(db.prepare(`SELECT counts FROM job_runs WHERE job = 'directory'`).pluck().get(), /"fhir":\{"requests":1,"accepted":1,"failed":0\}/, 'the job run counts the FHIR requests');
+  t.ok(existsSync(path.join(config.directory.outputDir, 'latest-fhir.json')));
 });

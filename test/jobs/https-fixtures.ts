@@ -11,6 +11,8 @@ export interface Received {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** CN of the client certificate, when the server asked for one. */
+  clientCN?: string;
 }
 
 export interface TestHttpsServer {
@@ -40,15 +42,22 @@ export function writeTestCa(dir: string): string {
   return file;
 }
 
-export async function startHttpsServer(options: { ca?: CertificateAndKey; port?: number } = {}): Promise<TestHttpsServer> {
+/**
+ * `requireClientCertificate`: mutual TLS as the national services do it — a client without a
+ * certificate issued by `ca` is refused during the handshake.
+ */
+export async function startHttpsServer(options: { ca?: CertificateAndKey; port?: number; requireClientCertificate?: boolean } = {}): Promise<TestHttpsServer> {
   const ca = options.ca ?? testCa();
   const cert = issueCertificate(ca, { subject: { CN: 'localhost' }, altNames: ['localhost', '127.0.0.1'], usage: 'server', days: 2 });
   const state = { received: [] as Received[], script: [] as number[], then: 200, files: new Map<string, Buffer>(), drop: false };
-  const server = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
+  const mutual = options.requireClientCertificate ? { requestCert: true, rejectUnauthorized: true, ca: [ca.certPem] } : {};
+  const server = https.createServer({ key: cert.keyPem, cert: cert.certPem, ...mutual }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      state.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const peer = options.requireClientCertificate ? (req.socket as import('node:tls').TLSSocket).getPeerCertificate() : undefined;
+      const clientCN = peer?.subject ? String(peer.subject.CN) : undefined;
+      state.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), clientCN });
       const status = state.script.length > 0 ? state.script.shift()! : state.then;
       const file = req.method === 'GET' ? state.files.get(req.url ?? '') : undefined;
       res.writeHead(file && status === 200 ? 200 : file === undefined && req.method === 'GET' && status === 200 ? 404 : status, { 'content-type': 'text/plain' });

@@ -171,12 +171,14 @@ t.test('ORG: creation checks, membership and notices', async (t) => {
   t.equal(findAccount(db, 'contact@pharmacie.fr')?.id, row.id, 'but it names the ORG for the operator');
   t.throws(() => updateAccountSettings(db, org.address, { passwordHash: 'h' }), /ORG box has no password/);
 
-  t.same(addOrgMember(db, org.address, 'jean.dupont@exemple.fr'), { org: org.address, member: 'jean.dupont@exemple.fr', notify: false });
+  t.equal(describeAccount(db, org.address).notifications.each, true, "R18: the contact address's notices are on by default");
+  t.same(addOrgMember(db, org.address, 'jean.dupont@exemple.fr'), { org: org.address, member: 'jean.dupont@exemple.fr', notify: true }, 'R18: on by default');
   addOrgMember(db, org.address, 'sec@exemple.fr');
+  t.equal(setOrgMemberNotify(db, org.address, 'jean.dupont@exemple.fr', false).notify, false, 'the opt-out');
   t.throws(() => addOrgMember(db, org.address, 'sec@exemple.fr'), /already a member/);
   t.throws(() => addOrgMember(db, org.address, org.address), /only personal boxes/);
   t.throws(() => addOrgMember(db, 'jean.dupont@exemple.fr', 'sec@exemple.fr'), /not an ORG box/);
-  t.equal(setOrgMemberNotify(db, org.address, 'sec@exemple.fr', true).notify, true);
+  t.equal(setOrgMemberNotify(db, org.address, 'sec@exemple.fr', true).notify, true, 'setting the default again is allowed');
   t.same(describeAccount(db, org.address).members, [
     { login: 'jean.dupont@exemple.fr', type: 'PER', notify: false },
     { login: 'sec@exemple.fr', type: 'MED', notify: true },
