@@ -78,6 +78,12 @@ export const configSchema = z.strictObject({
     maxConnectionsPerIp: z.number().int().min(1),
     maxConnectionsPerAccount: z.number().int().min(1),
     shutdownGraceSeconds: z.number().min(0).max(600),
+    /** Deadlines (issue 15): a command line, from its first octet to its line end, within this. */
+    commandSeconds: z.number().min(1).max(3600),
+    /** From connection to successful login (IMAP, submission) or first accepted MAIL FROM (MTA). */
+    preLoginSeconds: z.number().min(1).max(3600),
+    /** Octets per second a message (SMTP DATA, IMAP literal) must keep up, on top of commandSeconds. */
+    minDataRate: z.number().int().min(1),
   }),
   retention: z.strictObject({
     days: z.number().int().min(1),

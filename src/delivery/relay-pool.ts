@@ -138,6 +138,7 @@ export class RelayPool {
       logger: false,
       tls: {
         minVersion: this.tls.minVersion,
+        ciphers: this.tls.ciphers,
         ca: this.tls.ca,
         cert: this.tls.cert,
         key: this.tls.key,

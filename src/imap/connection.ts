@@ -1,6 +1,12 @@
 // One client connection: bytes in through the command reader, commands run one at a time in
 // order (pipelined commands wait in the reader), responses out, STARTTLS (RFC 3501 section
-// 6.2.1, RFC 2595) and the inactivity timers of RFC 3501 section 5.4.
+// 6.2.1, RFC 2595), the inactivity timers of RFC 3501 section 5.4, and deadlines (issue 15):
+// the idle timer restarts at every octet, so a client sending one octet a second was never cut.
+// - limits.preLoginSeconds: from the greeting to a successful login;
+// - limits.commandSeconds: from the first octet of a command (or of a line a command waits for,
+//   AUTHENTICATE, IDLE's DONE) to its end, plus one second per limits.minDataRate octets
+//   received meanwhile (an APPEND literal at least at that rate is never cut).
+// Both run only while the client owes us input: a command we are still executing never counts.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
@@ -33,6 +39,14 @@ export class ImapConnection implements SessionIo {
   private closing = false;
   private lineWaiter: ((line: RawLine | ReaderError | null) => void) | null = null;
   private upgrading = false;
+  private readonly peer: string;
+  private readonly connectedAt = Date.now();
+  /** When the command being received started (0: none), and octets received since. */
+  private commandStartedAt = 0;
+  private commandOctets = 0;
+  /** One timer for both deadlines, due at `deadlineDue`; it re-checks when it fires. */
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private deadlineDue = 0;
   readonly session: ImapSession;
   secure: boolean;
 
@@ -45,9 +59,11 @@ export class ImapConnection implements SessionIo {
     this.secure = secure;
     this.reader = this.newReader();
     const peer = socket.remoteAddress ?? 'unknown';
+    this.peer = peer;
     this.session = new ImapSession(options.services, this, peer, randomBytes(4).toString('hex'));
     socket.setNoDelay(true);
     this.attach(socket);
+    this.armDeadline();
   }
 
   private newReader(): CommandReader {
@@ -76,13 +92,19 @@ export class ImapConnection implements SessionIo {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.closing || this.upgrading) return;
+    if (this.commandStartedAt) this.commandOctets += chunk.length;
     this.reader.push(chunk);
     if (this.reader.buffered > MAX_BUFFERED) this.socket.pause();
     this.pump();
   }
 
-  /** Processes reader events until a command is running or input runs out. */
   private pump(): void {
+    this.pumpEvents();
+    this.watchDeadlines();
+  }
+
+  /** Processes reader events until a command is running or input runs out. */
+  private pumpEvents(): void {
     if (this.closed || this.closing) return;
     if (this.lineWaiter) {
       const line = this.reader.nextLine();
@@ -131,6 +153,77 @@ export class ImapConnection implements SessionIo {
     if (this.reader.closed) this.close();
   }
 
+  /** Whether we wait for the client: no command running, or one waiting for a line. */
+  private waitingForClient(): boolean {
+    return !this.busy || this.lineWaiter !== null;
+  }
+
+  /** Starts or stops the command clock after the reader has been drained, and arms the timer. */
+  private watchDeadlines(): void {
+    if (this.closed || this.closing) return;
+    if (this.waitingForClient() && this.reader.midCommand) {
+      if (!this.commandStartedAt) {
+        this.commandStartedAt = Date.now();
+        this.commandOctets = 0;
+      }
+    } else {
+      this.commandStartedAt = 0;
+    }
+    this.armDeadline();
+  }
+
+  private nextDeadline(): { at: number; reason: 'login' | 'command' } | null {
+    const limits = this.options.services.config.limits;
+    let next: { at: number; reason: 'login' | 'command' } | null = null;
+    if (this.session.state === 'not-authenticated') next = { at: this.connectedAt + limits.preLoginSeconds * 1000, reason: 'login' };
+    if (this.commandStartedAt) {
+      const at = this.commandStartedAt + limits.commandSeconds * 1000 + (this.commandOctets * 1000) / limits.minDataRate;
+      if (!next || at < next.at) next = { at, reason: 'command' };
+    }
+    return next;
+  }
+
+  private armDeadline(): void {
+    const next = this.nextDeadline();
+    if (!next) {
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+      return;
+    }
+    if (this.deadlineTimer && this.deadlineDue <= next.at) return; // fires first and re-checks
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineDue = next.at;
+    this.deadlineTimer = setTimeout(() => this.onDeadline(), Math.max(0, next.at - Date.now()));
+  }
+
+  private onDeadline(): void {
+    this.deadlineTimer = null;
+    if (this.closed || this.closing) return;
+    // A command still running is ours to finish; the next pump re-arms the timer.
+    if (!this.waitingForClient() && !this.upgrading) return;
+    const next = this.nextDeadline();
+    if (!next) return;
+    if (next.at > Date.now()) return this.armDeadline();
+    const limits = this.options.services.config.limits;
+    this.session.log.info(
+      {
+        imap: this.session.id,
+        peer: this.peer,
+        deadline: next.reason === 'login' ? 'limits.preLoginSeconds' : 'limits.commandSeconds',
+        seconds: next.reason === 'login' ? limits.preLoginSeconds : limits.commandSeconds,
+        received: next.reason === 'command' ? this.commandOctets : undefined,
+      },
+      'connection cut: deadline passed',
+    );
+    if (this.upgrading) return this.destroy(); // mid-handshake: nothing can be said in clear
+    this.write(
+      next.reason === 'login'
+        ? `* BYE Login not completed within ${limits.preLoginSeconds} seconds\r\n`
+        : `* BYE Command not received within ${limits.commandSeconds} seconds\r\n`,
+    );
+    this.close();
+  }
+
   write(data: string | Buffer): void {
     if (!this.closed && !this.socket.destroyed) this.socket.write(data);
   }
@@ -177,6 +270,7 @@ export class ImapConnection implements SessionIo {
         this.socket = secure;
         this.secure = true;
         this.reader = this.newReader();
+        this.commandStartedAt = 0;
         this.upgrading = false;
         this.attach(secure);
         resolve();
@@ -199,6 +293,8 @@ export class ImapConnection implements SessionIo {
   private destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
     this.socket.destroy();
     const waiter = this.lineWaiter;
     this.lineWaiter = null;

@@ -3,6 +3,7 @@
 // client address, and wakes sessions in IDLE when their mailbox changes (RFC 2177).
 import net from 'node:net';
 import tls from 'node:tls';
+import { hardenedTlsOptions } from '../tls/server-options';
 import { ConnectionLimiter } from '../util/connection-limits';
 import { NoiseLog } from '../util/connection-noise';
 import { commandHandlers } from './commands';
@@ -25,7 +26,7 @@ export interface ImapServers {
 
 export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>, material: ImapTls): ImapServers {
   const services: ImapServices = { ...shared, accountSessions: new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount) };
-  const tlsOptions = { key: material.key, cert: material.cert, minVersion: 'TLSv1.2' as const };
+  const tlsOptions = { ...hardenedTlsOptions(), key: material.key, cert: material.cert };
   const secureContext = tls.createSecureContext(tlsOptions);
   const handlers = commandHandlers();
   const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
@@ -57,9 +58,21 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
   };
 
   const imap = net.createServer((socket) => accept(socket, false));
-  const imaps = tls.createServer(tlsOptions, (socket) => accept(socket, true));
-  // A failed handshake is the client's problem: one quiet, rate-limited line.
-  imaps.on('tlsClientError', (err, socket) => noise.imaps.reportError(err, { peer: socket.remoteAddress }) || noise.imaps.report('tls-failed', { peer: socket.remoteAddress, reason: err.message.split('\n')[0] }));
+  // The implicit TLS handshake gets one command's time (limits.commandSeconds); the pre-login
+  // deadline starts once it is done (src/imap/connection.ts).
+  const handshakeTimeout = services.config.limits.commandSeconds * 1000;
+  const imaps = tls.createServer({ ...tlsOptions, handshakeTimeout }, (socket) => accept(socket, true));
+  // A failed handshake is the client's problem: one quiet, rate-limited line. Node reports a
+  // handshake timeout here but leaves the socket open: close it, or a client that never speaks
+  // holds a slot for good.
+  imaps.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+      services.log.info({ imap: 'handshake', peer: socket.remoteAddress, deadline: 'limits.commandSeconds', seconds: services.config.limits.commandSeconds }, 'connection cut: deadline passed');
+    } else {
+      noise.imaps.reportError(err, { peer: socket.remoteAddress }) || noise.imaps.report('tls-failed', { peer: socket.remoteAddress, reason: err.message.split('\n')[0] });
+    }
+    socket.destroy();
+  });
 
   // New mail, flag changes and expunges reach sessions in IDLE at once; others at their next
   // command. mailboxId null means "something changed, look again" (another process committed).

@@ -235,20 +235,26 @@ export function parseStructure(raw: Buffer): MimePart {
 
 /**
  * The part a section number designates (RFC 3501 §6.4.5), e.g. [4, 2, 1] for "4.2.1"; [] is the
- * message itself. A non-multipart message or body part has only part 1 (itself); the parts of a
- * message/rfc822 are those of the encapsulated message.
+ * message itself. The parts of a multipart are numbered from 1; the parts of a message/rfc822
+ * are those of the encapsulated message. A message (the top level, or an encapsulated one) that
+ * is not multipart has only a part 1, its body (§6.4.5: "non-multipart messages ... only have a
+ * part 1"); a body part that is neither multipart nor a message has no parts below it, so
+ * "1.1.1" of a single-part message, or "2.1" of a text/plain part 2, designate nothing (null:
+ * an empty section). Dovecot's imap_msgpart_find refuses the same, allowing one extra ".1" on
+ * a leaf that RFC 3501 does not give.
  */
 export function partAt(root: MimePart, section: readonly number[]): MimePart | null {
   let node = root;
   for (let i = 0; i < section.length; i++) {
-    const container = i > 0 && node.message ? node.message : node;
+    const encapsulated = i > 0 && node.message ? node.message : null;
+    const container = encapsulated ?? node;
     const number = section[i];
     if (container.parts) {
       const child = container.parts[number - 1];
       if (!child) return null;
       node = child;
-    } else if (number === 1) {
-      node = container;
+    } else if (number === 1 && (i === 0 || encapsulated !== null)) {
+      node = container; // the body of a non-multipart message
     } else {
       return null;
     }

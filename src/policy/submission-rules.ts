@@ -36,7 +36,7 @@ function same(a: string, b: string): boolean {
  * of the active ORG boxes they are linked to. The null reverse-path is allowed (RFC 8098 MDNs are
  * sent from it); the From: header still names the person then.
  */
-export function senderAddressRefusal(address: string, sendable: readonly string[], where: 'MAIL FROM' | 'From:'): Refusal | null {
+export function senderAddressRefusal(address: string, sendable: readonly string[], where: 'MAIL FROM' | 'From:' | 'Sender:'): Refusal | null {
   if (address === '' && where === 'MAIL FROM') return null;
   if (sendable.some((own) => same(own, address))) return null;
   return {

@@ -10,10 +10,13 @@ import { inboundSenderDecision } from '../policy/routing-rules';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import { toCrlf } from '../mime/crlf';
+import { parseHeaderBlock } from '../mime/headers';
+import { fromFieldCountRefusal } from '../policy/header-rules';
 import type { Logger } from '../util/log';
 import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { ConnectionLimiter } from '../util/connection-limits';
+import { installDeadlines, type SmtpDeadlines } from './deadlines';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { newQueueId } from '../util/queue-id';
@@ -52,6 +55,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
   const peers = new Map<string, PeerTls>();
   const recipientsBySession = new Map<string, EnvelopeRecipient[]>();
   const ownDomains = [...config.domains.mssante, ...config.domains.internal];
+  let deadlines: SmtpDeadlines | null = null;
 
   const refuse = (session: SMTPServerSession, stage: string, detail: Record<string, unknown>, err: SmtpReply) => {
     log.info(
@@ -110,6 +114,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
         certificateTrusted: presented && tlsSocket.authorized,
         certificateError: presented && !tlsSocket.authorized ? String(tlsSocket.authorizationError) : null,
       });
+      deadlines?.secured(tlsSocket, session);
       callback();
     },
 
@@ -134,6 +139,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       });
       if (!decision.ok) return callback(refuse(session, 'mail', { from, clientDn: peer.clientDn }, reply(decision)));
       recipientsBySession.set(session.id, []);
+      deadlines?.identified(session);
       callback();
     },
 
@@ -155,12 +161,20 @@ export function createMta(deps: MtaDeps): SMTPServer {
       const recipients = recipientsBySession.get(session.id) ?? [];
       const mailFrom = (session.envelope.mailFrom && session.envelope.mailFrom.address) || '';
       const queueId = newQueueId();
+      deadlines?.data(session, stream);
       readMessage(stream, config.limits.maxMessageBytes)
         .then(async (body) => {
           if (!body) {
             return callback(
               refuse(session, 'data', { from: mailFrom }, new SmtpReply(552, '5.3.4', `Message too big: this server accepts at most ${config.limits.maxMessageBytes} bytes`)),
             );
+          }
+          const message = toCrlf(body);
+          // RFC 5322 section 3.6: exactly one From:, or readers may be shown another author.
+          const fromFields = parseHeaderBlock(message, 0, message.length).filter((field) => field.key === 'from').length;
+          const malformed = fromFieldCountRefusal(fromFields);
+          if (malformed) {
+            return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(malformed.code, malformed.enhanced, malformed.message)));
           }
           const receivedAt = Date.now();
           const trace = traceHeaders({
@@ -176,7 +190,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
             recipients: recipients.map((rcpt) => rcpt.address),
             date: new Date(receivedAt),
           });
-          const raw = Buffer.concat([trace, toCrlf(body)]);
+          const raw = Buffer.concat([trace, message]);
           const result = await router.deliver(
             {
               source: 'mta',
@@ -221,8 +235,10 @@ export function createMta(deps: MtaDeps): SMTPServer {
     onClose(session) {
       if (peers.delete(session.id)) limiter.release(session.remoteAddress);
       recipientsBySession.delete(session.id);
+      deadlines?.closed(session);
     },
   });
+  deadlines = installDeadlines(server, { listener: 'mta', implicitTls: false, config, log });
   disableNagle(server);
   // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
   server.on('error', (err) => noise.reportError(err) || log.error({ smtp: 'mta', err }, 'smtp server error'));

@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema';
+import { hardenedTlsOptions } from '../tls/server-options';
 
 /** ENVID and RET of MAIL FROM (RFC 3461 sections 4.3 and 4.4). */
 export function envelopeDsn(session: SMTPServerSession): { envid: string | null; ret: 'FULL' | 'HDRS' | null } {
@@ -51,12 +52,13 @@ export function mailFromOf(session: SMTPServerSession): string {
 /**
  * smtp-server options both front ends share: the ESMTP extensions announced (PIPELINING RFC 2920,
  * 8BITMIME RFC 6152, SMTPUTF8 RFC 6531, DSN RFC 3461, ENHANCEDSTATUSCODES RFC 2034; SIZE RFC 1870
- * from limits.maxMessageBytes), the connection limits, the timeouts and TLS 1.2 at least.
+ * from limits.maxMessageBytes), the connection limits, the timeouts, and TLS 1.2 at least with
+ * forward-secret AEAD suites only (src/tls/server-options.ts).
  */
 export function sharedServerOptions(config: Config): SMTPServerOptions {
   return {
     name: config.hostname,
-    minVersion: 'TLSv1.2',
+    ...hardenedTlsOptions(),
     size: config.limits.maxMessageBytes,
     hideSTARTTLS: false,
     hidePIPELINING: false,

@@ -8,7 +8,8 @@
 // - AUTH: src/auth/authenticator.ts (shared with IMAP), replies per RFC 4954 section 6;
 // - MAIL FROM must be an address the person may send from (own, or an ORG they are linked to);
 // - RCPT TO: each recipient judged at once, with the refusal's own code and sentence;
-// - DATA: the From: (and Sender:) addresses must be theirs too; Bcc is removed, Date and
+// - DATA: one From: and at most one Sender: (RFC 5322 section 3.6), whose addresses must be
+//   theirs too, well-formed To:/Cc:; Bcc is removed, Date and
 //   Message-ID added when missing; then one durable commit (local boxes + outbound queue) before
 //   the 250 (R14).
 //
@@ -19,10 +20,11 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { AuthenticatedAccount, Authenticator } from '../auth/authenticator';
 import type { Config } from '../config/schema';
 import type { EnvelopeRecipient, RemoteRecipient, Router, SubmissionRecipient, Submitter } from '../delivery/router';
-import { analyzeMessage, getHeader, parseAddressList } from '../mime';
+import { analyzeMessage } from '../mime';
 import { toCrlf } from '../mime/crlf';
-import { printable, senderAddressRefusal } from '../policy/submission-rules';
 import type { BoxType } from '../policy/box-types';
+import { submittedHeaderRefusal } from '../policy/header-rules';
+import { printable } from '../policy/submission-rules';
 import { recordAudit } from '../store/audit';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Logger } from '../util/log';
@@ -30,10 +32,11 @@ import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
 import { ConnectionLimiter } from '../util/connection-limits';
+import { newQueueId } from '../util/queue-id';
+import { installDeadlines } from './deadlines';
 import { reply, SmtpReply } from './replies';
 import { disableNagle, envelopeDsn, mailFromOf, readMessage, recipientDsn, sharedServerOptions } from './session';
-import { fixSubmittedMessage, mailboxesOf } from './submitted-message';
-import { newQueueId } from '../util/queue-id';
+import { addressFieldsOf, fixSubmittedMessage } from './submitted-message';
 import { traceHeaders } from './trace';
 
 export interface SubmissionDeps {
@@ -135,6 +138,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       const state = stateOf(session);
       state.tlsProtocol = tlsSocket.getProtocol();
       state.tlsCipher = tlsSocket.getCipher()?.name ?? null;
+      deadlines.secured(tlsSocket, session);
       callback();
     },
 
@@ -199,6 +203,7 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       const state = stateOf(session);
       const mailFrom = mailFromOf(session);
       const queueId = newQueueId();
+      deadlines.data(session, stream);
       readMessage(stream, config.limits.maxMessageBytes)
         .then(async (received) => {
           if (!received) {
@@ -207,15 +212,10 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
           if (!account || !state.sender) return callback(new SmtpReply(503, '5.5.1', 'Error: need MAIL command'));
           const body = toCrlf(received);
           const analysis = analyzeMessage(body);
-          const authors = mailboxesOf(analysis.envelope.from);
-          if (authors.length === 0) {
-            return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(550, '5.6.0', 'The message has no From: header with an address: your mail program must name you as its author')));
-          }
-          const senderField = getHeader(analysis.header, 'sender');
-          for (const author of [...authors, ...mailboxesOf(senderField === null ? null : parseAddressList(senderField))]) {
-            const refusal = senderAddressRefusal(author, state.sender.sendable, 'From:');
-            if (refusal) return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(550, refusal.enhanced, refusal.message)));
-          }
+          // RFC 5322 section 3.6 and R6: one From:, at most one Sender:, well-formed To:/Cc:, and
+          // only addresses the person may send as (src/policy/header-rules.ts).
+          const refusal = submittedHeaderRefusal(addressFieldsOf(analysis.header), state.sender.sendable);
+          if (refusal) return callback(refuse(session, 'data', { from: mailFrom }, new SmtpReply(refusal.code, refusal.enhanced, refusal.message)));
           const receivedAt = Date.now();
           const fixed = fixSubmittedMessage(body, analysis.header, { hostname: config.hostname, queueId, now: new Date(receivedAt) });
           const recipients = state.recipients;
@@ -288,9 +288,11 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onClose(session) {
       if (states.delete(session.id)) limiter.release(session.remoteAddress);
+      deadlines.closed(session);
     },
   };
   const server = new SMTPServer(options);
+  const deadlines = installDeadlines(server, { listener: mode, implicitTls: mode === 'submissions', config, log });
   disableNagle(server);
   // A client's own TLS or socket trouble is one quiet line; anything else needs a human.
   server.on('error', (err) => noise.reportError(err) || log.error({ smtp: mode, err }, 'smtp server error'));

@@ -6,8 +6,9 @@
 // - a missing Message-ID: is added (RFC 6409 section 8.3), `<queue id.random@hostname>`.
 // Fields are found by the offsets of the one header parse done at ingest (src/mime).
 import { randomBytes } from 'node:crypto';
-import type { Address, HeaderField } from '../mime';
+import { parseAddressList, type Address, type HeaderField } from '../mime';
 import { rfc5322Date } from '../mime/date';
+import type { MessageAddressFields } from '../policy/header-rules';
 
 export interface SubmittedFixes {
   /** Host name for a generated Message-ID. */
@@ -50,4 +51,13 @@ export function fixSubmittedMessage(raw: Buffer, header: readonly HeaderField[],
 export function mailboxesOf(list: readonly Address[] | null): string[] {
   if (!list) return [];
   return list.filter((address) => address.mailbox !== null && address.host !== null).map((address) => `${address.mailbox}@${address.host}`);
+}
+
+/** Each From:, Sender:, Reply-To:, To: and Cc: field parsed, in order (src/policy/header-rules.ts
+ * judges them). */
+export function addressFieldsOf(header: readonly HeaderField[]): MessageAddressFields {
+  const fields: MessageAddressFields = { from: [], sender: [], replyTo: [], to: [], cc: [] };
+  const slots: Record<string, Address[][]> = { from: fields.from, sender: fields.sender, 'reply-to': fields.replyTo, to: fields.to, cc: fields.cc };
+  for (const field of header) slots[field.key]?.push(parseAddressList(field.value));
+  return fields;
 }

@@ -6,7 +6,10 @@
 // - ORG members create, rename and delete folders inside the ORG boxes they are linked to (R6:
 //   they work there as in their own box), under the same rules as in their own box. They cannot
 //   create "Partagé" or "Partagé/<address>" themselves, nor anything in a personal box that starts
-//   with "Partagé" (in any case): that prefix is the shared namespace.
+//   with "Partagé" (in any case): that prefix is the shared namespace. Nor may they create or
+//   rename to a personal name whose first level reads like it once accents and case are
+//   dropped ("Partage/…", "PARTAGE/…", issue 15): a client or a printout that loses accents would
+//   show it as a shared box. Folders that already have such a name stay reachable.
 // - RENAME never crosses boxes (personal ↔ ORG, ORG ↔ ORG): the messages would change owner; the
 //   client is told to move them instead.
 // - DELETE of a mailbox with children deletes the mailbox (its messages go to INBOX, R11) and
@@ -73,6 +76,20 @@ function resolveOrRefuse(db: Db, userAccountId: number, name: string): ResolvedM
   return { ...located, mailboxId: row.id, specialUse: row.special_use, uidValidity: row.uidvalidity };
 }
 
+/** A name level with accents and case dropped, to compare names as a reader would see them. */
+function folded(level: string): string {
+  return level.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** A CREATE or RENAME target in the person's own box must not look like the shared namespace. */
+function refuseLookalikeOfSharedRoot(target: LocatedName): void {
+  if (target.isShared) return;
+  const first = target.ownerName.split(HIERARCHY_DELIMITER)[0];
+  if (folded(first) === folded(SHARED_ROOT)) {
+    throw new MailboxError('CANNOT', `"${first}" would read like the folder of the shared boxes (BAL ORG) where accents or case are lost: choose another name`);
+  }
+}
+
 /** CREATE and RENAME targets may end with the delimiter (RFC 3501 section 6.3.3). */
 function withoutTrailingDelimiter(name: string): string {
   return name.length > 1 && name.endsWith(HIERARCHY_DELIMITER) ? name.slice(0, -1) : name;
@@ -129,6 +146,7 @@ export interface CreatedMailbox {
 export function createUserMailbox(db: Db, userAccountId: number, name: string): CreatedMailbox {
   return immediate(db, () => {
     const located = locateOrRefuse(db, userAccountId, withoutTrailingDelimiter(name));
+    refuseLookalikeOfSharedRoot(located);
     if (findOwnedMailbox(db, located.ownerAccountId, located.ownerName)) {
       throw new MailboxError('ALREADYEXISTS', 'mailbox already exists');
     }
@@ -180,6 +198,7 @@ export function renameUserMailbox(db: Db, userAccountId: number, from: string, t
   return immediate(db, () => {
     const source = locateOrRefuse(db, userAccountId, from);
     const target = locateOrRefuse(db, userAccountId, withoutTrailingDelimiter(to));
+    refuseLookalikeOfSharedRoot(target);
     if (source.ownerAccountId !== target.ownerAccountId) {
       throw new MailboxError('CANNOT', 'a mailbox cannot be renamed into another box: move its messages instead');
     }

@@ -15,25 +15,58 @@ import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import { ensureDevelopmentCertificates } from './development';
 
-export interface ServerTlsOptions {
+/**
+ * TLS 1.2 cipher suites allowed on every listener and outbound connection (issue 15, ANSSI "Guide
+ * TLS" R5/R6: ephemeral ECDHE key exchange for forward secrecy, AEAD encryption only): AES-GCM
+ * and ChaCha20-Poly1305, ECDSA and RSA certificates. RSA key exchange (`AES128-SHA`,
+ * `AES256-GCM-SHA384`), CBC and SHA-1 MACs are left out. TLS 1.3 suites (RFC 8446 section 9.1: all
+ * AEAD with (EC)DHE) stay Node's defaults; Node takes both kinds from one `ciphers` string, so they
+ * are listed too (leaving them out would switch TLS 1.3 off).
+ */
+export const TLS12_CIPHERS: readonly string[] = [
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+];
+const TLS13_CIPHERS: readonly string[] = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'];
+
+export interface HardenedTlsOptions {
+  minVersion: 'TLSv1.2';
+  /** OpenSSL cipher string: the TLS 1.3 suites, then TLS12_CIPHERS. */
+  ciphers: string;
+  /** The server picks the suite in its order (strongest first), not the client's. */
+  honorCipherOrder: true;
+}
+
+/**
+ * The protocol and cipher policy shared by every TLS endpoint: spread it into `tls.createServer`,
+ * smtp-server, nodemailer's `tls`, or an HTTPS server (portal, admin: `https.createServer({
+ * ...hardenedTlsOptions(), key, cert })`, fastify's `https` option).
+ */
+export function hardenedTlsOptions(): HardenedTlsOptions {
+  return { minVersion: 'TLSv1.2', ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(':'), honorCipherOrder: true };
+}
+
+export interface ServerTlsOptions extends HardenedTlsOptions {
   key: string;
   cert: string;
   /** PEM bundle client certificates are verified against; undefined = Node's default roots. */
   ca: string | undefined;
-  minVersion: 'TLSv1.2';
   /** The file `ca` was read from, or null when `ca` is undefined. */
   caFile: string | null;
   /** True when the generated development certificates are in use. */
   development: boolean;
 }
 
-export interface RelayTlsOptions {
+export interface RelayTlsOptions extends HardenedTlsOptions {
   /** Client certificate and key presented to peers; undefined when relay.certFile is empty. */
   key: string | undefined;
   cert: string | undefined;
   /** Trust anchors for peers' server certificates; undefined = Node's default roots. */
   ca: string[] | undefined;
-  minVersion: 'TLSv1.2';
   development: boolean;
 }
 
@@ -85,16 +118,16 @@ export function serverTlsOptions(config: Config): ServerTlsOptions {
     }
     const caFile = config.tls.caFile || null;
     const ca = caFile ? readCaBundle('tls.caFile', caFile) : undefined;
-    return { key, cert, ca, minVersion: 'TLSv1.2', caFile, development: false };
+    return { ...hardenedTlsOptions(), key, cert, ca, caFile, development: false };
   }
 
   const development = ensureDevelopmentCertificates(config.dataDir, config.hostname);
   const caFile = config.tls.caFile || development.caCertFile;
   return {
+    ...hardenedTlsOptions(),
     key: readConfiguredFile('tls.keyFile (development)', development.keyFile),
     cert: readConfiguredFile('tls.certFile (development)', development.certFile),
     ca: readCaBundle(config.tls.caFile ? 'tls.caFile' : 'tls.caFile (development)', caFile),
-    minVersion: 'TLSv1.2',
     caFile,
     development: true,
   };
@@ -113,5 +146,5 @@ export function relayTlsOptions(config: Config): RelayTlsOptions {
     const { caCertFile } = ensureDevelopmentCertificates(config.dataDir, config.hostname);
     ca = [...rootCertificates, readCaBundle('tls.caFile (development)', caCertFile)];
   }
-  return { key: pair?.key, cert: pair?.cert, ca, minVersion: 'TLSv1.2', development };
+  return { ...hardenedTlsOptions(), key: pair?.key, cert: pair?.cert, ca, development };
 }

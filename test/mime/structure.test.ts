@@ -431,3 +431,19 @@ t.test('every truncation or corruption of a message parses with consistent offse
     headerStart: 0, bodyStart: 0, end: 0, type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, encoding: '7BIT', size: 0, lines: 0,
   });
 });
+
+t.test('partAt: part 1 of a non-multipart message is its body, leaves have no parts below (issue 15)', async (t) => {
+  const single = parseStructure(Buffer.from('Subject: s\r\nContent-Type: text/plain\r\n\r\ncorps\r\n'));
+  t.equal(partAt(single, [1]), single, 'BODY[1] of a single-part message: its body');
+  t.equal(partAt(single, [1, 1]), null, 'BODY[1.1]: nothing');
+  t.equal(partAt(single, [1, 1, 1]), null, 'BODY[1.1.1]: nothing');
+  t.equal(partAt(single, [2]), null);
+  const forwarded = parseStructure(
+    Buffer.from('Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nun\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: dedans\r\n\r\ncorps\r\n--b--\r\n'),
+  );
+  const inner = partAt(forwarded, [2]);
+  t.ok(inner?.message, 'part 2 is the message/rfc822');
+  t.equal(partAt(forwarded, [2, 1]), inner?.message, 'part 2.1: the body of the single-part encapsulated message');
+  t.equal(partAt(forwarded, [2, 1, 1]), null);
+  t.equal(partAt(forwarded, [1, 1]), null, 'a text part has no part 1.1');
+});

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/certificates';
-import { relayTlsOptions, serverTlsOptions } from '../../src/tls/server-options';
+import { hardenedTlsOptions, relayTlsOptions, serverTlsOptions } from '../../src/tls/server-options';
 
 /** The embedded defaults, with data in a fresh temporary directory and some keys overridden. */
 function testConfig(tlsKeys: Partial<Config['tls']> = {}, relayKeys: Partial<Config['relay']> = {}): Config {
@@ -132,4 +132,41 @@ t.test('relay: without keys, no client certificate; default roots (plus the deve
   t.ok(development.ca!.length > tls.rootCertificates.length);
   t.ok(development.ca!.includes(tls.rootCertificates[0]), 'public roots kept');
   t.ok(development.ca!.includes(serverTlsOptions(config).ca!), 'development CA added');
+});
+
+t.test('relay client: a peer offering only suites without forward secrecy is refused', async (t) => {
+  const config = testConfig();
+  const server = serverTlsOptions(config);
+  const relay = relayTlsOptions(config);
+  t.equal(relay.ciphers, hardenedTlsOptions().ciphers, 'the relay uses the listeners\' cipher policy');
+  /** A TLS 1.2 peer that offers only `ciphers`; resolves with the suite the relay options got. */
+  const tryPeer = async (ciphers: string): Promise<string | null> => {
+    const peer = tls.createServer({ key: server.key, cert: server.cert, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers }, (socket) => socket.end());
+    peer.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    try {
+      return await new Promise<string | null>((resolve) => {
+        const socket = tls.connect({
+          host: '127.0.0.1',
+          port: (peer.address() as AddressInfo).port,
+          servername: 'localhost',
+          ca: relay.ca,
+          minVersion: relay.minVersion,
+          ciphers: relay.ciphers,
+        });
+        socket.once('secureConnect', () => {
+          resolve(socket.getCipher().standardName ?? socket.getCipher().name);
+          socket.destroy();
+        });
+        socket.once('error', () => resolve(null));
+      });
+    } finally {
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
+  };
+  t.equal(await tryPeer('AES128-SHA'), null, 'AES128-SHA (RSA key exchange, CBC) refused');
+  t.equal(await tryPeer('AES256-GCM-SHA384'), null, 'AES256-GCM-SHA384 (RSA key exchange) refused');
+  t.equal(await tryPeer('ECDHE-RSA-AES128-SHA'), null, 'ECDHE with CBC refused');
+  t.equal(await tryPeer('ECDHE-RSA-AES128-GCM-SHA256'), 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'ECDHE with AES-GCM accepted');
+  t.equal(await tryPeer('ECDHE-RSA-CHACHA20-POLY1305'), 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256', 'ECDHE with ChaCha20-Poly1305 accepted');
 });

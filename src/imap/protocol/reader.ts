@@ -253,6 +253,15 @@ export class CommandReader {
     return this.input.length;
   }
 
+  /**
+   * Whether part of a command or line has arrived and not been returned yet (octets buffered, a
+   * line or literal half read, a refused command being skipped): the session's command deadline
+   * runs while this holds and it waits for the client.
+   */
+  get midCommand(): boolean {
+    return this.state === 'idle' ? this.input.length > 0 : this.state !== 'closed';
+  }
+
   /** Whether the reader stopped after a fatal error; next() and nextLine() then return null. */
   get closed(): boolean {
     return this.state === 'closed';
