@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import { RelayPool, sendOn, type PeerConnection } from '../../src/delivery/relay-pool';
-import type { RelayTlsOptions } from '../../src/tls/server-options';
+import { hardenedTlsOptions, type RelayTlsOptions } from '../../src/tls/server-options';
 import { tempDir, testConfig } from '../jobs/fixtures';
 
 const installed = require('nodemailer/package.json') as { version: string };
@@ -54,7 +54,7 @@ async function startSink(options: { dsn: boolean }): Promise<Sink> {
   return { port, recipients, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const noTls: RelayTlsOptions = { key: undefined, cert: undefined, ca: undefined, minVersion: 'TLSv1.2', development: true };
+const noTls: RelayTlsOptions = { ...hardenedTlsOptions(), key: undefined, cert: undefined, ca: undefined, development: true };
 
 /** A sink, and a pool connection to it (closed with the test). */
 async function connectedTo(t: { teardown(fn: () => unknown): void }, options: { dsn: boolean }): Promise<{ sink: Sink; pool: RelayPool; connection: PeerConnection }> {

@@ -10,6 +10,7 @@ import { issueCertificate } from '../../src/tls/certificates';
 import { imapClient } from '../helpers/imap';
 import { createPer, makeEnv, readCa, startDaemon, TEST_PASSWORD, type RunningDaemon, type TestEnv } from '../helpers/daemon';
 import { peerDomain } from '../helpers/fixtures';
+import { answered, type TapTest } from '../helpers/tap';
 
 const LIMITS = { commandSeconds: 2, preLoginSeconds: 5, minDataRate: 200 };
 /** Far beyond every deadline above: a connection still open then was not cut. */
@@ -92,7 +93,7 @@ async function connect(port: number): Promise<Dribbler> {
   return new Dribbler(socket);
 }
 
-async function cutLogged(t: Tap.Test, daemon: RunningDaemon, fields: Record<string, unknown>): Promise<void> {
+async function cutLogged(t: TapTest, daemon: RunningDaemon, fields: Record<string, unknown>): Promise<void> {
   const matches = () =>
     daemon.logs().some((line) => line.msg === 'connection cut: deadline passed' && line.level === 30 && line.peer === '127.0.0.1' && Object.entries(fields).every(([key, value]) => line[key] === value));
   for (let i = 0; i < 100 && !matches(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -141,7 +142,7 @@ t.test('deadlines', async (t) => {
     await client.connect();
     t.teardown(() => client.logout().catch(() => undefined));
     await new Promise((resolve) => setTimeout(resolve, (LIMITS.preLoginSeconds + 1) * 1000));
-    const status = await client.status('INBOX', { messages: true });
+    const status = answered(await client.status('INBOX', { messages: true }), 'STATUS');
     t.equal(status.messages, 0, 'the session still answers');
   });
 
@@ -215,7 +216,7 @@ t.test('deadlines', async (t) => {
   await t.test('normal clients are served after all that', async (t) => {
     const client = imapClient(env, alice.login);
     await client.connect();
-    const status = await client.status('INBOX', { messages: true });
+    const status = answered(await client.status('INBOX', { messages: true }), 'STATUS');
     t.equal(status.messages, 0, 'the slow DATA stored nothing');
     await client.logout();
     const nodemailer = await import('nodemailer');

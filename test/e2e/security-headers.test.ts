@@ -6,7 +6,8 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { issueCertificate } from '../../src/tls/certificates';
 import { createPer, makeEnv, readCa, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
 import { peerDomain } from '../helpers/fixtures';
@@ -24,7 +25,7 @@ function inboxCount(env: TestEnv, login: string): number {
 }
 
 /** The reply to the end of DATA, or to whichever command failed first. */
-async function outcome(transport: nodemailer.Transporter, envelope: { from: string; to: string[] }, header: string[]): Promise<string> {
+async function outcome(transport: Transporter<SMTPTransport.SentMessageInfo>, envelope: { from: string; to: string[] }, header: string[]): Promise<string> {
   const raw = Buffer.from([...header, 'Subject: essai', 'Date: Sun, 22 Nov 2026 10:00:00 +0100', 'Message-ID: <x.' + Date.now() + '@client.example>', '', 'Bonjour', ''].join('\r\n'), 'utf8');
   try {
     const info = await transport.sendMail({ envelope, raw });

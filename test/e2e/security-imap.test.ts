@@ -4,6 +4,7 @@
 import t from 'tap';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { RawImap } from '../helpers/imap-raw';
+import { answered } from '../helpers/tap';
 import { deliver, imapClient, peerOperator, textMessage } from '../helpers/imap';
 
 t.test('IMAP hardening', async (t) => {
@@ -43,7 +44,7 @@ t.test('IMAP hardening', async (t) => {
     await client.connect();
     t.teardown(() => client.logout().catch(() => undefined));
     await client.mailboxOpen('INBOX');
-    const message = await client.fetchOne('1', { bodyParts: ['1', '1.1.1'] });
+    const message = answered(await client.fetchOne('1', { bodyParts: ['1', '1.1.1'] }), 'FETCH');
     t.match(message.bodyParts?.get('1')?.toString(), /corps du message/);
     t.equal(message.bodyParts?.get('1.1.1')?.length ?? 0, 0);
   });

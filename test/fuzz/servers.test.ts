@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD, type TestEnv } from '../helpers/daemon';
 import { imapClient } from '../helpers/imap';
+import { answered } from '../helpers/tap';
 import { FUZZ_MS, FUZZ_SEED, generator, loadCorpus, Mutator, showInput } from './mutate';
 
 const FUZZ_SOURCE = '127.0.0.2';
@@ -67,7 +68,8 @@ class Conversation {
 
 async function open(env: TestEnv, target: Target): Promise<Conversation> {
   const socket = target.implicitTls
-    ? tls.connect({ host: '127.0.0.1', port: target.port, localAddress: FUZZ_SOURCE, ca: readFileSync(env.caFile), servername: 'localhost' })
+    ? // tls.connect takes net.connect's options too (localAddress), which its type does not list.
+      tls.connect({ host: '127.0.0.1', port: target.port, localAddress: FUZZ_SOURCE, ca: readFileSync(env.caFile), servername: 'localhost' } as tls.ConnectionOptions)
     : net.connect({ host: '127.0.0.1', port: target.port, localAddress: FUZZ_SOURCE });
   const conversation = new Conversation(socket);
   await new Promise<void>((resolve, reject) => {
@@ -158,7 +160,7 @@ t.test(`protocol front ends: mutated command streams (seed ${FUZZ_SEED}, ${FUZZ_
     t.same(errors, [], 'nothing at error level or above (TLS handshake failures aside)');
     const client = imapClient(env, normalUser.login);
     await client.connect();
-    const status = await client.status('INBOX', { messages: true });
+    const status = answered(await client.status('INBOX', { messages: true }), 'STATUS');
     t.type(status.messages, 'number', 'IMAP answers');
     await client.logout();
     const transport = nodemailer.createTransport({
