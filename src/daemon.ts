@@ -17,6 +17,8 @@ import { modseqsInUse } from './imap/views-in-use';
 import { createMta } from './smtp/mta';
 import { createSubmission } from './smtp/submission';
 import { Authenticator } from './auth/authenticator';
+import { TokenVerifier } from './auth/oauth';
+import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { MailboxChanges } from './store/mailbox-changes';
@@ -140,7 +142,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     const changes = new MailboxChanges();
     const router = new Router(db, batcher, config, changes, () => trustSpace);
     // One authenticator for every protocol, so that login throttling counts all attempts.
-    const authenticator = new Authenticator(db, log);
+    const authenticator = new Authenticator(db, log, {
+      passwordLogins: config.auth.passwordLogins,
+      tokens: TokenVerifier.fromConfig(config),
+      throttle: throttleOptions(config),
+      batcher,
+    });
     authenticator.onOutcome = (protocol, outcome) => metrics.login(protocol, outcome);
     const outbound = new OutboundWorker({ config, log, db, batcher, router, tls: relayTls });
     router.onQueued = () => outbound.kick();
@@ -190,8 +197,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       });
       listening.admin = admin.address;
     }
-    // Another process (the CLI's purge, say) committed: let IMAP sessions look again.
-    const externalChanges = watchExternalChanges(db, () => changes.emit('mailbox-changed', null));
+    // Another process (the CLI's purge, say) committed: let IMAP sessions look again, and cut the
+    // sessions of a device it revoked or an account it suspended (R16).
+    const externalChanges = watchExternalChanges(db, () => {
+      changes.emit('mailbox-changed', null);
+      authenticator.recheckSessions();
+    });
     outbound.start();
     notices.start();
     // Scheduled jobs start once everything they touch is serving.

@@ -10,6 +10,7 @@ import type { serve as Serve } from '../daemon';
 import { migrate } from '../store/database';
 import { registerAccountCommands } from './accounts';
 import { registerBackupCommands } from './backup';
+import { registerDeviceCommands } from './devices';
 import { registerOperationsCommands } from './operations';
 import { registerOrgCommands } from './orgs';
 import { registerReportCommands } from './report';
@@ -96,6 +97,7 @@ export function buildProgram(): Program {
   registerRuleCommands(program, withContext);
   registerOperationsCommands(program, withContext);
   registerBackupCommands(program, withContext);
+  registerDeviceCommands(program, withContext);
   registerReportCommands(program, withContext);
   return { program, lastCommand: () => last };
 }

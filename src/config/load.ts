@@ -40,6 +40,8 @@ const PATH_KEYS = [
   'relay.caFile',
   'directory.outputDir',
   'directory.caFile',
+  'auth.oauth.jwks',
+  'auth.oauth.caFile',
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -75,7 +77,8 @@ function resolvePaths(layer: JsonObject, baseDir: string): void {
     const last = parts[parts.length - 1];
     if (isObject(holder) && typeof holder[last] === 'string') {
       const value = holder[last] as string;
-      if (value !== '' && !path.isAbsolute(value)) holder[last] = path.resolve(baseDir, value);
+      // auth.oauth.jwks may be a URL rather than a path.
+      if (value !== '' && !/^https?:\/\//i.test(value) && !path.isAbsolute(value)) holder[last] = path.resolve(baseDir, value);
     }
   }
 }

@@ -122,6 +122,37 @@ export const configSchema = z.strictObject({
     /** Waits between attempts at the endpoint within one run; then the run fails. */
     retryDelays: z.array(duration),
   }),
+  /** Who may log in to IMAP/submission and how (R16, issues 11 and 15). */
+  auth: z.strictObject({
+    /** "account": the box password works on IMAP/SMTP (development); "devices": only device passwords and tokens. */
+    passwordLogins: z.enum(['account', 'devices']),
+    oauth: z
+      .strictObject({
+        /** Issuer whose access tokens IMAP/SMTP accept; '' = OAUTHBEARER/XOAUTH2 off. */
+        issuer: z.string(),
+        audience: z.string(),
+        /** https:// URL or file path of the issuer's JSON Web Key Set. */
+        jwks: z.string(),
+        /** Claim carrying the national id: RPPS, or "8" + RPPS. */
+        identityClaim: z.string().min(1),
+        /** CA bundle the JWKS server's certificate must chain to; '' = the system roots. */
+        caFile: z.string(),
+      })
+      .superRefine((oauth, ctx) => {
+        if (oauth.issuer === '') return;
+        if (oauth.audience === '') ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required when auth.oauth.issuer is set' });
+        if (oauth.jwks === '') ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'required when auth.oauth.issuer is set' });
+        if (/^[a-z]+:\/\//i.test(oauth.jwks) && !oauth.jwks.startsWith('https://')) {
+          ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'expected an https:// URL or a file path' });
+        }
+      }),
+    /** Login throttling (issue 15): per client address and per (account, address) pair. */
+    throttle: z.strictObject({
+      window: duration,
+      maxFailuresPerAddress: z.number().int().min(1),
+      maxFailuresPerPair: z.number().int().min(1),
+    }),
+  }),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),

@@ -225,7 +225,7 @@ export class ImapConnection implements SessionIo {
   }
 
   write(data: string | Buffer): void {
-    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
+    if (!this.closed && !this.closing && !this.socket.destroyed) this.socket.write(data);
   }
 
   waitForDrain(): Promise<boolean> {

@@ -27,6 +27,8 @@ export async function runCommand(
   const started = performance.now();
   let completion: Completion;
   let allowExpunge = true;
+  // R16: a revoked device or a suspended account runs no further command.
+  if (session.cutIfNoLongerAllowed()) return { status: 'NO', code: 'UNAVAILABLE', text: 'Session ended' };
   if (session.state === 'selected') session.closeIfRevoked(); // R6, before the state check
   if (!handler || (command.uid && !UID_FORMS.has(command.name))) {
     completion = { status: 'BAD', text: `Unknown command ${command.uid ? 'UID ' : ''}${command.name}` };

@@ -50,6 +50,7 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
         services.metrics?.imapConnection(-1);
         perAddress.release(address);
         if (session.user) services.accountSessions.release(String(session.user.accountId));
+        session.unregister?.();
       },
     });
     connections.add(connection);

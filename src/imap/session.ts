@@ -1,7 +1,7 @@
 // One IMAP session (RFC 3501 section 3): its state, the logged-in person, the selected mailbox,
 // and the way commands talk back to the client. Socket handling lives in connection.ts; each
 // command lives in commands/<name>.ts.
-import type { Authenticator, AuthenticatedAccount } from '../auth/authenticator';
+import type { Authenticator, AuthenticatedAccount, LoginInvalidity } from '../auth/authenticator';
 import type { Config } from '../config/schema';
 import type { MailboxChanges } from '../store/mailbox-changes';
 import type { Db } from '../store/database';
@@ -50,6 +50,8 @@ export class ImapSession {
   readonly enabled = new Set<string>();
   /** Set while IDLE runs: a function that pushes pending updates to the client at once. */
   idleWaker: (() => void) | null = null;
+  /** Ends the registration that lets a revocation cut this session (set at login). */
+  unregister: (() => void) | null = null;
 
   constructor(
     readonly services: ImapServices,
@@ -80,7 +82,8 @@ export class ImapSession {
     const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE'];
     if (this.state === 'not-authenticated') {
       if (!this.io.secure) return [...caps, 'STARTTLS', 'LOGINDISABLED'];
-      return [...caps, 'AUTH=PLAIN', 'AUTH=LOGIN'];
+      const tokens = this.services.authenticator.acceptsTokens ? ['AUTH=OAUTHBEARER', 'AUTH=XOAUTH2'] : [];
+      return [...caps, 'AUTH=PLAIN', 'AUTH=LOGIN', ...tokens];
     }
     return [
       ...caps,
@@ -97,6 +100,36 @@ export class ImapSession {
       'CONDSTORE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
     ];
+  }
+
+  /**
+   * R16: the session's credentials no longer hold (device revoked, account suspended, the person
+   * behind an ORG token unlinked). Says why with BYE (RFC 3501 section 7.1.5) and closes at once,
+   * whatever the session is doing (IDLE included).
+   */
+  cut(reason: LoginInvalidity): void {
+    if (this.state === 'logout') return;
+    const why =
+      reason === 'device-revoked'
+        ? 'This device was revoked; sign in again with a valid device password'
+        : reason === 'unlinked'
+          ? 'You are no longer linked to this organisational box'
+          : 'This account is suspended; contact the operator';
+    this.unregister?.();
+    this.unregister = null;
+    this.state = 'logout';
+    this.selected = null;
+    this.untagged(`BYE ${why}`);
+    this.io.close();
+  }
+
+  /** Before each command: cuts the session when its credentials stopped holding; true if cut. */
+  cutIfNoLongerAllowed(): boolean {
+    if (!this.user || this.state === 'logout') return false;
+    const reason = this.services.authenticator.stillValid(this.user);
+    if (reason === null) return false;
+    this.cut(reason);
+    return true;
   }
 
   untagged(line: string): void {

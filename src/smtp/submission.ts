@@ -31,6 +31,9 @@ import type { Logger } from '../util/log';
 import { NoiseLog } from '../util/connection-noise';
 import { noMetrics, type Metrics } from '../util/metrics';
 import { installAuthAfterTls } from './auth-after-tls';
+import { oauthErrorJson } from '../auth/login-texts';
+import { submissionAuthRefusal } from './auth-replies';
+import { installOAuthBearer, OAUTH_FAILURE_TEXT, type SessionWithOAuthFailure } from './sasl-oauth';
 import { ConnectionLimiter } from '../util/connection-limits';
 import { newQueueId } from '../util/queue-id';
 import { installDeadlines } from './deadlines';
@@ -66,16 +69,12 @@ function accountOf(session: SMTPServerSession): AuthenticatedAccount | null {
   return user && typeof user === 'object' && 'accountId' in user ? (user as AuthenticatedAccount) : null;
 }
 
-function minutes(ms: number): string {
-  const value = Math.max(1, Math.ceil(ms / 60_000));
-  return `${value} minute${value === 1 ? '' : 's'}`;
-}
-
 export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SMTPServer {
   const { config, log, router, batcher, authenticator } = deps;
   const metrics = deps.metrics ?? noMetrics;
   const noise = new NoiseLog(log, { smtp: mode });
   installAuthAfterTls();
+  installOAuthBearer();
   const limiter = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
   const states = new Map<string, SessionState>();
   const stateOf = (session: SMTPServerSession): SessionState => {
@@ -119,7 +118,8 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
     cert: deps.tls.cert,
     ca: deps.tls.ca,
     authAfterTls: true,
-    authMethods: ['PLAIN', 'LOGIN'],
+    // Bearer tokens (R16) only when an issuer is configured.
+    authMethods: ['PLAIN', 'LOGIN', ...(authenticator.acceptsTokens ? ['OAUTHBEARER', 'XOAUTH2'] : [])],
     authOptional: false,
     authRequiredMessage: '5.7.0 Authentication required: use STARTTLS, then sign in with your login and password (AUTH) before sending',
 
@@ -144,24 +144,29 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
 
     onAuth(auth, session, callback) {
       if (!session.secure) return callback(new SmtpReply(538, '5.7.11', 'Encryption required for requested authentication mechanism: issue STARTTLS first'));
+      const bearer = auth.method === 'XOAUTH2' || (auth.method as string) === 'OAUTHBEARER';
       const login = auth.username ?? '';
-      authenticator
-        .authenticate(login, auth.password ?? '', session.remoteAddress, 'smtp')
+      // RFC 4954 section 4 (as IMAP does): an authorization identity other than the one
+      // authenticated is refused, not ignored.
+      const authzid = (auth as { authzid?: string }).authzid ?? '';
+      const authcid = (auth as { authcid?: string }).authcid ?? '';
+      if (auth.method === 'PLAIN' && authzid !== '' && authcid !== '' && authzid.toLowerCase() !== authcid.toLowerCase()) {
+        log.info({ smtp: mode, peer: session.remoteAddress, login: printable(authcid), authzid: printable(authzid), outcome: 'refused' }, 'authorization identity refused');
+        return callback(new SmtpReply(535, '5.7.8', `Signing in on behalf of another user (${printable(authzid)}) is not allowed: leave the authorization identity empty`));
+      }
+      const attempt = bearer
+        ? authenticator.authenticateToken(login, (auth as { accessToken?: string }).accessToken ?? '', session.remoteAddress, 'submission')
+        : authenticator.authenticate(login, auth.password ?? '', session.remoteAddress, 'submission');
+      attempt
         .then((result) => {
           if (result.ok) return callback(null, { user: result.account });
-          const who = printable(login);
-          switch (result.reason) {
-            case 'throttled':
-              return callback(new SmtpReply(454, '4.7.0', `Too many failed logins for this account or from your address: try again in ${minutes(result.retryAfterMs ?? 60_000)}`));
-            case 'org-box':
-              return callback(new SmtpReply(535, '5.7.8', `${who} is an organisational box (BAL ORG), which nobody signs in to: sign in with your personal account, then send as the ORG address`));
-            case 'account-pending':
-              return callback(new SmtpReply(525, '5.7.13', 'Your account is not validated yet by the operator: you cannot send mail yet'));
-            case 'account-suspended':
-              return callback(new SmtpReply(525, '5.7.13', 'Your account is suspended: contact your administrator'));
-            default:
-              return callback(new SmtpReply(535, '5.7.8', 'Authentication credentials invalid: check your login address and password'));
+          const refusal = submissionAuthRefusal(result, login, authenticator.passwordLogins);
+          if (bearer && refusal.responseCode === 535) {
+            // RFC 7628 section 3.2.2: the error JSON first, our sentence in the final 535.
+            (session as SessionWithOAuthFailure)[OAUTH_FAILURE_TEXT] = refusal.message;
+            return callback(null, { data: oauthErrorJson(authenticator.tokenIssuer) } as never);
           }
+          return callback(refusal);
         })
         .catch((err: unknown) => {
           log.error({ smtp: mode, peer: session.remoteAddress, err }, 'authentication error');
@@ -176,8 +181,11 @@ export function createSubmission(deps: SubmissionDeps, mode: SubmissionMode): SM
       state.recipients = [];
       const from = address.address;
       if (!account) return callback(new SmtpReply(530, '5.7.0', 'Authentication required'));
-      if (!authenticator.stillActive(account)) {
-        return callback(refuse(session, 'mail', { from }, new SmtpReply(550, '5.7.1', 'Your account is no longer active: contact your administrator')));
+      // R16: a device revoked or an account suspended since AUTH sends nothing more.
+      const invalid = authenticator.stillValid(account);
+      if (invalid) {
+        const why = invalid === 'device-revoked' ? 'This device was revoked: sign in again with a valid device password' : 'Your account is no longer active: contact your administrator';
+        return callback(refuse(session, 'mail', { from }, new SmtpReply(550, '5.7.1', why)));
       }
       const check = router.checkSubmissionSender(account.accountId, account.type, from);
       if (!check.ok) return callback(refuse(session, 'mail', { from }, reply(check)));

@@ -38,7 +38,7 @@ t.test('authenticate', async (t) => {
   createPersonAccount(db, domains, { type: 'INT', login: 'sans.mot@hopital.fr', firstName: 'Sans', lastName: 'Mot' });
   createOrgAccount(db, domains, { login: 'pharma@hopital.fr', address: 'pharmacie@exemple.mssante.fr', name: 'Pharmacie', finess: '750000010', responsibleRpps: '10000000001' });
   let now = 1_000_000;
-  const auth = new Authenticator(db, log, { now: () => now, throttle: { maxFailuresPerAccount: 3, maxFailuresPerAddress: 10, windowMs: 60_000 } });
+  const auth = new Authenticator(db, log, { now: () => now, sleep: async () => {}, throttle: { maxFailuresPerPair: 3, maxFailuresPerAddress: 10, windowMs: 60_000 } });
 
   await t.test('login address or MSSanté address, any case', async (t) => {
     const byLogin = await auth.authenticate('Jean.Dupont@hopital.fr', PASSWORD, '10.0.0.1');
@@ -74,17 +74,22 @@ t.test('authenticate', async (t) => {
     }
   });
 
-  await t.test('throttling per account, released by the window', async (t) => {
-    for (let i = 0; i < 3; i++) await auth.authenticate('jean.dupont@exemple.mssante.fr', 'bad', `10.1.0.${i}`);
-    const blocked = await auth.authenticate('JEAN.DUPONT@exemple.mssante.fr', PASSWORD, '10.1.1.1');
-    t.equal(blocked.ok, false);
-    if (!blocked.ok) {
-      t.equal(blocked.reason, 'throttled', 'even the right password is not checked');
-      t.ok(blocked.retryAfterMs! > 0 && blocked.retryAfterMs! <= 60_000);
+  await t.test('wrong passwords from one address never lock the owner out elsewhere (issue 15, finding 2)', async (t) => {
+    for (let i = 0; i < 3; i++) {
+      t.match(await auth.authenticate('jean.dupont@exemple.mssante.fr', 'bad', '10.1.0.1'), { ok: false, reason: 'invalid-credentials' });
     }
-    t.match(await auth.authenticate('jean.dupont@hopital.fr', PASSWORD, '10.1.1.1'), { ok: false, reason: 'throttled' }, 'its other address is the same account');
+    t.match(await auth.authenticate('jean.dupont@exemple.mssante.fr', PASSWORD, '10.1.0.1'), { ok: false, reason: 'throttled' }, 'the guessing address is held');
+    t.ok((await auth.authenticate('JEAN.DUPONT@exemple.mssante.fr', PASSWORD, '10.1.1.1')).ok, 'the owner elsewhere logs in');
+  });
+
+  await t.test('throttling per (account, address) pair, released by the window', async (t) => {
+    // maxFailuresPerPair is 3 here; delays are skipped by the test's sleep.
+    for (let i = 0; i < 3; i++) await auth.authenticate('paul.martin@hopital.fr', 'bad', '10.2.0.1');
+    const blocked = await auth.authenticate('paul.martin@hopital.fr', PASSWORD, '10.2.0.1');
+    t.match(blocked, { ok: false, reason: 'throttled' }, 'even the right password is not checked');
+    if (!blocked.ok) t.ok(blocked.retryAfterMs! > 0 && blocked.retryAfterMs! <= 60_000);
     now += 60_001;
-    t.ok((await auth.authenticate('jean.dupont@exemple.mssante.fr', PASSWORD, '10.1.1.1')).ok, 'allowed again after the window');
+    t.match(await auth.authenticate('paul.martin@hopital.fr', PASSWORD, '10.2.0.1'), { ok: false, reason: 'account-suspended' }, 'checked again after the window');
   });
 
   await t.test('throttling per client address', async (t) => {

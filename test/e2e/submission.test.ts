@@ -241,7 +241,7 @@ t.test('submission', async (t) => {
     const lines = daemon.logs();
     t.ok(lines.some((l) => l.msg === 'message submitted' && l.login === alice.login && l.outcome === 'delivered'));
     t.ok(lines.some((l) => l.msg === 'submission refused' && /gmail/.test(String(l.to))));
-    t.ok(lines.some((l) => l.msg === 'login refused' && l.auth === 'smtp'));
+    t.ok(lines.some((l) => l.msg === 'login refused' && l.auth === 'submission'));
     t.notOk(JSON.stringify(lines).includes(TEST_PASSWORD), 'passwords never logged');
   });
 });

@@ -1,8 +1,11 @@
-// AUTHENTICATE (RFC 3501 section 6.2.2) with the PLAIN (RFC 4616) and LOGIN mechanisms, and the
-// initial response of SASL-IR (RFC 4959). "*" from the client cancels the exchange.
+// AUTHENTICATE (RFC 3501 section 6.2.2) with the PLAIN (RFC 4616) and LOGIN mechanisms, the
+// bearer-token mechanisms OAUTHBEARER (RFC 7628) and XOAUTH2 when auth.oauth.issuer is set (R16),
+// and the initial response of SASL-IR (RFC 4959). "*" from the client cancels the exchange.
+import { oauthErrorJson } from '../../auth/login-texts';
+import { parseOAuthBearer, parseXOAuth2 } from '../../auth/sasl-messages';
 import { expectAstring, expectAtom, expectEnd } from '../protocol/tokens';
 import type { ImapSession } from '../session';
-import { logIn } from './login-common';
+import { completeLogin, logIn } from './login-common';
 import { bad, no, type CommandHandler } from './registry';
 
 class Cancelled extends Error {}
@@ -46,6 +49,9 @@ export const authenticate: CommandHandler = {
         const password = await challenge(session, 'Password:');
         return await logIn(session, user, password);
       }
+      if ((mechanism === 'OAUTHBEARER' || mechanism === 'XOAUTH2') && session.services.authenticator.acceptsTokens) {
+        return await bearer(session, mechanism, initial !== null ? decode(initial) : await challenge(session, ''));
+      }
       return no(`Unsupported authentication mechanism ${mechanism}; use PLAIN or LOGIN`);
     } catch (err) {
       if (err instanceof Cancelled) return bad('Authentication cancelled');
@@ -53,3 +59,29 @@ export const authenticate: CommandHandler = {
     }
   },
 };
+
+/**
+ * OAUTHBEARER / XOAUTH2. A refused token gets the RFC 7628 section 3.2.2 exchange: a challenge
+ * holding the error JSON, which the client answers (with ^A, or an empty line for XOAUTH2), then NO.
+ */
+async function bearer(session: ImapSession, mechanism: 'OAUTHBEARER' | 'XOAUTH2', message: string) {
+  let login: string | null;
+  let token: string;
+  if (mechanism === 'OAUTHBEARER') {
+    const parsed = parseOAuthBearer(message);
+    if (!parsed) return bad('Malformed OAUTHBEARER client response (RFC 7628 section 3.1)');
+    ({ authzid: login, token } = parsed);
+  } else {
+    const parsed = parseXOAuth2(message);
+    if (!parsed) return bad('Malformed XOAUTH2 client response');
+    ({ user: login, token } = parsed);
+  }
+  const authenticator = session.services.authenticator;
+  const result = await authenticator.authenticateToken(login, token, session.peer, 'imap');
+  if (!result.ok && result.reason === 'token-invalid') {
+    session.io.write(`+ ${Buffer.from(JSON.stringify(oauthErrorJson(authenticator.tokenIssuer))).toString('base64')}\r\n`);
+    const answer = await session.io.readLine();
+    if (!answer) return bad('Authentication cancelled');
+  }
+  return completeLogin(session, result);
+}

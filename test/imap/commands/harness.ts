@@ -1,11 +1,11 @@
 // A session without a socket for command tests: the real dispatch, handlers, store and selected
 // mailbox view, with the client's side reduced to the lines it would receive.
 import pino from 'pino';
+import { Authenticator } from '../../../src/auth/authenticator';
 import { commandHandlers } from '../../../src/imap/commands';
 import { runCommand } from '../../../src/imap/dispatch';
 import { CommandReader, type RawLine } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
-import type { Authenticator } from '../../../src/auth/authenticator';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
 import { loadConfig } from '../../../src/config/load';
 import { MailboxChanges } from '../../../src/store/mailbox-changes';
@@ -89,7 +89,7 @@ let tagCounter = 0;
 /** A session logged in as `accountId`, in the authenticated state. */
 export function testSession(db: Db, accountId: number, changes = new MailboxChanges()): TestSession {
   const test = connectedSession(db, { changes });
-  test.session.user = { accountId, login: `account-${accountId}`, type: 'PER' };
+  test.session.user = { accountId, login: `account-${accountId}`, type: 'PER', method: 'account' };
   test.session.state = 'authenticated';
   return test;
 }
@@ -114,7 +114,8 @@ export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSe
       config,
       db,
       log: pino({ level: 'silent' }),
-      authenticator: options.authenticator ?? (null as never),
+      // Every command re-checks a logged-in session's credentials (R16): a real Authenticator by default.
+      authenticator: options.authenticator ?? new Authenticator(db, pino({ level: 'silent' })),
       changes,
       accountSessions: options.accountSessions ?? new ConnectionLimiter(100),
     },
