@@ -24,6 +24,7 @@ import { watchExternalChanges } from './store/external-changes';
 import { MailboxChanges } from './store/mailbox-changes';
 import { migrate, openDatabase, storeCreatedAt, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
+import { createPortal, type Portal } from './web/portal/server';
 import { acquireInstanceLock, type InstanceLock } from './util/instance-lock';
 import { createLogger, type Logger } from './util/log';
 import { noMetrics, type Metrics } from './util/metrics';
@@ -181,6 +182,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
         servers.imaps = imapServers.imaps;
       }
     }
+    let portal: Portal | undefined;
+    if (config.listen.https.port !== 0) {
+      portal = createPortal(
+        { config, db, log, authenticator, batcher, changes, trustSpace: () => trustSpace, listening },
+        tls,
+      );
+      listening.https = await portal.listen();
+      servers.https = portal.app.server;
+    }
     // Last listener: the admin endpoints (before any timer starts, so a failure here leaves
     // nothing running).
     let stoppingNow = false;
@@ -252,6 +262,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           await Promise.all([
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
+            portal?.close(),
             outbound.stop(config.limits.shutdownGraceSeconds * 1000),
             notices.stop(config.limits.shutdownGraceSeconds * 1000),
             scheduler.stop(config.limits.shutdownGraceSeconds * 1000),

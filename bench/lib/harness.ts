@@ -24,7 +24,7 @@ export interface BenchDaemon {
   dir: string;
   dataDir: string;
   configFile: string;
-  ports: Record<'smtp' | 'submission' | 'submissions' | 'imap' | 'imaps' | 'admin', number>;
+  ports: Record<'smtp' | 'submission' | 'submissions' | 'imap' | 'imaps' | 'https' | 'admin', number>;
   child?: ChildProcess;
 }
 
@@ -37,6 +37,7 @@ export async function prepare(overrides: Record<string, unknown> = {}): Promise<
     submissions: await freePort(),
     imap: await freePort(),
     imaps: await freePort(),
+    https: await freePort(),
     admin: await freePort(),
   };
   const configFile = path.join(dir, 'mssd.json');

@@ -14,6 +14,7 @@ import {
   type PersonType,
 } from '../store/accounts';
 import { CliError } from './context';
+import { registerSecondFactorCommands } from './second-factor';
 import { switchOption, switchValue, type WithContext } from './with-context';
 
 /**
@@ -199,4 +200,6 @@ export function registerAccountCommands(program: Command, withContext: WithConte
         ctx.print({ login: box.login, changed }, `${box.login}: changed ${changed.join(', ')}`);
       }),
     );
+
+  registerSecondFactorCommands(account, withContext);
 }

@@ -52,6 +52,8 @@ export const configSchema = z.strictObject({
     submissions: listener,
     imap: listener,
     imaps: listener,
+    /** The self-service portal and client autoconfig (issue 10); port 0 = off. */
+    https: listener,
     /** GET /healthz, /readyz, /metrics over plain HTTP (src/web/admin/); port 0 = off. */
     admin: listener,
   }),
@@ -121,6 +123,26 @@ export const configSchema = z.strictObject({
     caFile: z.string(),
     /** Waits between attempts at the endpoint within one run; then the run fails. */
     retryDelays: z.array(duration),
+  }),
+  /** Self-service portal (R16, R17): session limits and Pro Santé Connect. */
+  portal: z.strictObject({
+    /** Public https:// base URL (PSC redirect URI, autoconfig links); '' = https://hostname:port. */
+    publicUrl: optionalHttpsUrl,
+    /** A session unused this long ends. */
+    sessionIdle: duration,
+    /** A session ends this long after login, however active. */
+    sessionMaxAge: duration,
+    /** Lifetime of a one-time code mailed to the login address. */
+    emailCodeLifetime: duration,
+    oidc: z.strictObject({
+      issuer: optionalHttpsUrl,
+      clientId: z.string(),
+      clientSecret: z.string(),
+      /** CA bundle the issuer's certificate must chain to; '' = the system roots. */
+      caFile: z.string(),
+      /** Claim carrying the national id ("8" + RPPS for PSC's SubjectNameID). */
+      identityClaim: z.string().min(1),
+    }),
   }),
   /** Who may log in to IMAP/submission and how (R16, issues 11 and 15). */
   auth: z.strictObject({

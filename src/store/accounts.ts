@@ -204,9 +204,13 @@ function insertAddress(db: Db, accountId: number, address: string, kind: Address
  * Operator actions go to the audit trail: event 'account', the box's login and what changed in
  * `detail` (never a password, a hash or a reply body).
  */
-export function auditAccountChange(db: Db, login: string, outcome: string, detail: Record<string, unknown> = {}): void {
-  db.prepare(`INSERT INTO audit (at, event, source, outcome, detail) VALUES (?, 'account', 'cli', ?, ?)`).run(
+/** Who made a change: the operator's CLI or the person on the portal (the audit row's source). */
+export type ChangeSource = 'cli' | 'portal';
+
+export function auditAccountChange(db: Db, login: string, outcome: string, detail: Record<string, unknown> = {}, source: ChangeSource = 'cli'): void {
+  db.prepare(`INSERT INTO audit (at, event, source, outcome, detail) VALUES (?, 'account', ?, ?, ?)`).run(
     Date.now(),
+    source,
     outcome,
     JSON.stringify({ box: login, ...detail }),
   );
@@ -437,7 +441,7 @@ const SETTING_COLUMNS: Record<Exclude<keyof AccountSettings, 'passwordHash'>, st
 };
 
 /** `account set`: the switches given, and/or a new password. Returns the names of what changed. */
-export function updateAccountSettings(db: Db, address: string, settings: AccountSettings): string[] {
+export function updateAccountSettings(db: Db, address: string, settings: AccountSettings, source: ChangeSource = 'cli'): string[] {
   return db.transaction(() => {
     const account = getAccount(db, address);
     if (settings.nationalDirectory === true && (account.type === 'MED' || account.type === 'INT')) {
@@ -467,7 +471,7 @@ export function updateAccountSettings(db: Db, address: string, settings: Account
       Date.now(),
       account.id,
     );
-    auditAccountChange(db, account.login, 'settings-changed', { changed });
+    auditAccountChange(db, account.login, 'settings-changed', { changed }, source);
     return changed;
   }).immediate();
 }

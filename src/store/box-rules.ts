@@ -6,7 +6,7 @@
 import type { BoxStatus, BoxType } from '../policy/box-types';
 import { findBox } from './boxes';
 import { cachedStatement, type Db } from './database';
-import { auditAccountChange as audit, checkAddressSyntax, getAccount, refuse, requiredText } from './accounts';
+import { auditAccountChange as audit, checkAddressSyntax, getAccount, refuse, requiredText, type ChangeSource } from './accounts';
 import { domainOf } from '../policy/identity';
 
 // ---------------------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ export interface ForwardRules {
  * only to local boxes (R2). The patient domain is refused: a patient is written to one message at
  * a time, never sent a copy of a professional's mail (R4).
  */
-export function addForward(db: Db, boxAddress: string, target: string, rules: ForwardRules): void {
+export function addForward(db: Db, boxAddress: string, target: string, rules: ForwardRules, source: ChangeSource = 'cli'): void {
   checkAddressSyntax('forward target', target);
   db.transaction(() => {
     const account = getAccount(db, boxAddress);
@@ -44,16 +44,16 @@ export function addForward(db: Db, boxAddress: string, target: string, rules: Fo
     const exists = db.prepare('SELECT 1 FROM forwards WHERE account_id = ? AND target = ?').get(account.id, target);
     if (exists) refuse(`${account.login} already forwards to ${target}`);
     db.prepare('INSERT INTO forwards (account_id, target, created_at) VALUES (?, ?, ?)').run(account.id, target, Date.now());
-    audit(db, account.login, 'forward-added', { target });
+    audit(db, account.login, 'forward-added', { target }, source);
   }).immediate();
 }
 
-export function removeForward(db: Db, boxAddress: string, target: string): void {
+export function removeForward(db: Db, boxAddress: string, target: string, source: ChangeSource = 'cli'): void {
   db.transaction(() => {
     const account = getAccount(db, boxAddress);
     const result = db.prepare('DELETE FROM forwards WHERE account_id = ? AND target = ?').run(account.id, target);
     if (result.changes === 0) refuse(`${account.login} does not forward to ${target}`);
-    audit(db, account.login, 'forward-removed', { target });
+    audit(db, account.login, 'forward-removed', { target }, source);
   }).immediate();
 }
 
@@ -81,7 +81,7 @@ export const MAX_AUTOREPLY_BODY_BYTES = 64 * 1024;
  * Sets (or replaces) the automatic reply of a box. A new period starts afresh: the senders already
  * answered are forgotten (RFC 3834 section 2: once per sender per period).
  */
-export function setAutoreply(db: Db, boxAddress: string, reply: Autoreply, now = Date.now()): void {
+export function setAutoreply(db: Db, boxAddress: string, reply: Autoreply, now = Date.now(), source: ChangeSource = 'cli'): void {
   if (!Number.isFinite(reply.startAt) || !Number.isFinite(reply.endAt)) refuse('invalid automatic reply dates');
   if (reply.endAt <= reply.startAt) refuse('the automatic reply must end after it starts');
   if (reply.endAt <= now) refuse('the automatic reply would end in the past');
@@ -98,17 +98,17 @@ export function setAutoreply(db: Db, boxAddress: string, reply: Autoreply, now =
          subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at`,
     ).run(account.id, reply.startAt, reply.endAt, subject, reply.body, now);
     db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
-    audit(db, account.login, 'autoreply-set', { start: reply.startAt, end: reply.endAt });
+    audit(db, account.login, 'autoreply-set', { start: reply.startAt, end: reply.endAt }, source);
   }).immediate();
 }
 
 /** Removes the automatic reply of a box; returns false when it had none (not an error). */
-export function clearAutoreply(db: Db, boxAddress: string): boolean {
+export function clearAutoreply(db: Db, boxAddress: string, source: ChangeSource = 'cli'): boolean {
   return db.transaction(() => {
     const account = getAccount(db, boxAddress);
     const result = db.prepare('DELETE FROM autoreplies WHERE account_id = ?').run(account.id);
     db.prepare('DELETE FROM autoreply_log WHERE account_id = ?').run(account.id);
-    if (result.changes > 0) audit(db, account.login, 'autoreply-cleared');
+    if (result.changes > 0) audit(db, account.login, 'autoreply-cleared', {}, source);
     return result.changes > 0;
   }).immediate();
 }

@@ -3,7 +3,7 @@
 // submission (whom a person may send as) and by the box rules (whom an ORG's notices go to).
 import type { BoxType } from '../policy/box-types';
 import type { Db } from './database';
-import { aBox, auditAccountChange as audit, getAccount, PERSON_TYPES, refuse, type AccountRow, type PersonType } from './accounts';
+import { aBox, auditAccountChange as audit, getAccount, PERSON_TYPES, refuse, type AccountRow, type ChangeSource, type PersonType } from './accounts';
 
 
 function getOrg(db: Db, address: string): AccountRow {
@@ -28,7 +28,7 @@ export interface Membership {
   notify: boolean;
 }
 
-export function addOrgMember(db: Db, orgAddress: string, memberLogin: string): Membership {
+export function addOrgMember(db: Db, orgAddress: string, memberLogin: string, source: ChangeSource = 'cli'): Membership {
   return db.transaction(() => {
     const org = getOrg(db, orgAddress);
     const member = getMember(db, memberLogin);
@@ -40,18 +40,18 @@ export function addOrgMember(db: Db, orgAddress: string, memberLogin: string): M
       member.id,
       Date.now(),
     );
-    audit(db, org.login, 'member-added', { member: member.login });
+    audit(db, org.login, 'member-added', { member: member.login }, source);
     return { org: orgAddress, member: member.login, notify: true };
   }).immediate();
 }
 
-export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string): void {
+export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string, source: ChangeSource = 'cli'): void {
   db.transaction(() => {
     const org = getOrg(db, orgAddress);
     const member = getAccount(db, memberLogin);
     const result = db.prepare('DELETE FROM org_members WHERE org_id = ? AND member_id = ?').run(org.id, member.id);
     if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
-    audit(db, org.login, 'member-removed', { member: member.login });
+    audit(db, org.login, 'member-removed', { member: member.login }, source);
   }).immediate();
 }
 
@@ -60,7 +60,7 @@ export function removeOrgMember(db: Db, orgAddress: string, memberLogin: string)
  * `mssd org set-notify` and of the portal. Audited as `member-notify`, which is how migration 009
  * told a switch turned off from one never touched.
  */
-export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean): Membership {
+export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: string, notify: boolean, source: ChangeSource = 'cli'): Membership {
   return db.transaction(() => {
     const org = getOrg(db, orgAddress);
     const member = getAccount(db, memberLogin);
@@ -68,7 +68,7 @@ export function setOrgMemberNotify(db: Db, orgAddress: string, memberLogin: stri
       .prepare('UPDATE org_members SET notify = ? WHERE org_id = ? AND member_id = ?')
       .run(notify ? 1 : 0, org.id, member.id);
     if (result.changes === 0) refuse(`${member.login} is not a member of ${orgAddress}`);
-    audit(db, org.login, 'member-notify', { member: member.login, notify });
+    audit(db, org.login, 'member-notify', { member: member.login, notify }, source);
     return { org: orgAddress, member: member.login, notify };
   }).immediate();
 }

@@ -15,6 +15,7 @@ t.test('every listener refuses non-forward-secret suites and offers only ECDHE w
     { name: 'submissions (implicit TLS)', port: env.ports.submissions, starttls: null },
     { name: 'IMAP (STARTTLS)', port: env.ports.imap, starttls: 'imap' },
     { name: 'IMAPS (implicit TLS)', port: env.ports.imaps, starttls: null },
+    { name: 'portal HTTPS (listen.https)', port: env.ports.https, starttls: null },
   ];
   for (const target of targets) {
     await t.test(target.name, async (t) => {

@@ -27,7 +27,7 @@ export interface TestEnv {
   dir: string;
   dataDir: string;
   configFile: string;
-  ports: { smtp: number; submission: number; submissions: number; imap: number; imaps: number; admin: number };
+  ports: { smtp: number; submission: number; submissions: number; imap: number; imaps: number; https: number; admin: number };
   /** The development CA the daemon generated (after start). */
   caFile: string;
   caKeyFile: string;
@@ -43,6 +43,7 @@ export async function makeEnv(overrides: Record<string, unknown> = {}): Promise<
     submissions: await freePort(),
     imap: await freePort(),
     imaps: await freePort(),
+    https: await freePort(),
     admin: await freePort(),
   };
   const config = {
