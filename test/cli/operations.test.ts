@@ -176,6 +176,7 @@ t.test('CLI operations commands', { skip: built ? false : 'not built: run npm ru
     t.equal(published.created, 2);
     t.same(readdirSync(path.join(dir, 'annuaire')).filter((f) => f.startsWith('latest-')).sort(), [
       'latest-diff.json',
+      'latest-fhir.json',
       'latest-full.json',
     ]);
     t.match(run('directory', 'publish').stdout, /0 created, 0 updated, 0 removed/);
