@@ -12,6 +12,7 @@ import { cli, createPer, freePort, makeEnv, readCa, startDaemon, TEST_PASSWORD, 
 import { issueCertificate } from '../../src/tls/certificates';
 import { luhnCompleted, peerDomain } from '../helpers/fixtures';
 import { startNoticeSink } from '../helpers/notice-sink';
+import { imapClient } from '../helpers/imap';
 import { openDatabase } from '../../src/store/database';
 import { insertAudit } from '../../src/store/audit';
 
@@ -77,11 +78,22 @@ t.test('a month of known traffic gives exactly the expected counts', async (t) =
   // Notices of the ORG (R18 default: its contact address; no member here).
   const sentNotices = () => (db.prepare(`SELECT COUNT(*) FROM audit WHERE event = 'notice' AND outcome = 'sent'`).pluck().get() as number);
   for (let i = 0; i < 200 && sentNotices() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  // Real IMAP logins: twice with a device password, once with a wrong box password (the five
+  // submissions above logged in with the box password).
+  const device = cli(env, ['device', 'add', ann.login, '--name', 'Cabinet', '--json']).json<{ password: string }>();
+  for (let i = 0; i < 2; i++) {
+    const client = imapClient(env, ann.login, device.password);
+    await client.connect();
+    await client.logout();
+  }
+  const wrong = imapClient(env, ann.login, 'Pas-le-bon-mot-de-passe-1');
+  await t.rejects(wrong.connect(), 'a wrong password is refused');
+  const logins = () => db.prepare(`SELECT COUNT(*) FROM audit WHERE event = 'login'`).pluck().get() as number;
+  for (let i = 0; i < 200 && logins() < 8; i++) await new Promise((r) => setTimeout(r, 50));
+  // Token and portal logins are covered by their own e2e tests; here their rows are written as
+  // those logins write them.
   const login = (source: string, method: string, outcome: string) =>
     insertAudit(db, { event: 'login', source, authLogin: ann.login, peer: '127.0.0.1', outcome, detail: JSON.stringify({ method }) });
-  login('imap', 'device', 'ok');
-  login('imap', 'device', 'ok');
-  login('imap', 'account', 'bad-password');
   login('submission', 'token', 'ok');
   login('portal', 'password+totp', 'ok');
 
@@ -106,6 +118,7 @@ t.test('a month of known traffic gives exactly the expected counts', async (t) =
     { protocol: 'imap', method: 'account', result: 'failed', count: 1 },
     { protocol: 'imap', method: 'device', result: 'ok', count: 2 },
     { protocol: 'portal', method: 'password+totp', result: 'ok', count: 1 },
+    { protocol: 'submission', method: 'account', result: 'ok', count: 5 },
     { protocol: 'submission', method: 'token', result: 'ok', count: 1 },
   ]);
   t.same(report.notices, [{ kind: 'reception', count: 2 }], 'the two reception notices the relay accepted');
