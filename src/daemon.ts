@@ -11,6 +11,7 @@ import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist } from './jobs/allowlist';
 import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
+import { startSearchBackfill } from './jobs/search-backfill';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { modseqsInUse } from './imap/views-in-use';
@@ -229,6 +230,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     scheduler.start();
     // Runs the daemon owes from while it was stopped (the purge above all).
     scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
+    const searchBackfill = startSearchBackfill(db, log); // migration 010's index, for older bodies
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
     const readyDb = db;
     const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
@@ -255,6 +257,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           stoppingNow = true;
           systemd.stop();
           externalChanges.stop();
+          searchBackfill.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the

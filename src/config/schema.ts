@@ -86,6 +86,10 @@ export const configSchema = z.strictObject({
     preLoginSeconds: z.number().min(1).max(3600),
     /** Octets per second a message (SMTP DATA, IMAP literal) must keep up, on top of commandSeconds. */
     minDataRate: z.number().int().min(1),
+    /** QUOTA (RFC 9208) of each box, all its folders together: octets (STORAGE); 0 = no limit. */
+    quotaStorageBytes: z.number().int().min(0),
+    /** QUOTA (RFC 9208) of each box: number of messages (MESSAGE); 0 = no limit. */
+    quotaMessages: z.number().int().min(0),
   }),
   retention: z.strictObject({
     days: z.number().int().min(1),

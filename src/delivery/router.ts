@@ -13,6 +13,8 @@
 // writes itself (a report, a forwarded copy, an automatic reply) — takes one path, commitLocal.
 import type { Config } from '../config/schema';
 import { analyzeMessage, type MessageAnalysis } from '../mime';
+import { quotaExceeded } from '../policy/quota';
+import { boxUsage } from '../store/quota';
 import { domainOf } from '../policy/identity';
 import type { Refusal } from '../policy/refusal';
 import { isAllowedDestination, isOwnDomain, type TrustSpaceView } from '../policy/routing-rules';
@@ -162,7 +164,7 @@ export class Router {
    * RCPT TO on the inbound MTA: other operators may reach this operator's MSSanté addresses only
    * (logins are internal addresses, R2), and only active boxes that may receive from outside.
    */
-  checkMtaRecipient(address: string): RecipientCheck {
+  checkMtaRecipient(address: string, declaredSize = 0): RecipientCheck {
     const domain = domainOf(address) || address; // the domainless "postmaster" (RFC 5321 section 4.1.1.3) is named as is
     if (!this.config.domains.mssante.includes(domain)) {
       return {
@@ -184,7 +186,25 @@ export class Router {
         message: `<${address}> may only receive mail from users of this operator (BAL MED)`,
       };
     }
+    const overQuota = this.quotaRefusal(box.accountId, address, declaredSize);
+    if (overQuota) return overQuota;
     return { ok: true, box };
+  }
+
+  /**
+   * QUOTA (RFC 9208, limits.quota*): a box that is full, or that the declared SIZE (RFC 1870)
+   * would take past its limit, is refused 452 4.2.2 (RFC 3463 "mailbox full": temporary, the
+   * sender retries and the box may be emptied meanwhile); a message larger than a whole box's
+   * limit can never fit: 552 5.2.2.
+   */
+  private quotaRefusal(accountId: number, address: string, declaredSize: number): RecipientCheck | null {
+    const limits = { storageBytes: this.config.limits.quotaStorageBytes, messages: this.config.limits.quotaMessages };
+    if (limits.storageBytes === 0 && limits.messages === 0) return null;
+    if (limits.storageBytes > 0 && declaredSize > limits.storageBytes) {
+      return { ok: false, code: 552, enhanced: '5.2.2', message: `Message too large for the mailbox of <${address}>: its quota is ${limits.storageBytes} bytes` };
+    }
+    if (quotaExceeded(boxUsage(this.db, accountId), limits, { bytes: Math.max(declaredSize, 1), messages: 1 }) === null) return null;
+    return { ok: false, code: 452, enhanced: '4.2.2', message: `Mailbox full: <${address}> is over its quota, try again later` };
   }
 
   /**
@@ -396,7 +416,7 @@ export class Router {
     const deliveryId = insertDelivery(db, { ...input.delivery, messageId: analysis.messageId, size: raw.length });
     const boxes = new Map<number, { address: string; box: BoxRef }>();
     for (const rcpt of input.recipients) if (!boxes.has(rcpt.box.accountId)) boxes.set(rcpt.box.accountId, { address: rcpt.address, box: rcpt.box });
-    if (boxes.size > 0) retainBody(db, hash, raw, boxes.size, at);
+    if (boxes.size > 0) retainBody(db, hash, raw, boxes.size, at, analysis.structure);
     const envelope = JSON.stringify(analysis.envelope);
     const structure = JSON.stringify(analysis.structure);
     const appended = [...boxes.keys()].map((accountId) =>

@@ -67,7 +67,9 @@ export class ImapConnection implements SessionIo {
   }
 
   private newReader(): CommandReader {
-    return new CommandReader({ maxLiteralSize: this.options.services.config.limits.maxMessageBytes });
+    // UTF-8 in quoted strings: RFC 9051 section 4.3 allows it and clients send it (Python's
+    // imaplib: SEARCH CHARSET UTF-8 TEXT "glycémie"); invalid UTF-8 is still a BAD.
+    return new CommandReader({ maxLiteralSize: this.options.services.config.limits.maxMessageBytes, utf8QuotedStrings: true });
   }
 
   private attach(socket: Socket): void {

@@ -6,12 +6,14 @@ import type { Db } from '../store/database';
 import {
   changesSince,
   claimRecent,
+  peekRecent,
   expungedSince,
   flagNames,
   messageIndex,
   type FlagState,
 } from '../store/imap-messages';
 import { mailboxCounters, type MailboxCounters } from '../store/mailbox-view';
+import { FLAG_BITS } from '../store/messages';
 
 export interface SyncOptions {
   /** False during FETCH, STORE and SEARCH (non-UID): EXPUNGE must wait (RFC 3501 section 7.4.1). */
@@ -23,6 +25,7 @@ export interface SyncOptions {
 export type SyncOutcome = { gone: false; lines: string[] } | { gone: true; lines: string[] };
 
 const NO_KEYWORDS: readonly string[] = Object.freeze([]);
+const SYSTEM_FLAG_NAMES = Object.keys(FLAG_BITS);
 
 export class SelectedMailbox {
   // Per-message state in typed arrays (13 bytes a message instead of about 50 for JS arrays):
@@ -39,6 +42,10 @@ export class SelectedMailbox {
   modseqs!: Float64Array;
   /** Keywords of the messages that have any, by UID (most messages have none). */
   private readonly keywordsByUid = new Map<number, readonly string[]>();
+  /** Keywords named in the FLAGS response, by lower case (keywords are case-insensitive). */
+  private readonly announcedKeywords = new Map<string, string>();
+  /** A keyword appeared that the last FLAGS response did not name. */
+  private keywordsGrew = false;
   /** UIDs this session shows with \Recent (RFC 3501 section 2.3.2). */
   readonly recent = new Set<number>();
   /** Expunged in the store, not yet announced to the client (kept in the sequence until then). */
@@ -65,9 +72,8 @@ export class SelectedMailbox {
     this.flagBuffer = index.flags;
     this.modseqBuffer = index.modseqs;
     this.count = index.uids.length;
-    index.keywords.forEach((keywords, i) => {
-      if (keywords.length > 0) this.keywordsByUid.set(index.uids[i], keywords);
-    });
+    index.keywords.forEach((keywords, i) => this.setKeywords(index.uids[i], keywords));
+    this.keywordsGrew = false; // SELECT's own FLAGS response names these
     this.refreshViews();
     this.knownModseq = head.highestmodseq;
     this.uidNextAtOpen = head.uidnext;
@@ -92,6 +98,34 @@ export class SelectedMailbox {
   private setKeywords(uid: number, keywords: readonly string[]): void {
     if (keywords.length > 0) this.keywordsByUid.set(uid, keywords);
     else this.keywordsByUid.delete(uid);
+    for (const keyword of keywords) {
+      const lower = keyword.toLowerCase();
+      if (this.announcedKeywords.has(lower)) continue;
+      this.announcedKeywords.set(lower, keyword);
+      this.keywordsGrew = true;
+    }
+  }
+
+  /**
+   * The FLAGS and PERMANENTFLAGS lines for the client (SELECT's, and again whenever a keyword
+   * new to this session appears: RFC 3501 section 7.2.6, RFC 9051 section 7.3.5). Keywords are
+   * never withdrawn from the list while the mailbox stays selected.
+   */
+  flagsLines(): string[] {
+    this.keywordsGrew = false;
+    const keywords = [...this.announcedKeywords.values()].sort();
+    const flags = [...SYSTEM_FLAG_NAMES, ...keywords].join(' ');
+    return [
+      `* FLAGS (${flags})`,
+      this.readOnly
+        ? '* OK [PERMANENTFLAGS ()] Read-only: no flag can be changed'
+        : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags and new keywords are kept`,
+    ];
+  }
+
+  /** flagsLines() when a keyword appeared since the client was last told, else nothing. */
+  newKeywordLines(): string[] {
+    return this.keywordsGrew ? this.flagsLines() : [];
   }
 
   /** Appends new messages at the end of the sequence, growing the buffers by doubling. */
@@ -123,7 +157,8 @@ export class SelectedMailbox {
     const head = mailboxCounters(db, mailboxId);
     if (!head) return null;
     const selected = new SelectedMailbox(mailboxId, name, head.uidvalidity, readOnly, head, db);
-    if (!readOnly) for (const uid of claimRecent(db, mailboxId)) selected.recent.add(uid);
+    // EXAMINE shows \Recent without claiming it (RFC 3501 section 6.3.2: the state is left as is).
+    for (const uid of readOnly ? peekRecent(db, mailboxId) : claimRecent(db, mailboxId)) selected.recent.add(uid);
     return selected;
   }
 
@@ -203,9 +238,11 @@ export class SelectedMailbox {
       }
       this.knownModseq = head.highestmodseq;
       if (options.allowExpunge) lines.push(...this.announceExpunges());
+      if (added.length > 0) this.append(added);
+      // a keyword new to the client is announced before the FETCH that carries it
+      lines.unshift(...this.newKeywordLines());
       if (added.length > 0) {
-        this.append(added);
-        if (!this.readOnly) for (const uid of claimRecent(this.db, this.mailboxId)) this.recent.add(uid);
+        for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId) : claimRecent(this.db, this.mailboxId)) this.recent.add(uid);
         lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
       }
       return { gone: false, lines };

@@ -98,6 +98,12 @@ export class ImapSession {
       'LIST-EXTENDED',
       'LIST-STATUS',
       'CONDSTORE',
+      'ESEARCH',
+      'STATUS=SIZE',
+      'MULTIAPPEND',
+      'QUOTA',
+      'QUOTA=RES-STORAGE',
+      'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
     ];
   }

@@ -18,7 +18,7 @@ import { noMetrics, type Metrics } from '../util/metrics';
 import { ConnectionLimiter } from '../util/connection-limits';
 import { installDeadlines, type SmtpDeadlines } from './deadlines';
 import { keepOwnEnhancedCodes, reply, SmtpReply } from './replies';
-import { disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
+import { declaredSize, disableNagle, envelopeDsn, readMessage, recipientDsn, sharedServerOptions } from './session';
 import { newQueueId } from '../util/queue-id';
 import { traceHeaders } from './trace';
 
@@ -148,7 +148,7 @@ export function createMta(deps: MtaDeps): SMTPServer {
       if (recipients.length >= MAX_MTA_RECIPIENTS) {
         return callback(new SmtpReply(452, '4.5.3', `Too many recipients: at most ${MAX_MTA_RECIPIENTS} per message, send the rest in another transaction`));
       }
-      const check = router.checkMtaRecipient(address.address);
+      const check = router.checkMtaRecipient(address.address, declaredSize(session));
       if (!check.ok) return callback(refuse(session, 'rcpt', { from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: address.address }, reply(check)));
       recipients.push({ address: address.address, ...recipientDsn(address), box: check.box });
       recipientsBySession.set(session.id, recipients);

@@ -14,6 +14,14 @@ export function envelopeDsn(session: SMTPServerSession): { envid: string | null;
 }
 
 /** NOTIFY (comma-joined, upper case) and ORCPT of one RCPT TO (RFC 3461 sections 4.1 and 4.2). */
+/** The SIZE the client declared on MAIL FROM (RFC 1870), 0 when it did not. */
+export function declaredSize(session: SMTPServerSession): number {
+  const mailFrom = session.envelope.mailFrom;
+  const args = mailFrom ? (mailFrom.args as Record<string, string> | false | undefined) : undefined;
+  const size = args ? Number(args.SIZE ?? 0) : 0;
+  return Number.isSafeInteger(size) && size > 0 ? size : 0;
+}
+
 export function recipientDsn(address: SMTPServerAddress): { notify: string | null; orcpt: string | null } {
   const dsn = (address as { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
   return {

@@ -291,6 +291,14 @@ export interface MailboxStatus {
   firstUnseenSeq: number | null;
 }
 
+/** RFC 8438 STATUS SIZE: the total of the RFC822.SIZE of the mailbox's messages (covering index, migration 010). */
+export function mailboxSize(db: Db, mailboxId: number): number {
+  const row = cachedStatement(db, 'SELECT COALESCE(SUM(size), 0) AS size FROM messages INDEXED BY messages_size_by_mailbox WHERE mailbox_id = ?').get(mailboxId) as {
+    size: number;
+  };
+  return row.size;
+}
+
 export function mailboxStatus(db: Db, mailboxId: number): MailboxStatus {
   return db.transaction(() => {
     const mailbox = cachedStatement(

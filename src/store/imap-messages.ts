@@ -558,6 +558,20 @@ export interface AppendResult {
   modseq: number;
 }
 
+export interface AppendInput {
+  raw: Buffer;
+  flags?: readonly string[];
+  internalDate?: number;
+}
+
+/**
+ * MULTIAPPEND (RFC 3502 section 6.3.11): several messages into one mailbox in one transaction,
+ * all of them or none. Returns their UIDs in order (consecutive: nothing else writes meanwhile).
+ */
+export function appendManyToMailbox(db: Db, mailboxId: number, messages: readonly AppendInput[], now = Date.now()): AppendResult[] {
+  return immediate(db, () => messages.map((message) => appendToMailbox(db, mailboxId, message.raw, message.flags ?? [], message.internalDate, now)));
+}
+
 /**
  * Stores a message a client uploads (a sent copy, a draft): parsed once by analyzeMessage for
  * its envelope, structure and Message-ID, its body stored once by SHA-256. The message arrives
@@ -581,7 +595,7 @@ export function appendToMailbox(
   const hash = bodyHash(raw);
   return immediate(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
-    retainBody(db, hash, raw, 1, now);
+    retainBody(db, hash, raw, 1, now, analysis.structure);
     const appended = appendMessage(db, {
       mailboxId,
       bodyHash: hash,
@@ -655,6 +669,20 @@ export function restoreFromTrash(db: Db, accountId: number, uids: readonly numbe
  * which the floor moves to UIDNEXT so that no other session sees them as \Recent. A session calls
  * it at SELECT (not EXAMINE) and again whenever it learns of new messages while selected.
  */
+/**
+ * The UIDs that still carry \Recent (not yet claimed by a read-write session), without claiming
+ * them: what EXAMINE shows (RFC 3501 section 6.3.2 leaves \Recent untouched).
+ */
+export function peekRecent(db: Db, mailboxId: number): number[] {
+  const mailbox = mailboxHead(db, mailboxId);
+  if (mailbox.recent_floor >= mailbox.uidnext) return [];
+  return (
+    cachedStatement(db, 'SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ? ORDER BY uid')
+      .raw(true)
+      .all(mailboxId, mailbox.recent_floor, mailbox.uidnext) as Array<[number]>
+  ).map((row) => row[0]);
+}
+
 export function claimRecent(db: Db, mailboxId: number): number[] {
   return immediate(db, () => {
     const mailbox = mailboxHead(db, mailboxId);

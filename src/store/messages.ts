@@ -2,7 +2,9 @@
 // (one reference per message row or queue entry that holds them); UIDs and MODSEQs follow
 // RFC 3501 section 2.3.1.1 (strictly increasing, never reused) and RFC 7162 section 3.
 import { createHash } from 'node:crypto';
+import type { MimePart } from '../mime';
 import { cachedStatement, type Db } from './database';
+import { indexBody } from './search-index';
 
 /** System flags as stored in messages.flags (a bit mask). */
 export const FLAG_BITS = {
@@ -17,13 +19,18 @@ export function bodyHash(raw: Buffer): string {
   return createHash('sha256').update(raw).digest('hex');
 }
 
-/** Adds `references` references to a body, inserting it the first time it is seen. */
-export function retainBody(db: Db, hash: string, raw: Buffer, references: number, now: number): void {
+/**
+ * Adds `references` references to a body, inserting it the first time it is seen. A body stored
+ * for mailbox messages comes with its parsed structure and is added to the SEARCH index
+ * (search-index.ts) in the same transaction; a body only queued for relay does not need it.
+ */
+export function retainBody(db: Db, hash: string, raw: Buffer, references: number, now: number, structure?: MimePart): void {
   cachedStatement(
     db,
     `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount`,
   ).run(hash, raw.length, references, raw, now);
+  if (structure) indexBody(db, hash, raw, structure);
 }
 
 /** Drops one reference; a body nobody references any more is deleted at once. */

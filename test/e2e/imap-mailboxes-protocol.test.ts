@@ -51,7 +51,7 @@ t.test('malformed IMAP input', async (t) => {
 
   await t.test('8-bit octets: refused in atoms, and mailbox names must be modified UTF-7', async (t) => {
     t.match((await c.command('SELECT Envoyés')).tagged, /^T\d+ BAD 8-bit octets are not allowed in an atom/);
-    t.match((await c.command('CREATE "Résumé"')).tagged, /^T\d+ BAD /, '8-bit in a quoted string (no UTF8=ACCEPT)');
+    t.match((await c.command('CREATE "Résumé"')).tagged, /^T\d+ NO \[CANNOT\] Mailbox name "Resume" is not valid modified UTF-7/, 'UTF-8 in a quoted string is read (RFC 9051 section 4.3), but a name must be modified UTF-7');
     const tag = c.nextTag();
     const name = Buffer.from('Résumé');
     c.write(`${tag} CREATE {${name.length}}\r\n`);
@@ -62,8 +62,9 @@ t.test('malformed IMAP input', async (t) => {
       t.match((await c.command(`CREATE "${bad}"`)).tagged, /NO \[CANNOT\] .*not valid modified UTF-7/, bad);
       t.match((await c.command(`SELECT "${bad}"`)).tagged, /NO \[CANNOT\] .*not valid modified UTF-7/, `SELECT ${bad}`);
     }
-    t.match((await c.command('LIST "" "R&AOk*"')).tagged, /NO \[CANNOT\] The pattern .* is not valid modified UTF-7/);
-    t.match((await c.command('LIST "&" "*"')).tagged, /NO \[CANNOT\] The reference .* is not valid modified UTF-7/);
+    // not modified UTF-7: taken literally and answered, as Dovecot does (imaptest "atoms", issue 12)
+    t.match((await c.command('LIST "" "R&AOk*"')).tagged, /OK LIST completed/);
+    t.match((await c.command('LIST "&" "*"')).tagged, /OK LIST completed/);
     t.notOk((await c.command('LIST "" "*"')).untagged.some((line) => /R&|sum/.test(line)), 'nothing was created');
     await usable(t);
   });

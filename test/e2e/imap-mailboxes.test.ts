@@ -187,7 +187,8 @@ t.test('IMAP mailbox commands', async (t) => {
     }
     const inbox = await raw.command('STATUS inbox (MESSAGES UNSEEN RECENT UIDNEXT UIDVALIDITY HIGHESTMODSEQ)');
     t.match(inbox.untagged[0], /^\* STATUS "inbox" \(MESSAGES 1 UNSEEN 1 RECENT 1 UIDNEXT \d+ UIDVALIDITY \d+ HIGHESTMODSEQ \d+\)$/, 'the name as sent, items in the order asked');
-    t.match((await raw.command('STATUS INBOX (MESSAGES SIZE)')).tagged, /BAD Unknown STATUS item SIZE/);
+    t.match((await raw.command('STATUS INBOX (MESSAGES SIZE)')).untagged[0], /^\* STATUS "INBOX" \(MESSAGES 1 SIZE [1-9]\d*\)$/, 'STATUS=SIZE (RFC 8438)');
+    t.match((await raw.command('STATUS INBOX (FROB)')).tagged, /BAD Unknown STATUS item FROB/);
     t.match((await raw.command('STATUS INBOX ()')).tagged, /BAD STATUS needs at least one item/);
     t.match((await raw.command('STATUS Nowhere (MESSAGES)')).tagged, /NO \[NONEXISTENT\]/);
   });

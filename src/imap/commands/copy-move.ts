@@ -4,6 +4,7 @@
 // copied or moved into Trash remembers the folder it came from (R11, kept by the store).
 import type { Command } from '../protocol/reader';
 import { copyMessages, moveMessages, type CopyResult } from '../../store/imap-messages';
+import { mailboxOwner, messagesUsage } from '../../store/quota';
 import { formatSequenceSet } from '../protocol/sequence';
 import { expectEnd } from '../protocol/tokens';
 import type { ImapSession } from '../session';
@@ -15,6 +16,7 @@ import {
   expungeIssued,
   isCompletion,
   mailboxRefusal,
+  quotaRefusal,
   targetRanges,
   uidsOf,
 } from './message-common';
@@ -40,6 +42,13 @@ function run(session: ImapSession, command: Command, move: boolean): Completion 
   if (!command.uid && anyExpunged(selected, uids)) return expungeIssued();
   const present = uids.filter((uid) => !selected.isExpunged(uid));
   if (present.length === 0) return ok(`${name} completed (no messages)`);
+
+  // RFC 9208 section 7.1: what lands in another box counts against that box's quota
+  const sourceOwner = mailboxOwner(session.db, selected.mailboxId);
+  if (!move || sourceOwner !== destination.ownerAccountId) {
+    const overQuota = quotaRefusal(session, destination.ownerAccountId, messagesUsage(session.db, selected.mailboxId, present));
+    if (overQuota) return overQuota;
+  }
 
   try {
     if (!move) {

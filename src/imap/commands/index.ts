@@ -17,6 +17,7 @@ import { logout } from './logout';
 import { namespace } from './namespace';
 import { check, noop } from './noop';
 import type { CommandHandler } from './registry';
+import { getquota, getquotaroot, setquota } from './quota';
 import { rename } from './rename';
 import { search } from './search';
 import { examine, select } from './select';
@@ -30,6 +31,9 @@ const ALL: CommandHandler[] = [capability, noop, check, logout, starttls, login,
 ALL.push(fetch, store, search, copy, move, expunge, append);
 // Mailbox commands: SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, CLOSE, UNSELECT.
 ALL.push(select, examine, create, deleteCommand, rename, subscribe, unsubscribe, list, lsub, status, close, unselect);
+
+// Extensions of issue 12: QUOTA (RFC 9208).
+ALL.push(getquotaroot, getquota, setquota);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));

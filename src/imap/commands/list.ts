@@ -40,10 +40,9 @@ import {
   type ListedMailbox,
 } from '../../store/mailbox-view';
 import { decodeMailboxName, encodeMailboxName, quoted, string } from '../protocol/encode';
-import { badSyntax, ImapError } from '../protocol/errors';
+import { badSyntax } from '../protocol/errors';
 import { describeToken, expectAstring, expectEnd, expectList, expectListMailbox, isWord, type Token } from '../protocol/tokens';
 import type { ImapSession } from '../session';
-import { asciiText } from './mailbox-args';
 import { AUTHENTICATED, ok, type CommandHandler, type Completion } from './registry';
 import { parseStatusItems, statusResponse, type StatusItem } from './status';
 
@@ -65,13 +64,13 @@ function wireName(name: string): string {
   return string(encodeMailboxName(name));
 }
 
-/** A reference or pattern from the wire (modified UTF-7) in Unicode. */
-function decodePattern(text: string, what: string): string {
-  const decoded = decodeMailboxName(text);
-  if (decoded === null) {
-    throw new ImapError('NO', `The ${what} "${asciiText(text).slice(0, 80)}" is not valid modified UTF-7 (RFC 3501 section 5.1.3)`, 'CANNOT');
-  }
-  return decoded;
+/**
+ * A reference or pattern from the wire (modified UTF-7) in Unicode. One that is not valid
+ * modified UTF-7 (a lone "&", raw 8-bit) is taken as it is: LIST answers what matches it
+ * (usually nothing) instead of refusing a well-formed command (imaptest "atoms", as Dovecot).
+ */
+function decodePattern(text: string): string {
+  return decodeMailboxName(text) ?? text;
 }
 
 function atomWord(token: Token, what: string): string {
@@ -106,14 +105,14 @@ function parseList(args: readonly Token[]): ListRequest {
     }
     at = 1;
   }
-  request.reference = decodePattern(expectAstring(args[at], 'a reference name'), 'reference');
+  request.reference = decodePattern(expectAstring(args[at], 'a reference name'));
   const patterns = args[at + 1];
   if (patterns?.type === 'list') {
     request.extended = true;
     if (patterns.items.length === 0) throw badSyntax('LIST needs at least one pattern in its list');
-    for (const item of patterns.items) request.patterns.push(decodePattern(expectListMailbox(item, 'a mailbox pattern'), 'pattern'));
+    for (const item of patterns.items) request.patterns.push(decodePattern(expectListMailbox(item, 'a mailbox pattern')));
   } else {
-    request.patterns.push(decodePattern(expectListMailbox(patterns, 'a mailbox pattern'), 'pattern'));
+    request.patterns.push(decodePattern(expectListMailbox(patterns, 'a mailbox pattern')));
   }
   at += 2;
   if (args.length > at) {
@@ -221,8 +220,8 @@ function runList(session: ImapSession, args: readonly Token[]): Completion {
 }
 
 function runLsub(session: ImapSession, args: readonly Token[]): Completion {
-  const reference = decodePattern(expectAstring(args[0], 'a reference name'), 'reference');
-  const pattern = decodePattern(expectListMailbox(args[1], 'a mailbox pattern'), 'pattern');
+  const reference = decodePattern(expectAstring(args[0], 'a reference name'));
+  const pattern = decodePattern(expectListMailbox(args[1], 'a mailbox pattern'));
   expectEnd(args, 2);
   if (pattern === '') {
     session.untagged(rootResponse('LSUB', reference));

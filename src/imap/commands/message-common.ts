@@ -2,8 +2,10 @@
 // the selected mailbox up to date before a command reads it, turning a sequence set into the
 // messages it designates, naming a destination mailbox, telling other sessions about a commit,
 // and writing long responses without holding them whole in memory.
+import { quotaExceeded, type QuotaUsage } from '../../policy/quota';
 import type { FlagChange } from '../../store/flags';
 import { MailboxError, resolveMailbox, type ResolvedMailbox } from '../../store/mailbox-view';
+import { boxUsage } from '../../store/quota';
 import { ImapError } from '../protocol/errors';
 import {
   exceedsMessageCount,
@@ -107,6 +109,19 @@ export function destinationMailbox(session: ImapSession, token: Token | undefine
   const resolved = user ? resolveMailbox(session.db, user.accountId, name) : null;
   const shared = isSharedName(name) ? ' or is not shared with you' : '';
   return resolved ?? no(`Mailbox ${displayName(name)} does not exist${shared}`, 'TRYCREATE');
+}
+
+/**
+ * NO [OVERQUOTA] (RFC 9208 section 7.1) when adding `adding` to the box `accountId` would take
+ * it past limits.quotaStorageBytes or limits.quotaMessages; null when it fits.
+ */
+export function quotaRefusal(session: ImapSession, accountId: number, adding: QuotaUsage): Completion | null {
+  const limits = { storageBytes: session.config.limits.quotaStorageBytes, messages: session.config.limits.quotaMessages };
+  if (limits.storageBytes === 0 && limits.messages === 0) return null;
+  const exceeded = quotaExceeded(boxUsage(session.db, accountId), limits, adding);
+  if (exceeded === null) return null;
+  const what = exceeded === 'STORAGE' ? `${Math.floor(limits.storageBytes / 1048576)} MiB` : `${limits.messages} messages`;
+  return no(`The mailbox is full (limit ${what}): delete messages, then try again`, 'OVERQUOTA');
 }
 
 export function isCompletion(value: ResolvedMailbox | Completion): value is Completion {

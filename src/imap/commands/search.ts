@@ -6,9 +6,11 @@
 import { findHeaderEnd, parseHeaderBlock, searchableText, type HeaderField, type MimePart } from '../../mime';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { readBody } from '../../store/messages';
-import { compileSearch, parseSearch, searchNeeds, usesModseq, type SearchMessage } from '../protocol/search';
+import { searchCandidates } from '../../store/search-index';
+import { compileSearch, fullTextQuery, parseSearch, searchNeeds, usesModseq, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
+import { esearchResponse, parseSearchReturn } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
@@ -81,13 +83,28 @@ class CandidateMessage implements SearchMessage {
   }
 }
 
+/**
+ * Sequence indexes (0-based, ascending) of the messages the full-text index leaves as candidates,
+ * or null to check every message (no text key to look up, index not complete yet).
+ */
+function candidateIndexes(session: ImapSession, selected: SelectedMailbox, key: SearchKey): Uint32Array | null {
+  const query = fullTextQuery(key);
+  if (query === null) return null;
+  const uids = searchCandidates(session.db, selected.mailboxId, query);
+  if (uids === null) return null;
+  const indexes: number[] = [];
+  for (let index = 0; index < selected.exists; index++) if (uids.has(selected.uids[index])) indexes.push(index);
+  return Uint32Array.from(indexes);
+}
+
 export const search: CommandHandler = {
   name: 'SEARCH',
   states: SELECTED,
   holdsExpunges: (command) => !command.uid,
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
-    const request = parseSearch(command.args);
+    const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
     if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
     const count = selected.exists;
@@ -98,25 +115,38 @@ export const search: CommandHandler = {
     const needs = searchNeeds(request.key);
     const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
 
+    // The full-text index rules out the messages that cannot match; the rest are checked exactly.
+    const indexes = candidateIndexes(session, selected, request.key);
+    const total = indexes ? indexes.length : count;
     const found: number[] = [];
+    const foundModseqs: number[] = [];
     let highestModseq = 0;
-    for (let start = 0; start < count; start += BATCH) {
-      const end = Math.min(count, start + BATCH);
+    for (let start = 0; start < total; start += BATCH) {
+      const end = Math.min(total, start + BATCH);
+      const batch = indexes ? indexes.subarray(start, end) : null;
       const rows = new Map<number, FetchedMessage>();
       if (needsRow) {
-        for (const row of fetchMessages(session.db, selected.mailboxId, Array.from(selected.uids.subarray(start, end)))) rows.set(row.uid, row);
-        if (end < count) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
+        const uids = batch ? Array.from(batch, (index) => selected.uids[index]) : Array.from(selected.uids.subarray(start, end));
+        for (const row of fetchMessages(session.db, selected.mailboxId, uids)) rows.set(row.uid, row);
+        if (end < total) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
       }
-      for (let index = start; index < end; index++) {
+      for (let at = start; at < end; at++) {
+        const index = batch ? batch[at - start] : at;
         const uid = selected.uids[index];
         const row = rows.get(uid);
         if (needsRow && !row) continue; // expunged meanwhile: its data is gone
         if (!matches(new CandidateMessage(session, selected, index, row))) continue;
         found.push(command.uid ? uid : index + 1);
+        foundModseqs.push(selected.modseqs[index]);
         if (selected.modseqs[index] > highestModseq) highestModseq = selected.modseqs[index];
       }
     }
 
+    if (returnOptions) {
+      const matches = found.map((value, i) => ({ value, modseq: foundModseqs[i] }));
+      session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
+    }
     const out = new ResponseStream(session.io);
     out.write('* SEARCH');
     for (const value of found) {

@@ -8,7 +8,7 @@
 // - A name that does not resolve (missing, \Noselect, an ORG box the person is not or no longer
 //   linked to) gets NO [NONEXISTENT] with the same words in every case (R6: nothing to learn).
 // - Every count describes the session's own view (EXISTS, UNSEEN's sequence number, RECENT:
-//   the messages this session shows with \Recent, none for EXAMINE, which claims none), and
+//   the messages this session shows with \Recent; EXAMINE shows them too without claiming them),
 //   HIGHESTMODSEQ is the value that view is up to date with, never a later one a client could
 //   take as "already seen". UIDNEXT is the store's when the view was read, or above the last UID
 //   of the view: a message delivered meanwhile reaches the client as EXISTS right after.
@@ -25,20 +25,7 @@ import type { ImapSession } from '../session';
 import { mailboxArgument, nonexistent } from './mailbox-args';
 import { AUTHENTICATED, type CommandHandler, type Completion } from './registry';
 
-const SYSTEM_FLAGS = Object.keys(FLAG_BITS);
 const SEEN = FLAG_BITS['\\Seen'];
-
-/** The keywords used by at least one message, first spelling kept (keywords are case-insensitive). */
-function keywordsInUse(selected: SelectedMailbox): string[] {
-  const byLower = new Map<string, string>();
-  for (const keywords of selected.keywordLists()) {
-    for (const keyword of keywords) {
-      const lower = keyword.toLowerCase();
-      if (!byLower.has(lower)) byLower.set(lower, keyword);
-    }
-  }
-  return [...byLower.values()].sort();
-}
 
 function open(session: ImapSession, args: readonly Token[], readOnly: boolean): Completion {
   const mailbox = mailboxArgument(args[0]);
@@ -72,13 +59,7 @@ function open(session: ImapSession, args: readonly Token[], readOnly: boolean): 
     }
   }
 
-  const flags = [...SYSTEM_FLAGS, ...keywordsInUse(selected)].join(' ');
-  session.untagged(`FLAGS (${flags})`);
-  session.untagged(
-    readOnly
-      ? 'OK [PERMANENTFLAGS ()] Read-only: no flag can be changed'
-      : `OK [PERMANENTFLAGS (${flags} \\*)] Flags and new keywords are kept`,
-  );
+  for (const line of selected.flagsLines()) session.io.write(`${line}\r\n`);
   session.untagged(`${selected.exists} EXISTS`);
   session.untagged(`${selected.recent.size} RECENT`);
   if (firstUnseen > 0) session.untagged(`OK [UNSEEN ${firstUnseen}] First message not yet read`);

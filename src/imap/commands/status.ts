@@ -2,15 +2,15 @@
 // answers LIST ... RETURN (STATUS (...)) (RFC 5819), through statusResponse().
 //
 // Decisions:
-// - Items: MESSAGES, RECENT, UIDNEXT, UIDVALIDITY, UNSEEN, HIGHESTMODSEQ. SIZE (RFC 8438) is
-//   not offered: STATUS=SIZE is not advertised, and the sum of message sizes would read every
-//   message row of the mailbox instead of the covering index the other counts use.
+// - Items: MESSAGES, RECENT, UIDNEXT, UIDVALIDITY, UNSEEN, HIGHESTMODSEQ, and SIZE (RFC 8438,
+//   STATUS=SIZE: the sum of RFC822.SIZE, read from its own covering index, migration 010, and
+//   only when asked for).
 // - STATUS HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 section 3.1).
 // - The mailbox name in the response is the name as the client sent it, so that it can match
 //   the answer to its question whatever case it used for INBOX.
 // - STATUS of the selected mailbox answers from the store, as another session would see it
 //   (section 6.3.10 lets a client do it and warns the numbers may differ from its own view).
-import { mailboxStatus, type MailboxStatus } from '../../store/imap-mailboxes';
+import { mailboxSize, mailboxStatus, type MailboxStatus } from '../../store/imap-mailboxes';
 import { resolveMailbox } from '../../store/mailbox-view';
 import { string } from '../protocol/encode';
 import { badSyntax } from '../protocol/errors';
@@ -19,7 +19,7 @@ import type { ImapSession } from '../session';
 import { mailboxArgument, nonexistent, refusal } from './mailbox-args';
 import { AUTHENTICATED, ok, type CommandHandler } from './registry';
 
-const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ'] as const;
+const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE'] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 /** The status-att list of STATUS or of LIST's RETURN (STATUS (...)): at least one, no repeats. */
@@ -37,7 +37,7 @@ export function parseStatusItems(token: Token | undefined): StatusItem[] {
   return wanted;
 }
 
-function itemValue(status: MailboxStatus, item: StatusItem): number {
+function itemValue(status: MailboxStatus & { size: number }, item: StatusItem): number {
   switch (item) {
     case 'MESSAGES':
       return status.messages;
@@ -51,13 +51,15 @@ function itemValue(status: MailboxStatus, item: StatusItem): number {
       return status.unseen;
     case 'HIGHESTMODSEQ':
       return status.highestmodseq;
+    case 'SIZE':
+      return status.size;
   }
 }
 
 /** `* STATUS name (ITEM n ...)` for a mailbox row; `wireName` as it goes on the wire. */
 export function statusResponse(session: ImapSession, mailboxId: number, wireName: string, items: readonly StatusItem[]): string {
   if (items.includes('HIGHESTMODSEQ')) session.enabled.add('CONDSTORE');
-  const status = mailboxStatus(session.db, mailboxId);
+  const status = { ...mailboxStatus(session.db, mailboxId), size: items.includes('SIZE') ? mailboxSize(session.db, mailboxId) : 0 };
   return `STATUS ${string(wireName)} (${items.map((item) => `${item} ${itemValue(status, item)}`).join(' ')})`;
 }
 

@@ -47,6 +47,8 @@ export const store: CommandHandler = {
     if (!request.silent) for (const state of result.unchanged) reported.push({ state, changed: false });
     reported.sort((a, b) => a.state.uid - b.state.uid);
     const out = new ResponseStream(session.io);
+    // a keyword new to the mailbox: FLAGS and PERMANENTFLAGS first (RFC 3501 section 7.2.6)
+    for (const line of selected.newKeywordLines()) out.write(`${line}\r\n`);
     for (const { state, changed } of reported) {
       const seq = selected.seqOf(state.uid);
       if (seq === 0) continue;

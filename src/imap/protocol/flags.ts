@@ -15,7 +15,8 @@ const CANONICAL = new Map<string, string>(SYSTEM_FLAGS.map((flag) => [flag.toLow
  * alone, and unknown "\" flags are refused: both are a BAD.
  */
 export function parseFlag(token: Token | undefined): string {
-  if (token && token.type === 'atom') {
+  // NIL is an atom too (RFC 3501 section 9 flag-keyword = atom): as a flag it is the keyword "NIL".
+  if (token && (token.type === 'atom' || token.type === 'nil')) {
     const value = token.value;
     if (value.startsWith('\\')) {
       const canonical = CANONICAL.get(value.toLowerCase());

@@ -2,6 +2,7 @@
 // keys, then a predicate compiled once per command and run on each message. Message data is
 // asked for lazily, cheapest keys first, so a SEARCH UNSEEN never decodes a header or a body.
 import { decodeHeaderValue, type HeaderField } from '../../mime';
+import { addressText } from '../../mime/address-text';
 import { dayOf, parseSearchDate, sentDay } from './dates';
 import { ImapError, badSyntax } from './errors';
 import { isSequenceSet, parseSequenceSet, rangesInclude, resolveRanges, type SequenceSet } from './sequence';
@@ -307,6 +308,19 @@ function cost(key: SearchKey): number {
   }
 }
 
+/** Header fields that hold addresses: SEARCH also matches them in their parsed form. */
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
+
+/**
+ * Text as SEARCH compares it: lower case, accents removed ("Glycémie" → "glycemie"), so that a
+ * French word matches with or without its accents, as the full-text index folds them too.
+ */
+export function foldText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
 function hasFlag(flags: ReadonlySet<string>, flag: string, lower: string): boolean {
   if (flags.has(flag)) return true;
   for (const candidate of flags) if (candidate.length === flag.length && candidate.toLowerCase() === lower) return true;
@@ -333,25 +347,29 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
     }
     case 'header': {
       const { field } = key;
-      const needle = key.value.toLowerCase();
+      const needle = foldText(key.value);
+      const addresses = ADDRESS_FIELDS.has(field);
       return (message) => {
         for (const header of message.headers()) {
-          if (header.key === field && (needle === '' || decodeHeaderValue(header.value).toLowerCase().includes(needle))) return true;
+          if (header.key !== field) continue;
+          if (needle === '' || foldText(decodeHeaderValue(header.value)).includes(needle)) return true;
+          if (addresses && foldText(addressText(header.value)).includes(needle)) return true;
         }
         return false;
       };
     }
     case 'body': {
-      const needle = key.value.toLowerCase();
-      return (message) => message.bodyText().toLowerCase().includes(needle);
+      const needle = foldText(key.value);
+      return (message) => foldText(message.bodyText()).includes(needle);
     }
     case 'text': {
-      const needle = key.value.toLowerCase();
+      const needle = foldText(key.value);
       return (message) => {
         for (const header of message.headers()) {
-          if (`${header.name}: ${decodeHeaderValue(header.value)}`.toLowerCase().includes(needle)) return true;
+          if (foldText(`${header.name}: ${decodeHeaderValue(header.value)}`).includes(needle)) return true;
+          if (ADDRESS_FIELDS.has(header.key) && foldText(addressText(header.value)).includes(needle)) return true;
         }
-        return message.bodyText().toLowerCase().includes(needle);
+        return foldText(message.bodyText()).includes(needle);
       };
     }
     case 'date': {
@@ -417,4 +435,43 @@ export function compileSearch(key: SearchKey, mailbox: SearchMailbox): Predicate
 /** Whether one message matches (compileSearch once instead when searching many). */
 export function evaluate(key: SearchKey, message: SearchMessage, mailbox: SearchMailbox): boolean {
   return compile(key, mailbox)(message);
+}
+
+/** Shortest needle the trigram index can look up (three characters). */
+const MIN_INDEXED_NEEDLE = 3;
+
+function ftsPhrase(column: string | null, needle: string): string | null {
+  if ([...needle].length < MIN_INDEXED_NEEDLE) return null;
+  const phrase = `"${needle.replace(/"/g, '""')}"`;
+  return column ? `${column} : ${phrase}` : phrase;
+}
+
+/**
+ * An FTS5 query (migration 010's body_search_text: columns subject, headers, body) that every
+ * message matching `key` also matches, or null when the key cannot be narrowed that way (no
+ * text key, a needle under three characters, NOT, an OR with a side that is not text). SEARCH
+ * evaluates the key exactly on the candidates the query returns, so the query only has to be
+ * necessary, never sufficient.
+ */
+export function fullTextQuery(key: SearchKey): string | null {
+  switch (key.type) {
+    case 'body':
+      return ftsPhrase('body', key.value);
+    case 'text':
+      return ftsPhrase(null, key.value);
+    case 'header':
+      if (key.value === '') return null;
+      return ftsPhrase(key.field === 'subject' ? 'subject' : 'headers', key.value);
+    case 'and': {
+      const parts = key.keys.map(fullTextQuery).filter((part): part is string => part !== null);
+      return parts.length === 0 ? null : parts.map((part) => `(${part})`).join(' AND ');
+    }
+    case 'or': {
+      const left = fullTextQuery(key.left);
+      const right = fullTextQuery(key.right);
+      return left === null || right === null ? null : `(${left}) OR (${right})`;
+    }
+    default:
+      return null;
+  }
 }

@@ -124,7 +124,7 @@ export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSe
     'test',
   );
   const runRaw = async (line: string | Buffer): Promise<Buffer> => {
-    const reader = new CommandReader({ maxLiteralSize: config.limits.maxMessageBytes, utf8QuotedStrings: false });
+    const reader = new CommandReader({ maxLiteralSize: config.limits.maxMessageBytes, utf8QuotedStrings: true });
     const tag = `T${++tagCounter}`;
     reader.push(Buffer.concat([Buffer.from(`${tag} `), Buffer.isBuffer(line) ? line : Buffer.from(line, 'utf8'), Buffer.from('\r\n')]));
     for (;;) {

@@ -10,8 +10,15 @@ t.test('STORE: replace, add, remove, .SILENT, keywords, UNCHANGEDSINCE', async (
   const { db, jean, inbox } = world(t);
   const a = testSession(db, jean);
   a.select('INBOX');
-  t.equal(await a.run('STORE 1 +FLAGS ($label1 $MDNSent Junk)'), '* 1 FETCH (FLAGS ($label1 $MDNSent Junk \\Recent))\r\nTAG OK STORE completed\r\n');
-  t.equal(await a.run('UID STORE 1:2 FLAGS.SILENT (\\Answered NonJunk)'), 'TAG OK STORE completed\r\n');
+  // new keywords: FLAGS and PERMANENTFLAGS announce them first (RFC 3501 section 7.2.6), even under .SILENT
+  const announce = (keywords: string) =>
+    `* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft ${keywords})\r\n` +
+    `* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft ${keywords} \\*)] Flags and new keywords are kept\r\n`;
+  t.equal(
+    await a.run('STORE 1 +FLAGS ($label1 $MDNSent Junk)'),
+    `${announce('$MDNSent $label1 Junk')}* 1 FETCH (FLAGS ($label1 $MDNSent Junk \\Recent))\r\nTAG OK STORE completed\r\n`,
+  );
+  t.equal(await a.run('UID STORE 1:2 FLAGS.SILENT (\\Answered NonJunk)'), `${announce('$MDNSent $label1 Junk NonJunk')}TAG OK STORE completed\r\n`);
   t.equal(await a.run('FETCH 1:2 FLAGS'), '* 1 FETCH (FLAGS (\\Answered NonJunk \\Recent))\r\n* 2 FETCH (FLAGS (\\Answered NonJunk \\Recent))\r\nTAG OK FETCH completed\r\n');
   t.equal(await a.run('STORE 2 -FLAGS \\Answered'), '* 2 FETCH (FLAGS (NonJunk \\Recent))\r\nTAG OK STORE completed\r\n');
   t.match(await a.run('STORE 1 +FLAGS (\\Recent)'), /^TAG BAD .*Recent/);
@@ -35,6 +42,11 @@ t.test('STORE: replace, add, remove, .SILENT, keywords, UNCHANGEDSINCE', async (
     await a.run('STORE 3 +FLAGS (\\Deleted)'),
     `* 3 FETCH (MODSEQ (${modseq + 3}) FLAGS (\\Seen \\Flagged \\Deleted $label1 \\Recent))\r\nTAG OK STORE completed\r\n`,
   );
+  t.notMatch(await a.run('STORE 2 +FLAGS (Junk)'), /\* FLAGS/, 'a keyword already announced is not announced again');
+  const other = testSession(db, jean);
+  other.select('INBOX');
+  t.match(await other.run('STORE 2 +FLAGS.SILENT (Urgent)'), /^\* FLAGS \(.* Urgent\)\r\n\* OK \[PERMANENTFLAGS \(.* Urgent \\\*\)\]/);
+  t.match(await a.run('NOOP'), /^\* FLAGS \(.*Urgent\)\r\n\* OK \[PERMANENTFLAGS [^\r]*\r\n\* 2 FETCH \(UID 2 FLAGS \([^)]*Urgent/, 'another session learns the new keyword before the FETCH that carries it');
 });
 
 t.test('opening status (R9) is recorded when a message becomes \\Seen', async (t) => {

@@ -1,0 +1,57 @@
+// ESEARCH (RFC 4731): SEARCH / UID SEARCH with RETURN (MIN MAX ALL COUNT), answered by one
+// untagged ESEARCH response instead of SEARCH. RETURN () means RETURN (ALL) (section 3.1). With
+// CONDSTORE (RFC 7162 section 3.1.5 and 3.2.5) the response also carries MODSEQ: the highest
+// mod-sequence of the messages the returned data is about (the MIN one, the MAX one, or all).
+import { quoted } from '../protocol/encode';
+import { badSyntax } from '../protocol/errors';
+import { formatSequenceSet } from '../protocol/sequence';
+import { describeToken, isWord, type Token } from '../protocol/tokens';
+
+export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
+
+const OPTIONS: readonly ReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT'];
+
+/**
+ * Splits `RETURN (options)` off the front of SEARCH's arguments (RFC 4731 section 3.1,
+ * search-return-opts). Returns null options for a plain SEARCH.
+ */
+export function parseSearchReturn(args: readonly Token[]): { options: Set<ReturnOption> | null; rest: readonly Token[] } {
+  if (!isWord(args[0], 'RETURN')) return { options: null, rest: args };
+  const list = args[1];
+  if (list?.type !== 'list') throw badSyntax(`RETURN needs a list of options such as (MIN MAX COUNT), got ${describeToken(list)}`);
+  const options = new Set<ReturnOption>();
+  for (const item of list.items) {
+    const name = item.type === 'atom' ? item.value.toUpperCase() : '';
+    if (!OPTIONS.includes(name as ReturnOption)) throw badSyntax(`Unknown SEARCH return option ${describeToken(item)}; use MIN, MAX, ALL or COUNT`);
+    options.add(name as ReturnOption);
+  }
+  if (options.size === 0) options.add('ALL');
+  return { options, rest: args.slice(2) };
+}
+
+export interface EsearchMatch {
+  /** Sequence number or UID, ascending. */
+  value: number;
+  modseq: number;
+}
+
+/** The untagged ESEARCH line (without "* " and CRLF) for the matches, ascending by value. */
+export function esearchResponse(tag: string, uid: boolean, options: ReadonlySet<ReturnOption>, matches: readonly EsearchMatch[], withModseq: boolean): string {
+  let line = `ESEARCH (TAG ${quoted(tag)})${uid ? ' UID' : ''}`;
+  const first = matches[0];
+  const last = matches[matches.length - 1];
+  let modseq = 0;
+  if (options.has('MIN') && first) {
+    line += ` MIN ${first.value}`;
+    modseq = Math.max(modseq, first.modseq);
+  }
+  if (options.has('MAX') && last) {
+    line += ` MAX ${last.value}`;
+    modseq = Math.max(modseq, last.modseq);
+  }
+  if (options.has('COUNT')) line += ` COUNT ${matches.length}`;
+  if (options.has('ALL') && first) line += ` ALL ${formatSequenceSet(matches.map((match) => match.value))}`;
+  if (options.has('ALL') || options.has('COUNT')) for (const match of matches) modseq = Math.max(modseq, match.modseq);
+  if (withModseq && modseq > 0) line += ` MODSEQ ${modseq}`;
+  return line;
+}

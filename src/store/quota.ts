@@ -1,0 +1,29 @@
+// What a box uses against its QUOTA (RFC 9208): the octets and messages of all its folders,
+// read from the covering index of migration 010 (messages_size_by_mailbox).
+import type { QuotaUsage } from '../policy/quota';
+import { cachedStatement, type Db } from './database';
+
+export function boxUsage(db: Db, accountId: number): QuotaUsage {
+  const row = cachedStatement(
+    db,
+    `SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS messages
+     FROM messages INDEXED BY messages_size_by_mailbox
+     WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)`,
+  ).get(accountId) as { bytes: number; messages: number };
+  return row;
+}
+
+/** The box (account) a mailbox belongs to, or null when it is gone. */
+export function mailboxOwner(db: Db, mailboxId: number): number | null {
+  const row = cachedStatement(db, 'SELECT account_id FROM mailboxes WHERE id = ?').get(mailboxId) as { account_id: number } | undefined;
+  return row?.account_id ?? null;
+}
+
+/** Octets and count of some messages of a mailbox (what a COPY or MOVE would add elsewhere). */
+export function messagesUsage(db: Db, mailboxId: number, uids: readonly number[]): QuotaUsage {
+  return cachedStatement(
+    db,
+    `SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS messages FROM messages
+     WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))`,
+  ).get(mailboxId, JSON.stringify(uids)) as QuotaUsage;
+}
