@@ -15,7 +15,7 @@ import { acceptedFeedBoxes, feedBoxes, recordFeedAccepted, type FeedBoxRow } fro
 import { describeHttpsError, httpsRequest, type HttpsTrust } from '../util/https-client';
 import { writeFileAtomic } from '../util/write-file-atomic';
 import { batchEntry, fhirBundle, fhirChanges, type BatchEntry, type FhirBox, type FhirChange } from './fhir-feed';
-import { RETRYABLE_STATUS, wait } from './https-sender';
+import { RETRYABLE_STATUS, wait } from './retry';
 
 export interface FhirFeedOptions {
   outputDir: string;

@@ -13,6 +13,7 @@
 // created/updated as upserts and removed as deletions.
 import { describeHttpsError, httpsRequest, type HttpsTrust } from '../util/https-client';
 import type { Publication, PublicationSender } from './publish';
+import { RETRYABLE_STATUS, wait } from './retry';
 
 export interface HttpsSenderOptions {
   endpoint: string;
@@ -31,24 +32,6 @@ export interface HttpsSenderOptions {
 
 export class EndpointRefusedError extends Error {
   override name = 'EndpointRefusedError';
-}
-
-/** Statuses worth another attempt (shared with the FHIR feed, src/directory/fhir-publish.ts). */
-export const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 429;
-
-export function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('publication interrupted'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('publication interrupted'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export function httpsSender(options: HttpsSenderOptions): PublicationSender {
