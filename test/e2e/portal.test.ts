@@ -384,6 +384,24 @@ t.test('self-service portal', async (t) => {
     t.equal(unknown.status, 1);
     t.match(unknown.stderr, /^mssd: /);
   });
+  await t.test('mssd account second-factor enrol: the operator enrols an app, the first login is password + TOTP', async (t) => {
+    const enrol = cli(env, ['account', 'second-factor', 'enrol', dave.login, '--json']);
+    t.equal(enrol.status, 0, enrol.stderr);
+    const { secret, uri } = enrol.json<{ secret: string; uri: string }>();
+    t.match(uri, /^otpauth:\/\/totp\/.*secret=/, 'an otpauth:// URI to scan');
+    const fresh = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'fr-FR' });
+    t.teardown(() => fresh.close());
+    const davePage = await fresh.newPage();
+    await passwordStep(davePage, base, dave.login);
+    await davePage.fill('#f-code', (await freshTotp(secret, 0)).code);
+    await davePage.click('form[action="/connexion/code"] button');
+    t.match(davePage.url(), /\/compte$/, 'no mailed code needed');
+    t.match(await davePage.textContent('main'), dave.mssante);
+    const unknown = cli(env, ['account', 'second-factor', 'enrol', 'nobody@hopital-test.fr']);
+    t.equal(unknown.status, 1);
+    t.match(unknown.stderr, /^mssd: /);
+  });
+
   await t.test('wrong TOTP codes are refused, then throttled even for the right code', async (t) => {
     const other = await browser.newContext({ ignoreHTTPSErrors: true });
     t.teardown(() => other.close());
