@@ -7,6 +7,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { getAccount } from '../store/accounts';
+import type { Db } from '../store/database';
 import { insertAudit } from '../store/audit';
 import { deleteAccountPortalSessions } from '../store/portal-sessions';
 import { deleteTotpEnrolment, saveTotpEnrolment } from '../store/second-factors';
@@ -22,20 +23,10 @@ export function registerSecondFactorCommands(account: Command, withContext: With
     .action(
       withContext((ctx, _opts, [login]) => {
         const box = getAccount(ctx.db, login);
-        const { removed, sessions } = ctx.db
-          .transaction(() => {
-            const removed = deleteTotpEnrolment(ctx.db, box.id);
-            const sessions = deleteAccountPortalSessions(ctx.db, box.id);
-            insertAudit(ctx.db, {
-              event: 'settings',
-              source: 'cli',
-              authLogin: os.userInfo().username,
-              outcome: 'ok',
-              detail: JSON.stringify({ box: box.login, changed: ['second-factor'], secondFactor: 'reset', enrolled: removed }),
-            });
-            return { removed, sessions };
-          })
-          .immediate();
+        const { removed, sessions } = changeSecondFactor(ctx.db, box, (db) => {
+          const removed = deleteTotpEnrolment(db, box.id);
+          return { result: removed, audit: { secondFactor: 'reset', enrolled: removed } };
+        });
         ctx.print(
           { login: box.login, reset: removed, sessionsEnded: sessions },
           removed
@@ -52,20 +43,10 @@ export function registerSecondFactorCommands(account: Command, withContext: With
       withContext((ctx, _opts, [login]) => {
         const box = getAccount(ctx.db, login);
         const secret = newTotpSecret();
-        const sessions = ctx.db
-          .transaction(() => {
-            saveTotpEnrolment(ctx.db, box.id, secret, 0, Date.now());
-            const sessions = deleteAccountPortalSessions(ctx.db, box.id);
-            insertAudit(ctx.db, {
-              event: 'settings',
-              source: 'cli',
-              authLogin: os.userInfo().username,
-              outcome: 'ok',
-              detail: JSON.stringify({ box: box.login, changed: ['second-factor'], secondFactor: 'enrolled by the operator' }),
-            });
-            return sessions;
-          })
-          .immediate();
+        const { sessions } = changeSecondFactor(ctx.db, box, (db) => {
+          saveTotpEnrolment(db, box.id, secret, 0, Date.now());
+          return { result: true, audit: { secondFactor: 'enrolled by the operator' } };
+        });
         const uri = totpUri(box.login, secret);
         ctx.print(
           { login: box.login, secret, uri, sessionsEnded: sessions },
@@ -73,4 +54,29 @@ export function registerSecondFactorCommands(account: Command, withContext: With
         );
       }),
     );
+}
+
+/**
+ * Changes a box's second factor, ends its portal sessions and audits who did it, in one
+ * transaction; returns what `change` returned and how many sessions ended.
+ */
+function changeSecondFactor<T>(
+  db: Db,
+  box: { id: number; login: string },
+  change: (db: Db) => { result: T; audit: Record<string, unknown> },
+): { removed: T; sessions: number } {
+  return db
+    .transaction(() => {
+      const { result, audit } = change(db);
+      const sessions = deleteAccountPortalSessions(db, box.id);
+      insertAudit(db, {
+        event: 'settings',
+        source: 'cli',
+        authLogin: os.userInfo().username,
+        outcome: 'ok',
+        detail: JSON.stringify({ box: box.login, changed: ['second-factor'], ...audit }),
+      });
+      return { removed: result, sessions };
+    })
+    .immediate();
 }

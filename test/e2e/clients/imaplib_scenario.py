@@ -6,27 +6,12 @@ Prints one JSON object with what each step returned; exits non-zero on an unexpe
 import imaplib
 import json
 import re
-import ssl
-import sys
 import time
 
-host, port, cafile, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-context = ssl.create_default_context(cafile=cafile)
-context.check_hostname = False
-imap = imaplib.IMAP4_SSL(host, port, ssl_context=context)
+from imaplib_common import check, connect, text
+
+imap, user, password = connect()
 out = {}
-
-
-def check(result, what):
-    typ, data = result
-    if typ != 'OK':
-        raise SystemExit(f'{what}: {typ} {data!r}')
-    return data
-
-
-def text(data):
-    return [d.decode('utf-8', 'replace') if isinstance(d, bytes) else d for d in data]
-
 
 check(imap.login(user, password), 'LOGIN')
 out['capabilities'] = text(check(imap.capability(), 'CAPABILITY'))[0].split()
