@@ -114,8 +114,36 @@ export interface RunningDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `bin/mssd serve` and resolves once it logged "mssd ready". */
+/**
+ * Starts `bin/mssd serve` and resolves once it logged "mssd ready". The free ports of makeEnv are
+ * only free when chosen: a client socket of another test running in parallel can take one as its
+ * ephemeral source port before the daemon binds it. Then the daemon stops with "address already
+ * in use", and the listeners are moved to new free ports (env.ports and the config file are
+ * updated in place) for another start, at most three in all.
+ */
 export async function startDaemon(env: TestEnv, timeoutMs = 30_000): Promise<RunningDaemon> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDaemonOnce(env, timeoutMs);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+      await moveToFreePorts(env);
+    }
+  }
+}
+
+async function moveToFreePorts(env: TestEnv): Promise<void> {
+  const config = JSON.parse(readFileSync(env.configFile, 'utf8')) as { listen: Record<string, { host: string; port: number }> };
+  for (const name of Object.keys(env.ports) as Array<keyof TestEnv['ports']>) {
+    const listener = config.listen?.[name];
+    if (!listener || listener.port === 0 || listener.port !== env.ports[name]) continue;
+    env.ports[name] = await freePort();
+    listener.port = env.ports[name];
+  }
+  writeFileSync(env.configFile, JSON.stringify(config, null, 2));
+}
+
+async function startDaemonOnce(env: TestEnv, timeoutMs: number): Promise<RunningDaemon> {
   const child = spawn(process.execPath, [mssdBin, 'serve', '--config', env.configFile], {
     cwd: os.tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
