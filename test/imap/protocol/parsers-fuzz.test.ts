@@ -9,17 +9,8 @@ import { CommandReader } from '../../../src/imap/protocol/reader';
 import { compileSearch, parseSearch } from '../../../src/imap/protocol/search';
 import { fetchSection } from '../../../src/imap/protocol/sections';
 import { parseSequenceSet } from '../../../src/imap/protocol/sequence';
+import { generator as random } from '../../fuzz/mutate';
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs `action`; anything thrown other than an ImapError is a failure. */
 function onlyImapErrors(t: TapTest, what: string, action: () => unknown): 'ok' | 'refused' {

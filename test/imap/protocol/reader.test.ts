@@ -1,5 +1,6 @@
 import t from 'tap';
 import { CommandReader, type Command, type ReaderError, type ReaderEvent, type ReaderOptions } from '../../../src/imap/protocol/reader';
+import { generator as random } from '../../fuzz/mutate';
 
 /** Every event the reader yields for this input, pushed in one chunk or in chunks of `step` octets. */
 function events(input: string | Buffer, options: ReaderOptions = {}, step = 0): ReaderEvent[] {
@@ -293,17 +294,6 @@ t.test('an idle connection releases its buffer', async (t) => {
   t.equal(reader.buffered, 0);
 });
 
-/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('fuzz: random bytes and truncations never throw and always end in commands or errors', async (t) => {
   const next = random(20260522);
