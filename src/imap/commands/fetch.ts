@@ -211,7 +211,7 @@ export const fetch: CommandHandler = {
     const ranges = targetRanges(selected, command.args[0], command.uid);
     const request = parseFetchArguments(command.args.slice(1), { uid: command.uid });
     // RFC 7162 section 3.1: FETCH MODSEQ and CHANGEDSINCE are CONDSTORE enabling commands
-    if (request.changedSince !== null || request.needs.modseq) session.enabled.add('CONDSTORE');
+    if (request.changedSince !== null || request.needs.modseq) session.enableCondstore();
 
     const out = new ResponseStream(session.io);
     const fromView = !(request.setsSeen && !selected.readOnly) && request.items.every((item) => VIEW_ITEMS.has(item.type));

@@ -106,7 +106,7 @@ export const search: CommandHandler = {
     const { options: returnOptions, rest } = parseSearchReturn(command.args);
     const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
-    if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
+    if (withModseq) session.enableCondstore(); // RFC 7162 section 3.1: an enabling command
     const count = selected.exists;
     const matches = compileSearch(request.key, {
       messageCount: count,
