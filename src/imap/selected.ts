@@ -14,12 +14,15 @@ import {
 } from '../store/imap-messages';
 import { mailboxCounters, type MailboxCounters } from '../store/mailbox-view';
 import { FLAG_BITS } from '../store/messages';
+import { formatSequenceSet } from './protocol/sequence';
 
 export interface SyncOptions {
   /** False during FETCH, STORE and SEARCH (non-UID): EXPUNGE must wait (RFC 3501 section 7.4.1). */
   allowExpunge: boolean;
   /** CONDSTORE enabled: unsolicited FETCH carries MODSEQ (RFC 7162 section 3.2.4). */
   condstore: boolean;
+  /** QRESYNC enabled: expunges go out as one VANISHED response, not EXPUNGE (RFC 7162 section 3.2.10). */
+  qresync?: boolean;
 }
 
 export type SyncOutcome = { gone: false; lines: string[] } | { gone: true; lines: string[] };
@@ -237,7 +240,7 @@ export class SelectedMailbox {
         if (!same) lines.push(this.fetchFlagsLine(i, options.condstore));
       }
       this.knownModseq = head.highestmodseq;
-      if (options.allowExpunge) lines.push(...this.announceExpunges());
+      if (options.allowExpunge) lines.push(...this.announceExpunges(options.qresync === true));
       if (added.length > 0) this.append(added);
       // a keyword new to the client is announced before the FETCH that carries it
       lines.unshift(...this.newKeywordLines());
@@ -247,16 +250,23 @@ export class SelectedMailbox {
       }
       return { gone: false, lines };
     }
-    if (options.allowExpunge) lines.push(...this.announceExpunges());
+    if (options.allowExpunge) lines.push(...this.announceExpunges(options.qresync === true));
     return { gone: false, lines };
   }
 
-  /** RFC 3501 section 7.4.1: from the highest sequence number down, so none needs adjusting. */
-  private announceExpunges(): string[] {
+  /**
+   * RFC 3501 section 7.4.1: from the highest sequence number down, so none needs adjusting; with
+   * QRESYNC one "* VANISHED uid-set" instead (RFC 7162 section 3.2.10).
+   */
+  private announceExpunges(qresync: boolean): string[] {
     if (this.pendingExpunge.size === 0) return [];
     const lines: string[] = [];
-    for (let i = this.uids.length - 1; i >= 0; i--) {
-      if (this.pendingExpunge.has(this.uids[i])) lines.push(`* ${i + 1} EXPUNGE`);
+    if (qresync) {
+      lines.push(`* VANISHED ${formatSequenceSet(this.pendingExpunge)}`);
+    } else {
+      for (let i = this.uids.length - 1; i >= 0; i--) {
+        if (this.pendingExpunge.has(this.uids[i])) lines.push(`* ${i + 1} EXPUNGE`);
+      }
     }
     // Compact in place: keep the entries not expunged, in order.
     let kept = 0;

@@ -77,6 +77,11 @@ export class ImapSession {
     return this.enabled.has('CONDSTORE');
   }
 
+  /** RFC 7162 section 3.2.3: turned on by ENABLE QRESYNC only (it implies CONDSTORE). */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
   /**
    * RFC 7162 section 3.1: a CONDSTORE enabling command (FETCH MODSEQ or CHANGEDSINCE, SEARCH
    * MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ). The first one run while a mailbox is
@@ -110,6 +115,7 @@ export class ImapSession {
       'LIST-EXTENDED',
       'LIST-STATUS',
       'CONDSTORE',
+      'QRESYNC',
       'ESEARCH',
       'STATUS=SIZE',
       'MULTIAPPEND',
@@ -170,7 +176,7 @@ export class ImapSession {
     if (!selected || !this.user) return;
     // Access first: once the link is gone, not even a message count of the ORG box goes out.
     if (this.closeIfRevoked()) return;
-    const outcome = selected.sync({ allowExpunge, condstore: this.condstore });
+    const outcome = selected.sync({ allowExpunge, condstore: this.condstore, qresync: this.qresync });
     for (const line of outcome.lines) this.io.write(`${line}\r\n`);
     if (outcome.gone) this.closeSelected(selected);
   }
