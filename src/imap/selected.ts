@@ -240,7 +240,8 @@ export class SelectedMailbox {
         if (!same) lines.push(this.fetchFlagsLine(i, options.condstore));
       }
       this.knownModseq = head.highestmodseq;
-      if (options.allowExpunge) lines.push(...this.announceExpunges(options.qresync === true));
+      const vanished = options.allowExpunge ? this.announceExpunges(options.qresync === true) : [];
+      lines.push(...vanished);
       if (added.length > 0) this.append(added);
       // a keyword new to the client is announced before the FETCH that carries it
       lines.unshift(...this.newKeywordLines());
@@ -248,10 +249,22 @@ export class SelectedMailbox {
         for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId) : claimRecent(this.db, this.mailboxId)) this.recent.add(uid);
         lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
       }
+      lines.push(...this.modseqAfterVanished(vanished, options));
       return { gone: false, lines };
     }
-    if (options.allowExpunge) lines.push(...this.announceExpunges(options.qresync === true));
+    const vanished = options.allowExpunge ? this.announceExpunges(options.qresync === true) : [];
+    lines.push(...vanished, ...this.modseqAfterVanished(vanished, options));
     return { gone: false, lines };
+  }
+
+  /**
+   * An expunge carries no MODSEQ the client could keep: with QRESYNC, once every expunge up to
+   * the view's MODSEQ is announced, say how far the view now is, for the client's next
+   * SELECT (QRESYNC ...) (as Dovecot does). Never while an expunge still waits to be told.
+   */
+  private modseqAfterVanished(vanished: readonly string[], options: SyncOptions): string[] {
+    if (!options.qresync || vanished.length === 0 || this.pendingExpunge.size > 0) return [];
+    return [`* OK [HIGHESTMODSEQ ${this.knownModseq}] Highest modification sequence`];
   }
 
   /**
