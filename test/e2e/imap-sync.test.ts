@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { connectedClient } from '../helpers/imap';
+import { answered } from '../helpers/tap';
 
 const script = path.join(__dirname, 'clients', 'imaplib_sync.py');
 
@@ -49,7 +50,7 @@ t.test('imapflow with QRESYNC', async (t) => {
   t.same(expunges, [{ path: 'INBOX', uid: 1, vanished: true, earlier: false }], 'an expunge elsewhere arrives as VANISHED');
   // The MODSEQ the client is synchronised to (imapflow does not read the untagged
   // OK [HIGHESTMODSEQ] sent after VANISHED, so it asks with STATUS).
-  const known = (await client.status('INBOX', { highestModseq: true })).highestModseq;
+  const known = answered(await client.status('INBOX', { highestModseq: true }), 'STATUS INBOX').highestModseq;
   t.ok(known, 'HIGHESTMODSEQ known');
   await client.mailboxClose();
 
