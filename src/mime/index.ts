@@ -46,3 +46,5 @@ export {
 } from './structure';
 export { decodeBytes, decodeHeaderValue, decodeQuotedPrintable } from './decode';
 export { decodeBody, searchableText, textOf } from './part-text';
+export { casemap, foldText } from './fold';
+export { baseSubject, sortKeysOf, type SortKeys } from './sort-keys';
