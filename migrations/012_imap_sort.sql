@@ -47,4 +47,8 @@ BEGIN
   DELETE FROM body_search WHERE hash = OLD.hash;
 END;
 
+-- SORT and THREAD read every message of a big mailbox in UID ranges: what they need of the
+-- message rows (not their cached envelope and structure) in one covering index.
+CREATE INDEX messages_sort_keys ON messages(mailbox_id, uid, internal_date, size, body_hash);
+
 UPDATE search_index_state SET backfilled = NOT EXISTS (SELECT 1 FROM messages) WHERE id = 1;

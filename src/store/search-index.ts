@@ -154,17 +154,33 @@ interface SortQueryRow {
 }
 
 /**
- * SORT/THREAD keys of the given messages of a mailbox, ascending by UID: from the index, or
- * from the message's header when its body is not indexed yet (backfill after migration 012).
+ * SORT/THREAD keys of the given messages of a mailbox (UIDs ascending), ascending by UID: from
+ * the index, or from the message's header when its body is not indexed yet (backfill after
+ * migration 012). A dense selection (SORT … ALL) is read as one UID range of the covering index
+ * messages_sort_keys, a sparse one UID by UID.
  */
 export function sortRows(db: Db, mailboxId: number, uids: readonly number[]): SortRow[] {
-  const rows = cachedStatement(
-    db,
-    `SELECT m.uid, m.internal_date, m.size, m.body_hash, s.base_subject, s.reply_or_forward, s.sort_from, s.sort_to, s.sort_cc,
-       s.display_from, s.display_to, s.sent_date, s.thread_message_id, s.thread_references
-     FROM messages m LEFT JOIN body_search s ON s.hash = m.body_hash
-     WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
-  ).all(mailboxId, JSON.stringify(uids)) as SortQueryRow[];
+  if (uids.length === 0) return [];
+  const columns = `m.uid, m.internal_date, m.size, m.body_hash, s.base_subject, s.reply_or_forward, s.sort_from, s.sort_to, s.sort_cc,
+       s.display_from, s.display_to, s.sent_date, s.thread_message_id, s.thread_references`;
+  const [low, high] = [uids[0], uids[uids.length - 1]];
+  let rows: SortQueryRow[];
+  if (high - low < 4 * uids.length) {
+    const wanted = new Set(uids);
+    rows = (
+      cachedStatement(
+        db,
+        `SELECT ${columns} FROM messages m INDEXED BY messages_sort_keys LEFT JOIN body_search s ON s.hash = m.body_hash
+         WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+      ).all(mailboxId, low, high) as SortQueryRow[]
+    ).filter((row) => wanted.has(row.uid));
+  } else {
+    rows = cachedStatement(
+      db,
+      `SELECT ${columns} FROM messages m LEFT JOIN body_search s ON s.hash = m.body_hash
+       WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
+    ).all(mailboxId, JSON.stringify(uids)) as SortQueryRow[];
+  }
   return rows.map((row) => {
     const base = { uid: row.uid, internalDate: row.internal_date, size: row.size };
     if (row.base_subject === null) {

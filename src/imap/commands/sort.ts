@@ -14,14 +14,14 @@ import { ok, SELECTED, type CommandHandler } from './registry';
 import { matchingIndexes } from './search';
 
 /** Messages whose keys are read from the store at a time. */
-const BATCH = 1000;
+const BATCH = 5000;
 
 export interface KeyedMessage extends SortRow, SortMessage {
   /** 0-based position in the selected mailbox. */
   index: number;
 }
 
-/** The SORT/THREAD keys of the messages at the given positions (those still stored). */
+/** The SORT/THREAD keys of the messages at the given positions, ascending (those still stored). */
 export async function keyedMessages(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Promise<KeyedMessage[]> {
   const result: KeyedMessage[] = [];
   for (let start = 0; start < indexes.length; start += BATCH) {
