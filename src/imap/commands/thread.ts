@@ -2,7 +2,7 @@
 // SEARCH's evaluation selects; keys from the store, algorithms in protocol/thread.ts.
 import { orderedSubject, parseThread, referencesThreads, threadResponse } from '../protocol/thread';
 import { currentMailbox } from './message-common';
-import { ok, SELECTED, type CommandHandler } from './registry';
+import { no, ok, SELECTED, type CommandHandler } from './registry';
 import { matchingIndexes } from './search';
 import { keyedMessages } from './sort';
 
@@ -15,8 +15,14 @@ export const thread: CommandHandler = {
     const { algorithm, search } = parseThread(command.args);
     const keyed = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key));
     const messages = keyed.map((message) => ({ ...message, value: command.uid ? message.uid : message.seq }));
-    const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(messages) : referencesThreads(messages);
-    session.untagged(threadResponse(threads));
+    try {
+      const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(messages) : referencesThreads(messages);
+      session.untagged(threadResponse(threads));
+    } catch (err) {
+      // the tree is walked recursively: a reply chain thousands of messages deep exhausts the stack
+      if (err instanceof RangeError) return no('Threads nested too deeply to answer; use SORT instead', 'LIMIT');
+      throw err;
+    }
     return ok(`${command.uid ? 'UID ' : ''}THREAD completed`);
   },
 };

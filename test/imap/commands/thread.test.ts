@@ -3,7 +3,7 @@
 // ORDEREDSUBJECT, over the messages the search keys select; errors.
 import t from 'tap';
 import type { TapTest } from '../../helpers/tap';
-import { appendToMailbox } from '../../../src/store/imap-messages';
+import { appendManyToMailbox, appendToMailbox } from '../../../src/store/imap-messages';
 import { freshWorld, mailboxId } from '../../store/imap-fixtures';
 import { testSession } from './harness';
 
@@ -83,4 +83,21 @@ t.test('errors', async (t) => {
   t.match(await first(s, 'THREAD FROB UTF-8 ALL'), /^TAG BAD Unknown threading algorithm FROB/);
   t.match(await first(s, 'THREAD REFERENCES UTF-8'), /^TAG BAD SEARCH needs a search key/);
   t.match(await first(s, 'THREAD REFERENCES ISO-2022-JP ALL'), /^TAG NO \[BADCHARSET \(UTF-8 US-ASCII\)\]/);
+});
+
+t.test('a reply chain too deep to walk is a NO [LIMIT], and the session goes on', async (t) => {
+  const world = freshWorld(t);
+  const inbox = mailboxId(world.db, world.jean, 'INBOX');
+  const depth = 20_000;
+  appendManyToMailbox(
+    world.db,
+    inbox,
+    Array.from({ length: depth }, (_, i) => ({ raw: message(`n${i}`, 'Chaîne', 9, i > 0 ? [`In-Reply-To: <n${i - 1}@chu.fr>`] : []) })),
+  );
+  const s = testSession(world.db, world.jean);
+  s.select('INBOX');
+  const reply = await s.run('THREAD REFERENCES UTF-8 ALL');
+  if (reply.startsWith('* THREAD')) t.equal(reply.match(/\d+/g)!.length, depth, 'answered whole');
+  else t.match(reply, /^TAG NO \[LIMIT\] Threads nested too deeply/, 'refused with a reason');
+  t.match(await first(s, 'NOOP'), /^TAG OK/);
 });
