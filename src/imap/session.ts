@@ -105,6 +105,7 @@ export class ImapSession {
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
+      'BINARY', // RFC 3516: commands/fetch.ts BINARY[], BINARY.SIZE; commands/append.ts literal8
     ];
   }
 

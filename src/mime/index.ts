@@ -46,3 +46,4 @@ export {
 } from './structure';
 export { decodeBytes, decodeHeaderValue, decodeQuotedPrintable } from './decode';
 export { decodeBody, searchableText, textOf } from './part-text';
+export { binaryContent, encodeBinaryParts, type BinaryContent } from './binary';

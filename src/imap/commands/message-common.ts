@@ -154,9 +154,12 @@ export class ResponseStream {
     this.size += text.length;
   }
 
-  /** Appends a literal `{n}` CRLF and its octets, as they are (RFC 3501 section 4.3). */
-  literal(data: Buffer): void {
-    this.text += `{${data.length}}\r\n`;
+  /**
+   * Appends a literal `{n}` CRLF and its octets, as they are (RFC 3501 section 4.3); with
+   * `binary`, a literal8 `~{n}` (RFC 3516 section 4.2), the only form that may carry NUL.
+   */
+  literal(data: Buffer, binary = false): void {
+    this.text += `${binary ? '~' : ''}{${data.length}}\r\n`;
     if (data.length > 0) {
       this.pieces.push(this.text, data);
       this.text = '';
