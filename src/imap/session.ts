@@ -105,6 +105,8 @@ export class ImapSession {
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
+      'ACL', // RFC 4314 read side: commands/acl.ts (SETACL/DELETEACL answered NO)
+      'RIGHTS=texk', // RFC 4314 section 2.1.1: rights t, e, x, k in place of the obsolete d and c
       'BINARY', // RFC 3516: commands/fetch.ts BINARY[], BINARY.SIZE; commands/append.ts literal8
     ];
   }

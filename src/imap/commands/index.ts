@@ -1,4 +1,5 @@
 // Every IMAP command the server knows, by name. One file per command (or per small family).
+import { deleteacl, getacl, listrights, myrights, setacl } from './acl';
 import { append } from './append';
 import { authenticate } from './authenticate';
 import { capability } from './capability';
@@ -34,6 +35,8 @@ ALL.push(select, examine, create, deleteCommand, rename, subscribe, unsubscribe,
 
 // Extensions of issue 12: QUOTA (RFC 9208).
 ALL.push(getquotaroot, getquota, setquota);
+// ACL, read side (RFC 4314).
+ALL.push(myrights, getacl, listrights, setacl, deleteacl);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));
