@@ -4,6 +4,7 @@ import { append } from './append';
 import { authenticate } from './authenticate';
 import { capability } from './capability';
 import { close, unselect } from './close';
+import { compress } from './compress';
 import { copy, move } from './copy-move';
 import { create } from './create';
 import { deleteCommand } from './delete';
@@ -37,6 +38,8 @@ ALL.push(select, examine, create, deleteCommand, rename, subscribe, unsubscribe,
 ALL.push(getquotaroot, getquota, setquota);
 // ACL, read side (RFC 4314).
 ALL.push(myrights, getacl, listrights, setacl, deleteacl);
+// COMPRESS=DEFLATE (RFC 4978).
+ALL.push(compress);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));
