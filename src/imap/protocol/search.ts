@@ -24,6 +24,11 @@ export type SearchKey =
   | { type: 'text'; value: string }
   /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (Date: field); day numbers. */
   | { type: 'date'; of: 'internal' | 'sent'; comparison: DateComparison; day: number }
+  /**
+   * WITHIN (RFC 5032): YOUNGER n (internal date within the last n seconds, younger: true) or
+   * OLDER n (at least n seconds ago); `cutoff` is now − n in milliseconds, fixed at parse time.
+   */
+  | { type: 'age'; younger: boolean; cutoff: number }
   /** LARGER (size > octets) and SMALLER (size < octets). */
   | { type: 'size'; comparison: 'larger' | 'smaller'; octets: number }
   /** A sequence set of message sequence numbers. */
@@ -167,6 +172,12 @@ class KeyParser {
         if (set.type !== 'atom' && set.type !== 'number') throw badSyntax(`Expected a UID set, got ${describeToken(set)}`);
         return { type: 'uid', set: parseSequenceSet(set.value) };
       }
+      case 'YOUNGER':
+      case 'OLDER': {
+        // RFC 5032 §3: interval = nz-number of seconds, counted from when the command runs
+        const seconds = expectNumber(this.take(`${name} interval`), 'an interval in seconds', 1);
+        return { type: 'age', younger: name === 'YOUNGER', cutoff: Date.now() - seconds * 1000 };
+      }
       case 'MODSEQ': {
         // RFC 7162 §3.1.5: "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
         let next = this.take('mod-sequence');
@@ -231,6 +242,9 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
     switch (node.type) {
       case 'flag':
         needs.flags = true;
+        break;
+      case 'age':
+        needs.internalDate = true;
         break;
       case 'date':
         if (node.of === 'internal') needs.internalDate = true;
@@ -387,6 +401,11 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
         }
         return compare(sent ?? dayOf(message.internalDate, offset), comparison, day);
       };
+    }
+    case 'age': {
+      const { cutoff } = key;
+      const time = (message: SearchMessage) => (typeof message.internalDate === 'number' ? message.internalDate : message.internalDate.getTime());
+      return key.younger ? (message) => time(message) > cutoff : (message) => time(message) <= cutoff;
     }
     case 'size': {
       const { octets } = key;
