@@ -112,6 +112,7 @@ export class ImapSession {
       'ACL', // RFC 4314 read side: commands/acl.ts (SETACL/DELETEACL answered NO)
       'RIGHTS=texk', // RFC 4314 section 2.1.1: rights t, e, x, k in place of the obsolete d and c
       'COMPRESS=DEFLATE', // RFC 4978: commands/compress.ts, compression.ts
+      'SEARCHRES', // RFC 5182: RETURN (SAVE) in commands/search.ts, "$" in saved-search.ts
       'WITHIN', // RFC 5032: protocol/search.ts YOUNGER, OLDER
       'BINARY', // RFC 3516: commands/fetch.ts BINARY[], BINARY.SIZE; commands/append.ts literal8
     ];

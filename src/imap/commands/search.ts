@@ -10,7 +10,8 @@ import { searchCandidates } from '../../store/search-index';
 import { compileSearch, fullTextQuery, parseSearch, searchNeeds, usesModseq, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
-import { esearchResponse, parseSearchReturn } from './esearch';
+import { saveSearchResult, savedUids } from '../saved-search';
+import { esearchResponse, onlySave, parseSearchReturn, savedSubset } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
@@ -104,6 +105,9 @@ export const search: CommandHandler = {
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
     const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const saving = returnOptions?.has('SAVE') ?? false;
+    const previous = new Set(savedUids(selected)); // "$" may be used by the SEARCH that replaces it
+    if (saving) saveSearchResult(selected, []); // RFC 5182 section 2.1: a SEARCH ... SAVE that fails leaves "$" empty
     const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
     if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
@@ -111,6 +115,7 @@ export const search: CommandHandler = {
     const matches = compileSearch(request.key, {
       messageCount: count,
       largestUid: count > 0 ? selected.uids[count - 1] : 0,
+      savedUids: previous,
     });
     const needs = searchNeeds(request.key);
     const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
@@ -144,7 +149,11 @@ export const search: CommandHandler = {
 
     if (returnOptions) {
       const matches = found.map((value, i) => ({ value, modseq: foundModseqs[i] }));
-      session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      if (saving) {
+        const kept = savedSubset(returnOptions, found);
+        saveSearchResult(selected, command.uid ? kept : kept.map((seq) => selected.uids[seq - 1]));
+      }
+      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
       return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
     }
     const out = new ResponseStream(session.io);

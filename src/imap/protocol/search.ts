@@ -33,6 +33,8 @@ export type SearchKey =
   | { type: 'size'; comparison: 'larger' | 'smaller'; octets: number }
   /** A sequence set of message sequence numbers. */
   | { type: 'sequence'; set: SequenceSet }
+  /** "$" (RFC 5182): the messages of the last SEARCH RETURN (SAVE), as a key or after UID. */
+  | { type: 'saved' }
   | { type: 'uid'; set: SequenceSet }
   /** MODSEQ n: mod-sequence at least n (RFC 7162 §3.1.5; the metadata entry is accepted, unused). */
   | { type: 'modseq'; modseq: number }
@@ -69,6 +71,8 @@ export interface SearchMailbox {
   largestUid: number;
   /** Internal dates are compared in this zone (minutes east of UTC); 0 by default. */
   timeZoneOffset?: number;
+  /** The UIDs "$" holds (RFC 5182); none by default. */
+  savedUids?: ReadonlySet<number>;
 }
 
 /** NOT, OR and parentheses nest at most this deep. */
@@ -122,6 +126,7 @@ class KeyParser {
       if (keys.length === 0) throw badSyntax('Empty search key list');
       return keys.length === 1 ? keys[0] : { type: 'and', keys };
     }
+    if (token.type === 'atom' && token.value === '$') return { type: 'saved' };
     if (token.type === 'number' || (token.type === 'atom' && isSequenceSet(token.value))) {
       return { type: 'sequence', set: parseSequenceSet(token.value) };
     }
@@ -170,6 +175,7 @@ class KeyParser {
       case 'UID': {
         const set = this.take('UID set');
         if (set.type !== 'atom' && set.type !== 'number') throw badSyntax(`Expected a UID set, got ${describeToken(set)}`);
+        if (set.value === '$') return { type: 'saved' }; // RFC 5182: "$" is a set of UIDs either way
         return { type: 'uid', set: parseSequenceSet(set.value) };
       }
       case 'YOUNGER':
@@ -410,6 +416,10 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
     case 'size': {
       const { octets } = key;
       return key.comparison === 'larger' ? (message) => message.size > octets : (message) => message.size < octets;
+    }
+    case 'saved': {
+      const uids = mailbox.savedUids ?? new Set<number>();
+      return (message) => uids.has(message.uid);
     }
     case 'sequence': {
       const ranges = resolveRanges(key.set, mailbox.messageCount);
