@@ -47,3 +47,4 @@ export {
 export { decodeBytes, decodeHeaderValue, decodeQuotedPrintable } from './decode';
 export { decodeBody, searchableText, textOf } from './part-text';
 export { binaryContent, encodeBinaryParts, type BinaryContent } from './binary';
+export { messagePreview, PREVIEW_LENGTH } from './preview';
