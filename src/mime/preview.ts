@@ -2,7 +2,8 @@
 // of its first text part (text/plain preferred, else text/html reduced to text), quoted lines
 // ("> ...") left out and runs of whitespace collapsed to one space. Computed from the MIME
 // structure cached at ingest and one part's decoding; "" when the message has no text part.
-import { htmlToText, textOf } from './part-text';
+import { decodeBytes } from './decode';
+import { decodeBody, htmlToText } from './part-text';
 import type { MimePart } from './structure';
 
 /** RFC 8970 section 3: "no more than 256 characters". */
@@ -23,13 +24,29 @@ function firstText(part: MimePart, subtype: string): MimePart | null {
   return part.type === 'text' && part.subtype === subtype && !attachment ? part : null;
 }
 
+/**
+ * Bytes cut at an arbitrary offset without the UTF-8 sequence the cut split (so the decoder does
+ * not take the whole text for windows-1252); other charsets are single-byte or self-resynchronising.
+ */
+function withoutCutCharacter(bytes: Buffer): Buffer {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const byte = bytes[bytes.length - back];
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? bytes.subarray(0, bytes.length - back) : bytes;
+  }
+  return bytes;
+}
+
 export function messagePreview(raw: Buffer, structure: MimePart): string {
   const plain = firstText(structure, 'plain');
   const part = plain ?? firstText(structure, 'html');
   if (!part) return '';
   // a bounded slice of the body: enough text for 256 characters once decoded
   const bounded: MimePart = { ...part, end: Math.min(part.end, part.bodyStart + SCAN_OCTETS) };
-  let text = textOf(raw, bounded);
+  let bytes = decodeBody(raw, bounded);
+  if (bounded.end < part.end) bytes = withoutCutCharacter(bytes);
+  let text = decodeBytes(bytes, part.params.charset);
   if (!plain) text = htmlToText(text);
   const lines = text.split(/\r?\n/).filter((line) => !/^\s*>/.test(line));
   const collapsed = lines.join(' ').replace(/\s+/g, ' ').trim();

@@ -35,6 +35,8 @@ t.test('FETCH PREVIEW', async (t) => {
   );
   appendToMailbox(db, inbox, message(['Subject: c', 'Content-Type: application/pdf', 'Content-Transfer-Encoding: base64', '', 'JVBERg==', '']));
   appendToMailbox(db, inbox, message(['Subject: d', '', 'é'.repeat(300), '']));
+  // a long body whose decoded slice would end inside a two-byte character
+  appendToMailbox(db, inbox, message(['Subject: e', 'Content-Type: text/plain; charset=utf-8', '', `a${'é'.repeat(9000)}`, '']));
   const s = testSession(db, jean);
   t.ok(s.session.capabilities().includes('PREVIEW'));
   s.select('INBOX');
@@ -47,6 +49,8 @@ t.test('FETCH PREVIEW', async (t) => {
   t.equal(await s.run('FETCH 3 PREVIEW (LAZY)'), '* 3 FETCH (PREVIEW "")\r\nTAG OK FETCH completed\r\n', 'no text part: empty');
   const long = await s.run('FETCH 4 PREVIEW');
   t.match(long, new RegExp(`^\\* 4 FETCH \\(PREVIEW \\{${256 * 2}\\}\\r\\n`), 'at most 256 characters');
+  const cut = await s.run('FETCH 5 PREVIEW');
+  t.ok(Buffer.from(cut, 'latin1').toString('utf8').includes(`a${'é'.repeat(255)})`), 'a character cut by the bounded read does not turn the text into windows-1252');
   t.match(await s.run('FETCH 1 PREVIEW (FAST)'), /^TAG BAD/);
   t.match(await s.run('FETCH 1 (PREVIEW (LAZY) FLAGS) (CHANGEDSINCE 1)'), /PREVIEW "Bonjour.*FLAGS .*MODSEQ/);
 });
