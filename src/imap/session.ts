@@ -105,6 +105,7 @@ export class ImapSession {
       'ESEARCH',
       'STATUS=SIZE',
       'MULTIAPPEND',
+      'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
       'QUOTA',
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',

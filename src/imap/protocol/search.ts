@@ -1,7 +1,7 @@
 // SEARCH (RFC 3501 §6.4.4, §9 search-key; RFC 7162 §3.1.5 MODSEQ): arguments into a tree of
 // keys, then a predicate compiled once per command and run on each message. Message data is
 // asked for lazily, cheapest keys first, so a SEARCH UNSEEN never decodes a header or a body.
-import { decodeHeaderValue, type HeaderField } from '../../mime';
+import { decodeHeaderValue, foldText, type HeaderField } from '../../mime';
 import { addressText } from '../../mime/address-text';
 import { dayOf, parseSearchDate, sentDay } from './dates';
 import { ImapError, badSyntax } from './errors';
@@ -63,6 +63,32 @@ export interface SearchMessage {
   headers(): readonly HeaderField[];
   /** Decoded text of the body (src/mime searchableText). */
   bodyText(): string;
+  /**
+   * The same text already folded, as the full-text index keeps it (src/store/search-index.ts
+   * IndexedText), or null when the message is not indexed: then headers() and bodyText() are used.
+   */
+  folded?(): FoldedText | null;
+}
+
+/** Folded subjects, header lines (`name: value`, name in lower case) and body of a message. */
+export interface FoldedText {
+  subject: string;
+  headers: string;
+  body: string;
+}
+
+/** Whether `needle` is a substring of the value of a `field: value` line of folded header lines. */
+function inHeaderLines(lines: string, field: string, needle: string): boolean {
+  const prefix = `${field}: `;
+  let at = lines.startsWith(prefix) ? 0 : lines.indexOf(`\n${prefix}`);
+  while (at >= 0) {
+    const start = at === 0 && lines.startsWith(prefix) ? prefix.length : at + 1 + prefix.length;
+    let end = lines.indexOf('\n', start);
+    if (end < 0) end = lines.length;
+    if (needle === '' || lines.slice(start, end).includes(needle)) return true;
+    at = lines.indexOf(`\n${prefix}`, end);
+  }
+  return false;
 }
 
 /** What "*" means in the sets of a SEARCH, and which day an internal date falls on. */
@@ -331,15 +357,7 @@ function cost(key: SearchKey): number {
 /** Header fields that hold addresses: SEARCH also matches them in their parsed form. */
 const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
 
-/**
- * Text as SEARCH compares it: lower case, accents removed ("Glycémie" → "glycemie"), so that a
- * French word matches with or without its accents, as the full-text index folds them too.
- */
-export function foldText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
+export { foldText };
 
 function hasFlag(flags: ReadonlySet<string>, flag: string, lower: string): boolean {
   if (flags.has(flag)) return true;
@@ -369,7 +387,10 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
       const { field } = key;
       const needle = foldText(key.value);
       const addresses = ADDRESS_FIELDS.has(field);
+      const lineSafe = !needle.includes('\n');
       return (message) => {
+        const folded = lineSafe ? message.folded?.() : null;
+        if (folded) return inHeaderLines(folded.headers, field, needle);
         for (const header of message.headers()) {
           if (header.key !== field) continue;
           if (needle === '' || foldText(decodeHeaderValue(header.value)).includes(needle)) return true;
@@ -380,11 +401,17 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
     }
     case 'body': {
       const needle = foldText(key.value);
-      return (message) => foldText(message.bodyText()).includes(needle);
+      return (message) => {
+        const folded = message.folded?.();
+        return (folded ? folded.body : foldText(message.bodyText())).includes(needle);
+      };
     }
     case 'text': {
       const needle = foldText(key.value);
+      const lineSafe = !needle.includes('\n');
       return (message) => {
+        const folded = lineSafe ? message.folded?.() : null;
+        if (folded) return folded.headers.includes(needle) || folded.body.includes(needle);
         for (const header of message.headers()) {
           if (foldText(`${header.name}: ${decodeHeaderValue(header.value)}`).includes(needle)) return true;
           if (ADDRESS_FIELDS.has(header.key) && foldText(addressText(header.value)).includes(needle)) return true;
