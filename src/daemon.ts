@@ -173,7 +173,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     }
     let imapServers: ImapServers | undefined;
     if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes, metrics }, tls);
+      imapServers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher }, tls);
       if (config.listen.imap.port !== 0) {
         listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
         servers.imap = imapServers.imap;

@@ -23,6 +23,23 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
+/**
+ * Runs `work` in an IMMEDIATE transaction whose commit does not wait for the disk
+ * (synchronous=NORMAL for that commit only). Only for bookkeeping nobody was promised, such as
+ * which session saw a message as \Recent: WAL keeps the commit atomic, a process crash loses
+ * nothing, and the next durable commit flushes it too; a power cut may undo it, which is
+ * harmless. Never for anything a client or peer is told is stored (R14).
+ */
+export function commitUnflushed<T>(db: Db, work: () => T): T {
+  if (db.inTransaction) return db.transaction(work)();
+  db.pragma('synchronous = NORMAL');
+  try {
+    return db.transaction(work).immediate();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
 export interface AppliedMigration {
   version: number;
   name: string;

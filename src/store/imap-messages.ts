@@ -14,7 +14,7 @@
 // drop between the two trees (README "Client quirks"). Retention (R10) follows the message:
 // arrived_at is kept.
 import { analyzeMessage } from '../mime';
-import { cachedStatement, type Db } from './database';
+import { cachedStatement, commitUnflushed, type Db } from './database';
 import { MailboxError } from './mailbox-view';
 import { appendMessage, bodyHash, FLAG_BITS, releaseBody, retainBody } from './messages';
 
@@ -684,7 +684,9 @@ export function peekRecent(db: Db, mailboxId: number): number[] {
 }
 
 export function claimRecent(db: Db, mailboxId: number): number[] {
-  return immediate(db, () => {
+  // Every session runs this after every command once new mail arrived: a flush of its own each
+  // time would stall the event loop for bookkeeping nobody was promised.
+  return commitUnflushed(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
     if (mailbox.recent_floor >= mailbox.uidnext) return [];
     cachedStatement(db, 'UPDATE mailboxes SET recent_floor = uidnext WHERE id = ?').run(mailboxId);

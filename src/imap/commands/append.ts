@@ -6,6 +6,7 @@
 // appended to the selected mailbox reaches this session as EXISTS (dispatch's flushUpdates) and
 // other sessions at once (IDLE) or at their next command.
 import { appendManyToMailbox, type AppendInput } from '../../store/imap-messages';
+import { commitWrite } from '../store-writes';
 import { parseDateTime } from '../protocol/dates';
 import { badSyntax, ImapError } from '../protocol/errors';
 import { parseFlagList } from '../protocol/flags';
@@ -43,7 +44,7 @@ function parseMessages(args: readonly Token[]): AppendInput[] {
 export const append: CommandHandler = {
   name: 'APPEND',
   states: AUTHENTICATED,
-  run(session, command) {
+  async run(session, command) {
     const messages = parseMessages(command.args);
     const limit = session.config.limits.maxMessageBytes;
     for (const message of messages) {
@@ -60,7 +61,7 @@ export const append: CommandHandler = {
     if (overQuota) return overQuota;
     let appended;
     try {
-      appended = appendManyToMailbox(session.db, destination.mailboxId, messages);
+      appended = await commitWrite(session, (db) => appendManyToMailbox(db, destination.mailboxId, messages));
     } catch (err) {
       return mailboxRefusal(err);
     }
