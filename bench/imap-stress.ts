@@ -11,10 +11,18 @@
 //   BENCH_SECS=20 (seconds per run)  BENCH_ROUNDS=2 (A B pairs per mix)  BENCH_MIXES=cycles,commands
 //   ANCHOR_ROOT=/tmp/mssd-anchors (where setup-anchors.sh keeps Dovecot's files)
 //   BENCH_PROFILE_DIR=/tmp/prof (a V8 CPU profile of every mssd process)
+//   BENCH_CREDENTIAL=device|password (how imaptest logs in to mssd; default device)
+//
+// Credentials: mail programs log in to mssd with device passwords (R16, issue 11: a 120-bit
+// random secret, one SHA-256 to check), and that is what imaptest uses by default, from a
+// userfile (one testuserN:password line per user, picked at random like users=1-10). The
+// anchor's Dovecot keeps {PLAIN} passwords. BENCH_CREDENTIAL=password logs in with the box
+// password instead: each login then costs a deliberate ~40 ms scrypt (src/policy/password.ts),
+// which bounds the full-cycle mix on two cores whatever the IMAP engine does.
 //
 // imaptest is never part of this repository: build it with ../shared/anchors/build-imaptest.sh.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { envNumber, machine, prepare, runCli, startDaemon, stopDaemon, BENCH_PASSWORD, type BenchDaemon } from './lib/harness';
@@ -118,14 +126,26 @@ function stopAnchors(anchorRoot: string): void {
   spawnSync('bash', [path.join(anchors, 'setup-anchors.sh'), 'stop', anchorRoot], { stdio: 'ignore' });
 }
 
-function provisionTestUsers(bench: BenchDaemon): void {
+/** Creates testuser1..10 and returns imaptest's login arguments for the chosen credential. */
+function provisionTestUsers(bench: BenchDaemon, credential: 'device' | 'password'): string[] {
+  const lines: string[] = [];
   for (let i = 1; i <= USERS; i++) {
+    const login = `testuser${i}@${LOGIN_DOMAIN}`;
     runCli(
       bench,
-      ['account', 'create', '--type', 'PER', '--login', `testuser${i}@${LOGIN_DOMAIN}`, '--first-name', 'Test', '--last-name', `User${i}`, '--rpps', String(10000000200 + i), '--password-stdin'],
+      ['account', 'create', '--type', 'PER', '--login', login, '--first-name', 'Test', '--last-name', `User${i}`, '--rpps', String(10000000200 + i), '--password-stdin'],
       `${BENCH_PASSWORD}\n`,
     );
+    if (credential === 'device') {
+      const device = JSON.parse(runCli(bench, ['device', 'add', login, '--name', 'imaptest', '--json'])) as { password: string };
+      lines.push(`${login}:${device.password}`);
+    }
   }
+  if (credential === 'password') return [`user=testuser%d@${LOGIN_DOMAIN}`, `pass=${BENCH_PASSWORD}`];
+  const userfile = path.join(bench.dir, 'imaptest-users');
+  writeFileSync(userfile, lines.join('\n') + '\n', { mode: 0o600 });
+  // imaptest insists on a user template; the userfile takes precedence when picking logins.
+  return [`userfile=${userfile}`, `user=testuser%d@${LOGIN_DOMAIN}`];
 }
 
 function sumRuns(runs: RunResult[]): Map<string, number> {
@@ -141,7 +161,8 @@ function report(mix: Mix, dovecot: RunResult[], mssd: RunResult[]): string[] {
   lines.push(`  ${'command'.padEnd(8)} ${'Dovecot'.padStart(9)} ${'mssd'.padStart(9)}  mssd/Dovecot   (per run: Dovecot | mssd)`);
   let allA = 0;
   let allB = 0;
-  for (const [name, countA] of a) {
+  for (const name of new Set([...a.keys(), ...b.keys()])) {
+    const countA = a.get(name) ?? 0;
     const countB = b.get(name) ?? 0;
     allA += countA;
     allB += countB;
@@ -149,7 +170,7 @@ function report(mix: Mix, dovecot: RunResult[], mssd: RunResult[]): string[] {
     const perRun = `${dovecot.map((run) => run.totals.get(name) ?? 0).join(' ')} | ${mssd.map((run) => run.totals.get(name) ?? 0).join(' ')}`;
     lines.push(`  ${name.padEnd(8)} ${String(countA).padStart(9)} ${String(countB).padStart(9)}  ${ratio.padStart(12)}   (${perRun})`);
   }
-  lines.push(`  ${'all'.padEnd(8)} ${String(allA).padStart(9)} ${String(allB).padStart(9)}  ${(allB / allA).toFixed(2).padStart(11)}x`);
+  lines.push(`  ${'all'.padEnd(8)} ${String(allA).padStart(9)} ${String(allB).padStart(9)}  ${allA > 0 ? (allB / allA).toFixed(2).padStart(11) + 'x' : '-'.padStart(12)}`);
   const errorsA = dovecot.reduce((n, run) => n + run.errors, 0);
   const errorsB = mssd.reduce((n, run) => n + run.errors, 0);
   lines.push(`  imaptest errors: Dovecot ${errorsA}, mssd ${errorsB}`);
@@ -165,6 +186,8 @@ async function main(): Promise<void> {
     if (!mix) fail(`BENCH_MIXES: unknown mix "${name}" (cycles, commands)`);
     return mix;
   });
+  // BENCH_SERVERS=mssd skips Dovecot (to profile mssd alone); the ratios then print as '-'.
+  const servers = (process.env.BENCH_SERVERS ?? 'dovecot,mssd').split(',').filter((name): name is 'dovecot' | 'mssd' => name === 'dovecot' || name === 'mssd');
   const startedAnchors = startAnchors(anchorRoot);
   const mbox = path.join(anchorRoot, 'imap', 'test.mbox');
   let bench: BenchDaemon | undefined;
@@ -182,18 +205,20 @@ async function main(): Promise<void> {
       log: { level: 'info' }, // the harness waits for the "mssd ready" info line
       limits: { maxConnectionsPerIp: 200, maxConnectionsPerAccount: 50 },
     });
-    provisionTestUsers(bench);
+    const credential = process.env.BENCH_CREDENTIAL ?? 'device';
+    if (credential !== 'device' && credential !== 'password') fail(`BENCH_CREDENTIAL must be device or password, got ${credential}`);
+    const mssdLogin = provisionTestUsers(bench, credential);
     await startDaemon(bench);
     const targets = {
       dovecot: ['host=127.0.0.1', `port=${DOVECOT_PORT}`, 'ssl=any-cert', 'user=testuser%d', 'pass=pass'],
-      mssd: ['host=127.0.0.1', `port=${bench.ports.imaps}`, 'ssl=any-cert', `user=testuser%d@${LOGIN_DOMAIN}`, `pass=${BENCH_PASSWORD}`],
+      mssd: ['host=127.0.0.1', `port=${bench.ports.imaps}`, 'ssl=any-cert', ...mssdLogin],
     };
     const loadBefore = os.loadavg();
     const output: string[] = [];
     for (const mix of mixes) {
       const runs = { dovecot: [] as RunResult[], mssd: [] as RunResult[] };
       for (let round = 0; round < ROUNDS; round++) {
-        for (const server of ['dovecot', 'mssd'] as const) {
+        for (const server of servers) {
           const result = await runImaptest(imaptest, targets[server], mbox, mix);
           runs[server].push(result);
           const all = [...result.totals.values()].reduce((n, count) => n + count, 0);
@@ -205,6 +230,7 @@ async function main(): Promise<void> {
     const loadAfter = os.loadavg();
     console.log('');
     console.log(`imaptest stress, clients=${CLIENTS} users=1-${USERS} secs=${SECS}, both over TLS, A B A B (A = Dovecot 127.0.0.1:${DOVECOT_PORT}, B = mssd)`);
+    console.log(`mssd logins: ${credential === 'device' ? 'device passwords (one SHA-256 per login)' : 'box passwords (one scrypt per login)'}; Dovecot: {PLAIN} passwords`);
     for (const line of output) console.log(line);
     console.log(`machine: ${machine()}`);
     console.log(`load average before ${loadBefore.map((n) => n.toFixed(2)).join(' ')}, after ${loadAfter.map((n) => n.toFixed(2)).join(' ')}`);

@@ -25,8 +25,11 @@ export interface ImapServices {
   authenticator: Authenticator;
   /** 'mailbox-changed' (mailboxId | null = unknown, resynchronise) after commits. */
   changes: MailboxChanges;
-  /** Sessions per account (limits.maxConnectionsPerAccount), keyed by account id. */
-  accountSessions: ConnectionLimiter;
+  /**
+   * Sessions per account (limits.maxConnectionsPerAccount), keyed by account id: counted here, or
+   * by the main process for all IMAP workers (src/imap/workers.ts).
+   */
+  accountSessions: Pick<ConnectionLimiter, 'tryAcquire' | 'release'>;
   /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
   metrics?: Metrics;
   /** The daemon's group commit (src/imap/store-writes.ts); without it each write commits alone. */
