@@ -339,11 +339,11 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
 
   const servers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher, accountSessions }, tls, gate);
   const listening: Record<string, string> = {};
-  try {
-    for (const key of ['imap', 'imaps'] as const) {
-      const listener = config.listen[key];
-      if (listener.port === 0) continue;
-      const server = servers[key];
+  for (const key of ['imap', 'imaps'] as const) {
+    const listener = config.listen[key];
+    if (listener.port === 0) continue;
+    const server = servers[key];
+    try {
       listening[key] = await new Promise<string>((resolve, reject) => {
         server.once('error', reject);
         server.listen(listener.port, listener.host, () => {
@@ -352,10 +352,13 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
           resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address));
         });
       });
+    } catch (err) {
+      // The same words as the main process's own listeners (src/daemon.ts listenOn).
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (err as Error).message;
+      toPrimary({ t: 'failed', message: `cannot listen on listen.${key} ${listener.host}:${listener.port}: ${reason}` });
+      process.exit(1);
     }
-  } catch (err) {
-    toPrimary({ t: 'failed', message: `cannot listen on IMAP in a worker: ${(err as Error).message}` });
-    process.exit(1);
   }
 
   // Another process (the CLI) committed: look again, and cut sessions whose device was revoked.
