@@ -188,7 +188,10 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
     if (!mine) return;
     for (const [address, n] of mine.addresses) for (let i = 0; i < n; i++) perAddress.release(address);
     for (const [key, n] of mine.accounts) for (let i = 0; i < n; i++) perAccount.release(key);
-    open -= [...mine.addresses.values()].reduce((a, b) => a + b, 0);
+    const connections = [...mine.addresses.values()].reduce((a, b) => a + b, 0);
+    open -= connections;
+    // Its connections are gone with it: the gauge of /metrics must not keep counting them.
+    for (let i = 0; i < connections; i++) metrics.imapConnection(-1);
     counts.delete(worker);
   };
 
