@@ -57,7 +57,14 @@ export function createImapServers(
     if (admitted === true || admitted === false) return open(socket, secure, address, admitted);
     socket.pause(); // nothing is read before the greeting
     admitted.then(
-      (ok) => (socket.destroyed ? ok && gate.leave(address) : (socket.resume(), open(socket, secure, address, ok))),
+      (ok) => {
+        if (socket.destroyed) {
+          if (ok) gate.leave(address); // the client left while the main process answered
+          return;
+        }
+        socket.resume();
+        open(socket, secure, address, ok);
+      },
       () => socket.destroy(),
     );
   };
