@@ -28,8 +28,10 @@ export async function keyedMessages(session: ImapSession, selected: SelectedMail
     const batch = indexes.slice(start, start + BATCH);
     const positions = new Map(batch.map((index) => [selected.uids[index], index]));
     for (const row of sortRows(session.db, selected.mailboxId, [...positions.keys()])) {
-      const index = positions.get(row.uid)!;
-      result.push({ ...row, index, seq: index + 1 });
+      const keyed = row as KeyedMessage; // completed in place: no copy of 100 000 rows
+      keyed.index = positions.get(row.uid)!;
+      keyed.seq = keyed.index + 1;
+      result.push(keyed);
     }
     if (start + BATCH < indexes.length) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
   }

@@ -14,7 +14,7 @@ export const thread: CommandHandler = {
     const selected = currentMailbox(session, command.uid);
     const { algorithm, search } = parseThread(command.args);
     const keyed = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key));
-    const messages = keyed.map((message) => ({ ...message, value: command.uid ? message.uid : message.seq }));
+    const messages = keyed.map((message) => Object.assign(message, { value: command.uid ? message.uid : message.seq }));
     try {
       const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(messages) : referencesThreads(messages);
       session.untagged(threadResponse(threads));
