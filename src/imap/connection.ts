@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { DeflateChannel } from './compression';
 import { runCommand } from './dispatch';
 import type { CommandHandler } from './commands/registry';
 import { CommandReader, type RawLine, type ReaderError } from './protocol/reader';
@@ -47,6 +48,8 @@ export class ImapConnection implements SessionIo {
   /** One timer for both deadlines, due at `deadlineDue`; it re-checks when it fires. */
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineDue = 0;
+  /** COMPRESS=DEFLATE (RFC 4978) once started: every octet in and out goes through it. */
+  private compression: DeflateChannel | null = null;
   readonly session: ImapSession;
   secure: boolean;
 
@@ -95,8 +98,18 @@ export class ImapConnection implements SessionIo {
   private onData(chunk: Buffer): void {
     if (this.closed || this.closing || this.upgrading) return;
     if (this.commandStartedAt) this.commandOctets += chunk.length;
+    if (this.compression) this.compression.receive(chunk);
+    else this.onPlainData(chunk);
+  }
+
+  /** Client octets in clear (inflated when COMPRESS is on): the same reader and limits either way. */
+  private onPlainData(chunk: Buffer): void {
+    if (this.closed || this.closing) return;
     this.reader.push(chunk);
-    if (this.reader.buffered > MAX_BUFFERED) this.socket.pause();
+    if (this.reader.buffered > MAX_BUFFERED) {
+      this.socket.pause();
+      this.compression?.pause();
+    }
     this.pump();
   }
 
@@ -147,7 +160,10 @@ export class ImapConnection implements SessionIo {
         })
         .finally(() => {
           this.busy = false;
-          if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) this.socket.resume();
+          if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) {
+            this.socket.resume();
+            this.compression?.resume();
+          }
           setImmediate(() => this.pump());
         });
       return;
@@ -227,12 +243,16 @@ export class ImapConnection implements SessionIo {
   }
 
   write(data: string | Buffer): void {
-    if (!this.closed && !this.closing && !this.socket.destroyed) this.socket.write(data);
+    if (this.closed || this.closing || this.socket.destroyed) return;
+    if (this.compression) this.compression.write(data);
+    else this.socket.write(data);
   }
 
   waitForDrain(): Promise<boolean> {
     const socket = this.socket;
     if (this.closed || socket.destroyed) return Promise.resolve(false);
+    const compression = this.compression;
+    if (compression) return compression.drained().then(() => !this.closed && !socket.destroyed);
     if (!socket.writableNeedDrain) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = () => {
@@ -284,11 +304,30 @@ export class ImapConnection implements SessionIo {
     });
   }
 
+  /**
+   * COMPRESS DEFLATE (RFC 4978 section 3), after its tagged OK went out in clear: from here both
+   * directions are deflated. Whatever the client pipelined after the command was sent before it
+   * could know the answer, so it is thrown away (a new reader), as after STARTTLS.
+   */
+  startCompression(): void {
+    if (this.closed || this.closing || this.compression) return;
+    this.reader = this.newReader();
+    this.compression = new DeflateChannel(
+      this.socket,
+      (chunk) => this.onPlainData(chunk),
+      (err) => {
+        this.session.log.info({ imap: this.session.id, peer: this.peer, err: err.message }, 'connection cut: invalid compressed data');
+        this.destroy();
+      },
+    );
+  }
+
   /** Ends the connection once what was written has gone out (BYE lines must arrive). */
   close(): void {
     if (this.closed || this.closing) return;
     this.closing = true;
-    this.socket.end();
+    if (this.compression) this.compression.end(); // the final deflate block, then the socket
+    else this.socket.end();
     setTimeout(() => this.destroy(), 2000).unref();
   }
 
@@ -297,6 +336,7 @@ export class ImapConnection implements SessionIo {
     this.closed = true;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
+    this.compression?.destroy();
     this.socket.destroy();
     const waiter = this.lineWaiter;
     this.lineWaiter = null;

@@ -48,3 +48,4 @@ export { decodeBytes, decodeHeaderValue, decodeQuotedPrintable } from './decode'
 export { decodeBody, searchableText, textOf } from './part-text';
 export { casemap, foldText } from './fold';
 export { baseSubject, sortKeysOf, type SortKeys } from './sort-keys';
+export { binaryContent, encodeBinaryParts, type BinaryContent } from './binary';

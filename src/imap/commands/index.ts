@@ -1,8 +1,10 @@
 // Every IMAP command the server knows, by name. One file per command (or per small family).
+import { deleteacl, getacl, listrights, myrights, setacl } from './acl';
 import { append } from './append';
 import { authenticate } from './authenticate';
 import { capability } from './capability';
 import { close, unselect } from './close';
+import { compress } from './compress';
 import { copy, move } from './copy-move';
 import { create } from './create';
 import { deleteCommand } from './delete';
@@ -38,6 +40,10 @@ ALL.push(select, examine, create, deleteCommand, rename, subscribe, unsubscribe,
 ALL.push(getquotaroot, getquota, setquota);
 // SORT and THREAD (RFC 5256).
 ALL.push(sort, thread);
+// ACL, read side (RFC 4314).
+ALL.push(myrights, getacl, listrights, setacl, deleteacl);
+// COMPRESS=DEFLATE (RFC 4978).
+ALL.push(compress);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));

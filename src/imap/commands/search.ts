@@ -10,7 +10,8 @@ import { indexedTexts, searchCandidates, searchIndexReady, type IndexedText } fr
 import { compileSearch, foldedTextSuffices, fullTextQuery, parseSearch, searchNeeds, usesModseq, type FoldedText, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
-import { esearchResponse, parseSearchReturn } from './esearch';
+import { saveSearchResult, savedUids } from '../saved-search';
+import { esearchResponse, onlySave, parseSearchReturn, savedSubset } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
@@ -106,11 +107,17 @@ function candidateIndexes(session: ImapSession, selected: SelectedMailbox, key: 
  * Sequence indexes (0-based, ascending) of the messages of the selected mailbox that match `key`
  * (RFC 3501 section 6.4.4). SEARCH, SORT and THREAD all select their messages through it.
  */
-export async function matchingIndexes(session: ImapSession, selected: SelectedMailbox, key: SearchKey): Promise<number[]> {
+export async function matchingIndexes(
+  session: ImapSession,
+  selected: SelectedMailbox,
+  key: SearchKey,
+  saved: ReadonlySet<number> = new Set(savedUids(selected)),
+): Promise<number[]> {
   const count = selected.exists;
   const matches = compileSearch(key, {
     messageCount: count,
     largestUid: count > 0 ? selected.uids[count - 1] : 0,
+    savedUids: saved, // RFC 5182: "$" is the UIDs of the last SEARCH ... SAVE
   });
   const needs = searchNeeds(key);
   const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
@@ -155,17 +162,24 @@ export const search: CommandHandler = {
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
     const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const saving = returnOptions?.has('SAVE') ?? false;
+    const previous = new Set(savedUids(selected)); // "$" may be used by the SEARCH that replaces it
+    if (saving) saveSearchResult(selected, []); // RFC 5182 section 2.1: a SEARCH ... SAVE that fails leaves "$" empty
     const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
     if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
-    const indexes = await matchingIndexes(session, selected, request.key);
+    const indexes = await matchingIndexes(session, selected, request.key, previous);
     const found = indexes.map((index) => (command.uid ? selected.uids[index] : index + 1));
     const foundModseqs = indexes.map((index) => selected.modseqs[index]);
     const highestModseq = foundModseqs.reduce((highest, modseq) => Math.max(highest, modseq), 0);
 
     if (returnOptions) {
       const matches = found.map((value, i) => ({ value, modseq: foundModseqs[i] }));
-      session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      if (saving) {
+        const kept = savedSubset(returnOptions, found);
+        saveSearchResult(selected, command.uid ? kept : kept.map((seq) => selected.uids[seq - 1]));
+      }
+      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
       return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
     }
     const out = new ResponseStream(session.io);

@@ -24,10 +24,17 @@ export type SearchKey =
   | { type: 'text'; value: string }
   /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (Date: field); day numbers. */
   | { type: 'date'; of: 'internal' | 'sent'; comparison: DateComparison; day: number }
+  /**
+   * WITHIN (RFC 5032): YOUNGER n (internal date within the last n seconds, younger: true) or
+   * OLDER n (at least n seconds ago); `cutoff` is now − n in milliseconds, fixed at parse time.
+   */
+  | { type: 'age'; younger: boolean; cutoff: number }
   /** LARGER (size > octets) and SMALLER (size < octets). */
   | { type: 'size'; comparison: 'larger' | 'smaller'; octets: number }
   /** A sequence set of message sequence numbers. */
   | { type: 'sequence'; set: SequenceSet }
+  /** "$" (RFC 5182): the messages of the last SEARCH RETURN (SAVE), as a key or after UID. */
+  | { type: 'saved' }
   | { type: 'uid'; set: SequenceSet }
   /** MODSEQ n: mod-sequence at least n (RFC 7162 §3.1.5; the metadata entry is accepted, unused). */
   | { type: 'modseq'; modseq: number }
@@ -90,6 +97,8 @@ export interface SearchMailbox {
   largestUid: number;
   /** Internal dates are compared in this zone (minutes east of UTC); 0 by default. */
   timeZoneOffset?: number;
+  /** The UIDs "$" holds (RFC 5182); none by default. */
+  savedUids?: ReadonlySet<number>;
 }
 
 /** NOT, OR and parentheses nest at most this deep. */
@@ -143,6 +152,7 @@ class KeyParser {
       if (keys.length === 0) throw badSyntax('Empty search key list');
       return keys.length === 1 ? keys[0] : { type: 'and', keys };
     }
+    if (token.type === 'atom' && token.value === '$') return { type: 'saved' };
     if (token.type === 'number' || (token.type === 'atom' && isSequenceSet(token.value))) {
       return { type: 'sequence', set: parseSequenceSet(token.value) };
     }
@@ -191,7 +201,14 @@ class KeyParser {
       case 'UID': {
         const set = this.take('UID set');
         if (set.type !== 'atom' && set.type !== 'number') throw badSyntax(`Expected a UID set, got ${describeToken(set)}`);
+        if (set.value === '$') return { type: 'saved' }; // RFC 5182: "$" is a set of UIDs either way
         return { type: 'uid', set: parseSequenceSet(set.value) };
+      }
+      case 'YOUNGER':
+      case 'OLDER': {
+        // RFC 5032 §3: interval = nz-number of seconds, counted from when the command runs
+        const seconds = expectNumber(this.take(`${name} interval`), 'an interval in seconds', 1);
+        return { type: 'age', younger: name === 'YOUNGER', cutoff: Date.now() - seconds * 1000 };
       }
       case 'MODSEQ': {
         // RFC 7162 §3.1.5: "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
@@ -257,6 +274,9 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
     switch (node.type) {
       case 'flag':
         needs.flags = true;
+        break;
+      case 'age':
+        needs.internalDate = true;
         break;
       case 'date':
         if (node.of === 'internal') needs.internalDate = true;
@@ -436,9 +456,18 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
         return compare(sent ?? dayOf(message.internalDate, offset), comparison, day);
       };
     }
+    case 'age': {
+      const { cutoff } = key;
+      const time = (message: SearchMessage) => (typeof message.internalDate === 'number' ? message.internalDate : message.internalDate.getTime());
+      return key.younger ? (message) => time(message) > cutoff : (message) => time(message) <= cutoff;
+    }
     case 'size': {
       const { octets } = key;
       return key.comparison === 'larger' ? (message) => message.size > octets : (message) => message.size < octets;
+    }
+    case 'saved': {
+      const uids = mailbox.savedUids ?? new Set<number>();
+      return (message) => uids.has(message.uid);
     }
     case 'sequence': {
       const ranges = resolveRanges(key.set, mailbox.messageCount);
