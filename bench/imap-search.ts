@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   await startDaemon(bench);
   const ca = readFileSync(path.join(bench.dataDir, 'tls', 'dev-ca.pem'), 'utf8');
   try {
-    const result = await measureSearch(bench.ports.imaps, ca, 'user0@bench-hopital.fr', count);
+    const result = await measureSearch(bench.ports.imaps, ca, 'user0@bench-hopital.fr', count, envNumber('BENCH_RUNS', 11));
     console.log(`imap search on ${machine()}`);
     for (const line of searchReport(result)) console.log(line);
     console.log(JSON.stringify({ benchmark: 'imap-search', machine: machine(), fillSeconds: round(fillSeconds), ...result }));
