@@ -1,0 +1,39 @@
+// Preloaded into a benchmark's daemon only (node --expose-gc --require …/memory-probe.js): on an
+// IPC message 'probe' it runs a full garbage collection and answers with the process's memory
+// (process.memoryUsage and the proportional set size of /proc/self/smaps_rollup). Nothing of this
+// is in the daemon itself: it only exists in the child process a benchmark spawns.
+import { readFileSync } from 'node:fs';
+
+export interface MemoryProbe {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** Proportional set size, octets (shared pages split between the processes using them). */
+  pss: number;
+}
+
+function pss(): number {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'));
+    return match ? Number(match[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+if (process.send) {
+  process.on('message', (message) => {
+    if (message !== 'probe') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // twice: the first pass may only finalise what the second frees
+    gc?.();
+    gc?.();
+    const usage = process.memoryUsage();
+    const probe: MemoryProbe = { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, pss: pss() };
+    process.send!(probe);
+  });
+  // the channel must not keep the daemon alive once it is told to stop
+  process.channel?.unref();
+}
