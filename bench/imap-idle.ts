@@ -10,7 +10,8 @@
 // the untagged EXISTS on every connection of that box is recorded; memory is measured again.
 // Per connection = (memory with the connections - memory before them) / connections.
 //
-//   npm run bench:imap-idle   (BENCH_IDLE_COUNTS=1000,10000 BENCH_IDLE_BOXES=100)
+//   npm run bench:imap-idle   (BENCH_IDLE_COUNTS=1000,10000 BENCH_IDLE_BOXES=100;
+//   BENCH_HEAP_SNAPSHOT_DIR=/tmp/snap writes V8 heap snapshots of the daemon before, idle, woken)
 // bench/imap.ts runs it at the end of `npm run bench:imap`.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -159,6 +160,16 @@ function probe(child: ChildProcess): Promise<MemoryProbe> {
   });
 }
 
+/** With BENCH_HEAP_SNAPSHOT_DIR set, a heap snapshot of the daemon named after `label`. */
+async function snapshot(child: ChildProcess, label: string): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  if (!dir) return;
+  await new Promise<void>((resolve) => {
+    child.once('message', () => resolve());
+    child.send(`snapshot:${path.join(dir, `${label}.heapsnapshot`)}`);
+  });
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -235,27 +246,38 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
   const port = bench.ports.imaps;
   let idlers: { client: IdleClient; box: number }[] = [];
   try {
-    // Warm-up: code paths compiled, pools and caches filled once, then closed.
-    for (const { client } of await openIdlers(port, ca, logins, Math.min(100, connections), 0)) client.close();
+    const clientCert = issueCertificate({ certPem: ca, keyPem: caKey }, { subject: PEER_DN, usage: 'client', days: 1 });
+    const smtp = await BenchSmtpClient.connect('127.0.0.1', bench.ports.smtp, { helo: 'mx.operateur-fictif.fr', tls: { ca, cert: clientCert.certPem, key: clientCert.keyPem } });
+    /** One delivery to each box; the times each SMTP 250 was read and each DATA ended. */
+    const deliverToEachBox = async (subject: string) => {
+      const acknowledgedAt: number[] = [];
+      const dataEndAt: number[] = [];
+      for (let box = 0; box < boxes; box++) {
+        const replyMs = await smtp.send(`dr.bench@${PEER_DOMAIN}`, logins[box].address, benchMessage(logins[box].address, `${subject} ${box}`));
+        acknowledgedAt[box] = performance.now();
+        dataEndAt[box] = acknowledgedAt[box] - replyMs;
+      }
+      return { acknowledgedAt, dataEndAt };
+    };
+    // Warm-up: code paths compiled (the wake-up's too), pools and caches filled once, then closed:
+    // what stays is not a per-connection cost.
+    const warmers = await openIdlers(port, ca, logins, Math.min(100, connections), 0);
+    await deliverToEachBox('Premier');
+    await sleep(500);
+    for (const { client } of warmers) client.close();
     await sleep(1000);
     const before = await probe(child);
+    await snapshot(child, 'before');
     const started = performance.now();
     idlers = await openIdlers(port, ca, logins, connections, 0);
     const openSeconds = (performance.now() - started) / 1000;
     await sleep(1000);
     const idle = await probe(child);
+    await snapshot(child, `idle-${connections}`);
 
     // One delivery to each box; every connection of that box must see its EXISTS.
-    const clientCert = issueCertificate({ certPem: ca, keyPem: caKey }, { subject: PEER_DN, usage: 'client', days: 1 });
-    const smtp = await BenchSmtpClient.connect('127.0.0.1', bench.ports.smtp, { helo: 'mx.operateur-fictif.fr', tls: { ca, cert: clientCert.certPem, key: clientCert.keyPem } });
-    const acknowledgedAt: number[] = [];
     const deliveryStart = performance.now();
-    const dataEndAt: number[] = [];
-    for (let box = 0; box < boxes; box++) {
-      const replyMs = await smtp.send(`dr.bench@${PEER_DOMAIN}`, logins[box].address, benchMessage(logins[box].address, `Réveil ${box}`));
-      acknowledgedAt[box] = performance.now();
-      dataEndAt[box] = acknowledgedAt[box] - replyMs;
-    }
+    const { acknowledgedAt, dataEndAt } = await deliverToEachBox('Réveil');
     const deliverySeconds = (performance.now() - deliveryStart) / 1000;
     await smtp.quit();
     const waitUntil = performance.now() + 10_000;
@@ -266,6 +288,7 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
     fromDataEnd.sort((a, b) => a - b);
     await sleep(1000);
     const afterWake = await probe(child);
+    await snapshot(child, `woken-${connections}`);
     const round = (value: number) => Number(value.toFixed(2));
     return {
       connections,

@@ -3,6 +3,7 @@
 // (process.memoryUsage and the proportional set size of /proc/self/smaps_rollup). Nothing of this
 // is in the daemon itself: it only exists in the child process a benchmark spawns.
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 
 export interface MemoryProbe {
   rss: number;
@@ -25,6 +26,12 @@ function pss(): number {
 
 if (process.send) {
   process.on('message', (message) => {
+    // 'snapshot:<file>' (BENCH_HEAP_SNAPSHOT_DIR): a V8 heap snapshot, to see what a connection holds
+    if (typeof message === 'string' && message.startsWith('snapshot:')) {
+      writeHeapSnapshot(message.slice('snapshot:'.length));
+      process.send!('snapshot-written');
+      return;
+    }
     if (message !== 'probe') return;
     const gc = (globalThis as { gc?: () => void }).gc;
     // twice: the first pass may only finalise what the second frees
