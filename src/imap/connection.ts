@@ -301,7 +301,7 @@ export class ImapConnection implements SessionIo {
     const waiter = this.lineWaiter;
     this.lineWaiter = null;
     waiter?.(null);
-    this.session.idleWaker = null;
+    this.session.stopIdling();
     this.options.onClose(this.session);
   }
 }

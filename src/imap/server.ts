@@ -8,6 +8,7 @@ import { ConnectionLimiter } from '../util/connection-limits';
 import { NoiseLog } from '../util/connection-noise';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
+import { IdleWatchers } from './idle-watchers';
 import type { ImapServices } from './session';
 
 export interface ImapTls {
@@ -24,8 +25,12 @@ export interface ImapServers {
   close(): Promise<void>;
 }
 
-export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>, material: ImapTls): ImapServers {
-  const services: ImapServices = { ...shared, accountSessions: new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount) };
+export function createImapServers(shared: Omit<ImapServices, 'accountSessions' | 'idleWatchers'>, material: ImapTls): ImapServers {
+  const services: ImapServices = {
+    ...shared,
+    accountSessions: new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount),
+    idleWatchers: new IdleWatchers(),
+  };
   const tlsOptions = { ...hardenedTlsOptions(), key: material.key, cert: material.cert };
   const secureContext = tls.createSecureContext(tlsOptions);
   const handlers = commandHandlers();
@@ -75,14 +80,10 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions'>,
     socket.destroy();
   });
 
-  // New mail, flag changes and expunges reach sessions in IDLE at once; others at their next
-  // command. mailboxId null means "something changed, look again" (another process committed).
-  services.changes.on('mailbox-changed', (mailboxId: number | null) => {
-    for (const connection of connections) {
-      const session = connection.session;
-      if (session.idleWaker && (mailboxId === null || session.selected?.mailboxId === mailboxId)) session.idleWaker();
-    }
-  });
+  // New mail, flag changes and expunges reach sessions in IDLE at once (only those idling on
+  // that mailbox); others at their next command. mailboxId null means "something changed, look
+  // again" (another process committed).
+  services.changes.on('mailbox-changed', (mailboxId: number | null) => services.idleWatchers.wake(mailboxId));
 
   return {
     imap,

@@ -10,6 +10,7 @@ import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
 import { encodeMailboxName, quoted } from './protocol/encode';
+import type { IdleWatchers } from './idle-watchers';
 import type { RawLine, ReaderError } from './protocol/reader';
 import type { SelectedMailbox } from './selected';
 
@@ -25,6 +26,8 @@ export interface ImapServices {
   changes: MailboxChanges;
   /** Sessions per account (limits.maxConnectionsPerAccount), keyed by account id. */
   accountSessions: ConnectionLimiter;
+  /** Sessions in IDLE by selected mailbox: whom a commit wakes (RFC 2177). */
+  idleWatchers: IdleWatchers;
   /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
   metrics?: Metrics;
 }
@@ -48,8 +51,8 @@ export class ImapSession {
   selected: SelectedMailbox | null = null;
   /** Extensions turned on with ENABLE (RFC 5161) or implicitly (CONDSTORE by a MODSEQ use). */
   readonly enabled = new Set<string>();
-  /** Set while IDLE runs: a function that pushes pending updates to the client at once. */
-  idleWaker: (() => void) | null = null;
+  /** The mailbox this session idles on (registered in services.idleWatchers), while IDLE runs. */
+  private idlingOn: number | null = null;
   /** Ends the registration that lets a revocation cut this session (set at login). */
   unregister: (() => void) | null = null;
 
@@ -136,6 +139,24 @@ export class ImapSession {
     if (reason === null) return false;
     this.cut(reason);
     return true;
+  }
+
+  /** IDLE began (RFC 2177): changes to the selected mailbox are pushed until stopIdling(). */
+  startIdling(): void {
+    if (!this.selected || this.idlingOn !== null) return;
+    this.idlingOn = this.selected.mailboxId;
+    this.services.idleWatchers.add(this.idlingOn, this);
+  }
+
+  /** IDLE ended (DONE, or the connection closed). */
+  stopIdling(): void {
+    if (this.idlingOn === null) return;
+    this.services.idleWatchers.remove(this.idlingOn, this);
+    this.idlingOn = null;
+  }
+
+  get idling(): boolean {
+    return this.idlingOn !== null;
   }
 
   untagged(line: string): void {

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { Authenticator } from '../../../src/auth/authenticator';
 import { commandHandlers } from '../../../src/imap/commands';
 import { runCommand } from '../../../src/imap/dispatch';
+import { IdleWatchers } from '../../../src/imap/idle-watchers';
 import { CommandReader, type RawLine } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
@@ -87,8 +88,8 @@ const config = loadConfig();
 let tagCounter = 0;
 
 /** A session logged in as `accountId`, in the authenticated state. */
-export function testSession(db: Db, accountId: number, changes = new MailboxChanges()): TestSession {
-  const test = connectedSession(db, { changes });
+export function testSession(db: Db, accountId: number, changes = new MailboxChanges(), idleWatchers?: IdleWatchers): TestSession {
+  const test = connectedSession(db, { changes, idleWatchers });
   test.session.user = { accountId, login: `account-${accountId}`, type: 'PER', method: 'account' };
   test.session.state = 'authenticated';
   return test;
@@ -102,6 +103,8 @@ export interface ConnectedOptions {
   secure?: boolean;
   /** Sessions per account (limits.maxConnectionsPerAccount). */
   accountSessions?: ConnectionLimiter;
+  /** Sessions in IDLE by mailbox; share one between sessions to wake them as the server does. */
+  idleWatchers?: IdleWatchers;
 }
 
 /** A session as a client finds it on connecting: not authenticated. */
@@ -118,6 +121,7 @@ export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSe
       authenticator: options.authenticator ?? new Authenticator(db, pino({ level: 'silent' })),
       changes,
       accountSessions: options.accountSessions ?? new ConnectionLimiter(100),
+      idleWatchers: options.idleWatchers ?? new IdleWatchers(),
     },
     io,
     '127.0.0.1',
