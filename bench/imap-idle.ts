@@ -46,7 +46,8 @@ export interface IdleRunResult {
   boxes: number;
   openSeconds: number;
   memory: { before: MemoryProbe; idle: MemoryProbe; afterWake: MemoryProbe };
-  perConnectionKiB: { rss: number; pss: number; heap: number; rssAfterWake: number; pssAfterWake: number; heapAfterWake: number };
+  /** heap: V8 heap used; external: memory V8 objects hold outside it (typed arrays, buffers). */
+  perConnectionKiB: { rss: number; pss: number; heap: number; external: number; rssAfterWake: number; pssAfterWake: number; heapAfterWake: number; externalAfterWake: number };
   /** From each SMTP 250 as the client reads it (negative: the EXISTS came first), and from the end of DATA. */
   wake: { woken: number; p50Ms: number; p99Ms: number; maxMs: number; allWithinOneSecond: boolean; deliverySeconds: number; fromDataEnd: { p50Ms: number; p99Ms: number; maxMs: number } };
 }
@@ -299,9 +300,11 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
         rss: kib(idle.rss - before.rss, connections),
         pss: kib(idle.pss - before.pss, connections),
         heap: kib(idle.heapUsed - before.heapUsed, connections),
+        external: kib(idle.external - before.external, connections),
         rssAfterWake: kib(afterWake.rss - before.rss, connections),
         pssAfterWake: kib(afterWake.pss - before.pss, connections),
         heapAfterWake: kib(afterWake.heapUsed - before.heapUsed, connections),
+        externalAfterWake: kib(afterWake.external - before.external, connections),
       },
       wake: {
         woken: latencies.length,
@@ -339,7 +342,8 @@ export async function benchIdleConnections(): Promise<IdleRunResult[]> {
         `  ${count} TLS connections in IDLE over ${result.boxes} boxes (opened in ${result.openSeconds} s): ` +
           `RSS ${mib(m.before.rss)} -> ${mib(m.idle.rss)} -> ${mib(m.afterWake.rss)} MiB after the wake-up; ` +
           `per connection RSS ${result.perConnectionKiB.rss} KiB idle, ${result.perConnectionKiB.rssAfterWake} KiB after a wake-up (target <= 40 KiB); ` +
-          `PSS ${result.perConnectionKiB.pss} / ${result.perConnectionKiB.pssAfterWake} KiB; V8 heap ${result.perConnectionKiB.heap} / ${result.perConnectionKiB.heapAfterWake} KiB`,
+          `PSS ${result.perConnectionKiB.pss} / ${result.perConnectionKiB.pssAfterWake} KiB; V8 heap ${result.perConnectionKiB.heap} / ${result.perConnectionKiB.heapAfterWake} KiB, ` +
+          `external ${result.perConnectionKiB.external} / ${result.perConnectionKiB.externalAfterWake} KiB`,
       );
       console.log(
         `  wake-up: ${result.wake.woken}/${count} woken, SMTP 250 -> EXISTS p50 ${result.wake.p50Ms} ms, p99 ${result.wake.p99Ms} ms, max ${result.wake.maxMs} ms ` +

@@ -128,11 +128,15 @@ export class SelectedMailbox {
     return this.keywordsGrew ? this.flagsLines() : [];
   }
 
-  /** Appends new messages at the end of the sequence, growing the buffers by doubling. */
+  /**
+   * Appends new messages at the end of the sequence. The buffers grow by an eighth (at least 8
+   * entries), not by doubling: every idle session holds one, and a delivery that woke 1 000
+   * sessions on a 100-message INBOX would otherwise leave 1.3 KiB of spare room in each.
+   */
   private append(messages: readonly FlagState[]): void {
     const needed = this.count + messages.length;
     if (needed > this.uidBuffer.length) {
-      const capacity = Math.max(needed, this.uidBuffer.length * 2, 16);
+      const capacity = needed + Math.max(8, needed >> 3);
       const grow = <T extends Uint32Array | Uint8Array | Float64Array>(old: T, make: (n: number) => T): T => {
         const bigger = make(capacity);
         bigger.set(old.subarray(0, this.count));
