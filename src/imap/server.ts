@@ -9,6 +9,7 @@ import { NoiseLog } from '../util/connection-noise';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
 import { IdleWatchers } from './idle-watchers';
+import { InactivitySweep } from './inactivity';
 import type { ImapServices } from './session';
 
 export interface ImapTls {
@@ -36,6 +37,7 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions' |
   const handlers = commandHandlers();
   const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
   const connections = new Set<ImapConnection>();
+  const inactivity = new InactivitySweep();
   const noise = { imap: new NoiseLog(services.log, { imap: 'imap' }), imaps: new NoiseLog(services.log, { imap: 'imaps' }) };
 
   const accept = (socket: net.Socket, secure: boolean) => {
@@ -50,6 +52,7 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions' |
       services,
       handlers,
       secureContext,
+      inactivity,
       onClose: (session) => {
         connections.delete(connection);
         services.metrics?.imapConnection(-1);
