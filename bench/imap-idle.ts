@@ -47,6 +47,8 @@ export interface IdleRunResult {
   openSeconds: number;
   memory: { before: MemoryProbe; idle: MemoryProbe; afterWake: MemoryProbe };
   /** heap: V8 heap used; external: memory V8 objects hold outside it (typed arrays, buffers). */
+  /** RSS per connection measured before the forced GC (garbage still in the heap, as bench/imap.ts measures). */
+  withoutGcKiB: { rss: number; rssAfterWake: number };
   perConnectionKiB: { rss: number; pss: number; heap: number; external: number; rssAfterWake: number; pssAfterWake: number; heapAfterWake: number; externalAfterWake: number };
   /** From each SMTP 250 as the client reads it (negative: the EXISTS came first), and from the end of DATA. */
   wake: { woken: number; p50Ms: number; p99Ms: number; maxMs: number; allWithinOneSecond: boolean; deliverySeconds: number; fromDataEnd: { p50Ms: number; p99Ms: number; maxMs: number } };
@@ -150,14 +152,14 @@ async function startProbedDaemon(bench: BenchDaemon): Promise<ChildProcess> {
   return child;
 }
 
-function probe(child: ChildProcess): Promise<MemoryProbe> {
+function probe(child: ChildProcess, gc = true): Promise<MemoryProbe> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('memory probe did not answer')), 10_000);
     child.once('message', (message) => {
       clearTimeout(timer);
       resolve(message as MemoryProbe);
     });
-    child.send('probe');
+    child.send(gc ? 'probe' : 'probe-no-gc');
   });
 }
 
@@ -267,12 +269,14 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
     await sleep(500);
     for (const { client } of warmers) client.close();
     await sleep(1000);
+    const beforeNoGc = await probe(child, false);
     const before = await probe(child);
     await snapshot(child, 'before');
     const started = performance.now();
     idlers = await openIdlers(port, ca, logins, connections, 0);
     const openSeconds = (performance.now() - started) / 1000;
     await sleep(1000);
+    const idleNoGc = await probe(child, false);
     const idle = await probe(child);
     await snapshot(child, `idle-${connections}`);
 
@@ -288,6 +292,7 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
     const fromDataEnd = idlers.filter(({ client }) => client.existsAt > 0).map(({ client, box }) => client.existsAt - dataEndAt[box]);
     fromDataEnd.sort((a, b) => a - b);
     await sleep(1000);
+    const afterWakeNoGc = await probe(child, false);
     const afterWake = await probe(child);
     await snapshot(child, `woken-${connections}`);
     const round = (value: number) => Number(value.toFixed(2));
@@ -306,6 +311,7 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
         heapAfterWake: kib(afterWake.heapUsed - before.heapUsed, connections),
         externalAfterWake: kib(afterWake.external - before.external, connections),
       },
+      withoutGcKiB: { rss: kib(idleNoGc.rss - beforeNoGc.rss, connections), rssAfterWake: kib(afterWakeNoGc.rss - beforeNoGc.rss, connections) },
       wake: {
         woken: latencies.length,
         p50Ms: round(percentile(latencies, 50)),
@@ -343,7 +349,8 @@ export async function benchIdleConnections(): Promise<IdleRunResult[]> {
           `RSS ${mib(m.before.rss)} -> ${mib(m.idle.rss)} -> ${mib(m.afterWake.rss)} MiB after the wake-up; ` +
           `per connection RSS ${result.perConnectionKiB.rss} KiB idle, ${result.perConnectionKiB.rssAfterWake} KiB after a wake-up (target <= 40 KiB); ` +
           `PSS ${result.perConnectionKiB.pss} / ${result.perConnectionKiB.pssAfterWake} KiB; V8 heap ${result.perConnectionKiB.heap} / ${result.perConnectionKiB.heapAfterWake} KiB, ` +
-          `external ${result.perConnectionKiB.external} / ${result.perConnectionKiB.externalAfterWake} KiB`,
+          `external ${result.perConnectionKiB.external} / ${result.perConnectionKiB.externalAfterWake} KiB; ` +
+          `RSS before the forced GC ${result.withoutGcKiB.rss} / ${result.withoutGcKiB.rssAfterWake} KiB`,
       );
       console.log(
         `  wake-up: ${result.wake.woken}/${count} woken, SMTP 250 -> EXISTS p50 ${result.wake.p50Ms} ms, p99 ${result.wake.p99Ms} ms, max ${result.wake.maxMs} ms ` +

@@ -32,11 +32,14 @@ if (process.send) {
       process.send!('snapshot-written');
       return;
     }
-    if (message !== 'probe') return;
+    // 'probe-no-gc': memory as it is (garbage included), as a daemon without --expose-gc runs
+    if (message !== 'probe' && message !== 'probe-no-gc') return;
     const gc = (globalThis as { gc?: () => void }).gc;
-    // twice: the first pass may only finalise what the second frees
-    gc?.();
-    gc?.();
+    if (message === 'probe') {
+      // twice: the first pass may only finalise what the second frees
+      gc?.();
+      gc?.();
+    }
     const usage = process.memoryUsage();
     const probe: MemoryProbe = { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, pss: pss() };
     process.send!(probe);
