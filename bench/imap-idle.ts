@@ -34,8 +34,10 @@ const PEER_DN = { CN: 'mx.operateur-fictif.fr', OU: '00000000000001', O: 'Operat
 const SOURCE_ADDRESSES = 10;
 /** Connections being opened at once. */
 const OPENING_AT_ONCE = 100;
-/** The whole run (every count) stops by itself after this long. */
-const OVERALL_LIMIT_MS = 170_000;
+/** A run stops by itself after this long: 60 s, and 12 ms per connection (opening them dominates). */
+const limitMs = (connections: number) => 60_000 + 12 * connections;
+/** The daemon of the run in progress, killed if the run overstays. */
+let running: ChildProcess | null = null;
 
 const root = path.resolve(__dirname, '..', '..');
 const mssd = path.join(root, 'bin', 'mssd');
@@ -136,6 +138,7 @@ async function startProbedDaemon(bench: BenchDaemon): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   bench.child = child;
+  running = child;
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer) => {
@@ -325,6 +328,7 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
   } finally {
     for (const { client } of idlers) client.close();
     await stop(child);
+    running = null;
   }
 }
 
@@ -333,13 +337,16 @@ export async function benchIdleConnections(): Promise<IdleRunResult[]> {
   const counts = (process.env.BENCH_IDLE_COUNTS ?? '1000,10000').split(',').map(Number).filter((n) => n > 0);
   const boxes = Number(process.env.BENCH_IDLE_BOXES ?? 100);
   const results: IdleRunResult[] = [];
-  const deadline = setTimeout(() => {
-    console.error(`bench:imap-idle stopped: over ${OVERALL_LIMIT_MS / 1000} s`);
-    process.exit(2);
-  }, OVERALL_LIMIT_MS);
+  let deadline: NodeJS.Timeout | undefined;
   try {
     for (const count of counts) {
+      deadline = setTimeout(() => {
+        console.error(`bench:imap-idle stopped: ${count} connections took over ${limitMs(count) / 1000} s (a loaded machine?)`);
+        running?.kill('SIGKILL');
+        process.exit(2);
+      }, limitMs(count));
       const result = await runIdleConnections(count, Math.min(boxes, count));
+      clearTimeout(deadline);
       results.push(result);
       const m = result.memory;
       const mib = (octets: number) => (octets / 2 ** 20).toFixed(1);
@@ -361,6 +368,7 @@ export async function benchIdleConnections(): Promise<IdleRunResult[]> {
     }
   } finally {
     clearTimeout(deadline);
+    running?.kill('SIGKILL');
   }
   return results;
 }
