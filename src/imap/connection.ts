@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { DeflateChannel } from './compression';
 import { runCommand } from './dispatch';
 import type { CommandHandler } from './commands/registry';
 import type { Inactive, InactivitySweep } from './inactivity';
@@ -57,6 +58,8 @@ export class ImapConnection implements SessionIo, Inactive {
   private deadlineDue = 0;
   /** Date.now() of the last octet read or written: the inactivity timers (RFC 3501 section 5.4). */
   lastActivity = Date.now();
+  /** COMPRESS=DEFLATE (RFC 4978) once started: every octet in and out goes through it. */
+  private compression: DeflateChannel | null = null;
   readonly session: ImapSession;
   secure: boolean;
 
@@ -117,8 +120,18 @@ export class ImapConnection implements SessionIo, Inactive {
     if (this.closed || this.closing || this.upgrading) return;
     this.lastActivity = Date.now();
     if (this.commandStartedAt) this.commandOctets += chunk.length;
+    if (this.compression) this.compression.receive(chunk);
+    else this.onPlainData(chunk);
+  }
+
+  /** Client octets in clear (inflated when COMPRESS is on): the same reader and limits either way. */
+  private onPlainData(chunk: Buffer): void {
+    if (this.closed || this.closing) return;
     this.reader.push(chunk);
-    if (this.reader.buffered > MAX_BUFFERED) this.socket.pause();
+    if (this.reader.buffered > MAX_BUFFERED) {
+      this.socket.pause();
+      this.compression?.pause();
+    }
     this.pump();
   }
 
@@ -174,7 +187,10 @@ export class ImapConnection implements SessionIo, Inactive {
       this.close();
     }
     this.busy = false;
-    if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) this.socket.resume();
+    if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) {
+      this.socket.resume();
+      this.compression?.resume();
+    }
     setImmediate(ImapConnection.pumpLater, this);
   }
 
@@ -256,12 +272,15 @@ export class ImapConnection implements SessionIo, Inactive {
   write(data: string | Buffer): void {
     if (this.closed || this.closing || this.socket.destroyed) return;
     this.lastActivity = Date.now();
-    this.socket.write(data);
+    if (this.compression) this.compression.write(data);
+    else this.socket.write(data);
   }
 
   waitForDrain(): Promise<boolean> {
     const socket = this.socket;
     if (this.closed || socket.destroyed) return Promise.resolve(false);
+    const compression = this.compression;
+    if (compression) return compression.drained().then(() => !this.closed && !socket.destroyed);
     if (!socket.writableNeedDrain) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = () => {
@@ -312,11 +331,30 @@ export class ImapConnection implements SessionIo, Inactive {
     });
   }
 
+  /**
+   * COMPRESS DEFLATE (RFC 4978 section 3), after its tagged OK went out in clear: from here both
+   * directions are deflated. Whatever the client pipelined after the command was sent before it
+   * could know the answer, so it is thrown away (a new reader), as after STARTTLS.
+   */
+  startCompression(): void {
+    if (this.closed || this.closing || this.compression) return;
+    this.reader = this.newReader();
+    this.compression = new DeflateChannel(
+      this.socket,
+      (chunk) => this.onPlainData(chunk),
+      (err) => {
+        this.session.log.info({ imap: this.session.id, peer: this.peer, err: err.message }, 'connection cut: invalid compressed data');
+        this.destroy();
+      },
+    );
+  }
+
   /** Ends the connection once what was written has gone out (BYE lines must arrive). */
   close(): void {
     if (this.closed || this.closing) return;
     this.closing = true;
-    this.socket.end();
+    if (this.compression) this.compression.end(); // the final deflate block, then the socket
+    else this.socket.end();
     setTimeout(() => this.destroy(), 2000).unref();
   }
 
@@ -326,6 +364,7 @@ export class ImapConnection implements SessionIo, Inactive {
     this.options.inactivity.delete(this);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
+    this.compression?.destroy();
     this.socket.destroy();
     const waiter = this.lineWaiter;
     this.lineWaiter = null;

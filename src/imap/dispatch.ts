@@ -8,7 +8,7 @@ import type { CommandHandler, Completion } from './commands/registry';
 import type { ImapSession } from './session';
 
 /** Commands that have a UID form (RFC 3501 section 6.4.8, RFC 4315, RFC 6851). */
-const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
+const UID_FORMS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD']);
 
 function stateRefusal(session: ImapSession, command: Command, handler: CommandHandler): Completion {
   if (session.state === 'not-authenticated') return { status: 'BAD', text: `${command.name} needs you to log in first` };

@@ -42,6 +42,8 @@ export interface SessionIo {
   /** Whether the connection is under TLS (implicit, or after STARTTLS). */
   readonly secure: boolean;
   startTls(): Promise<void>;
+  /** COMPRESS=DEFLATE (RFC 4978): deflate both directions from now on; absent where unsupported. */
+  startCompression?(): void;
   close(): void;
 }
 
@@ -53,6 +55,8 @@ export class ImapSession {
   readonly enabled = new Set<string>();
   /** The mailbox this session idles on (registered in services.idleWatchers), while IDLE runs. */
   private idlingOn: number | null = null;
+  /** COMPRESS DEFLATE succeeded on this connection (RFC 4978: a second one gets COMPRESSIONACTIVE). */
+  compressing = false;
   /** Ends the registration that lets a revocation cut this session (set at login). */
   unregister: (() => void) | null = null;
 
@@ -104,10 +108,17 @@ export class ImapSession {
       'ESEARCH',
       'STATUS=SIZE',
       'MULTIAPPEND',
+      'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
       'QUOTA',
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',
       `APPENDLIMIT=${this.config.limits.maxMessageBytes}`,
+      'ACL', // RFC 4314 read side: commands/acl.ts (SETACL/DELETEACL answered NO)
+      'RIGHTS=texk', // RFC 4314 section 2.1.1: rights t, e, x, k in place of the obsolete d and c
+      'COMPRESS=DEFLATE', // RFC 4978: commands/compress.ts, compression.ts
+      'SEARCHRES', // RFC 5182: RETURN (SAVE) in commands/search.ts, "$" in saved-search.ts
+      'WITHIN', // RFC 5032: protocol/search.ts YOUNGER, OLDER
+      'BINARY', // RFC 3516: commands/fetch.ts BINARY[], BINARY.SIZE; commands/append.ts literal8
     ];
   }
 

@@ -46,3 +46,6 @@ export {
 } from './structure';
 export { decodeBytes, decodeHeaderValue, decodeQuotedPrintable } from './decode';
 export { decodeBody, searchableText, textOf } from './part-text';
+export { casemap, foldText } from './fold';
+export { baseSubject, sortKeysOf, type SortKeys } from './sort-keys';
+export { binaryContent, encodeBinaryParts, type BinaryContent } from './binary';

@@ -5,6 +5,10 @@
 // limits.maxMessageBytes (RFC 7889): the reader refuses a larger one before it is sent. A message
 // appended to the selected mailbox reaches this session as EXISTS (dispatch's flushUpdates) and
 // other sessions at once (IDLE) or at their next command.
+// BINARY (RFC 3516 section 4.3): a message may come as literal8 "~{n}"; its parts that hold NUL
+// octets are stored base64-encoded (src/mime/binary.ts), so BODY[...] stays a valid literal and
+// BINARY[...] gives the original octets back.
+import { encodeBinaryParts } from '../../mime';
 import { appendManyToMailbox, type AppendInput } from '../../store/imap-messages';
 import { parseDateTime } from '../protocol/dates';
 import { badSyntax, ImapError } from '../protocol/errors';
@@ -34,7 +38,7 @@ function parseMessages(args: readonly Token[]): AppendInput[] {
     }
     const message = args[position++];
     if (message?.type !== 'literal') throw badSyntax(`APPEND needs the message as a literal, got ${describeToken(message)}`);
-    messages.push({ raw: message.value, flags, internalDate });
+    messages.push({ raw: message.binary ? encodeBinaryParts(message.value) : message.value, flags, internalDate });
     if (messages.length > MAX_MULTIAPPEND) throw new ImapError('NO', `At most ${MAX_MULTIAPPEND} messages in one APPEND`, 'LIMIT');
   } while (position < args.length);
   return messages;

@@ -7,9 +7,10 @@ import { badSyntax } from '../protocol/errors';
 import { formatSequenceSet } from '../protocol/sequence';
 import { describeToken, isWord, type Token } from '../protocol/tokens';
 
-export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
+// SAVE (RFC 5182 SEARCHRES) keeps the result as "$" instead of, or besides, returning it.
+export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
 
-const OPTIONS: readonly ReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT'];
+const OPTIONS: readonly ReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
 
 /**
  * Splits `RETURN (options)` off the front of SEARCH's arguments (RFC 4731 section 3.1,
@@ -22,11 +23,28 @@ export function parseSearchReturn(args: readonly Token[]): { options: Set<Return
   const options = new Set<ReturnOption>();
   for (const item of list.items) {
     const name = item.type === 'atom' ? item.value.toUpperCase() : '';
-    if (!OPTIONS.includes(name as ReturnOption)) throw badSyntax(`Unknown SEARCH return option ${describeToken(item)}; use MIN, MAX, ALL or COUNT`);
+    if (!OPTIONS.includes(name as ReturnOption)) throw badSyntax(`Unknown SEARCH return option ${describeToken(item)}; use MIN, MAX, ALL, COUNT or SAVE`);
     options.add(name as ReturnOption);
   }
   if (options.size === 0) options.add('ALL');
   return { options, rest: args.slice(2) };
+}
+
+/**
+ * What SAVE keeps (RFC 5182 section 2.1): with MIN and/or MAX but neither ALL nor COUNT, only
+ * those messages; otherwise every match. `matches` ascending.
+ */
+export function savedSubset<T>(options: ReadonlySet<ReturnOption>, matches: readonly T[]): T[] {
+  if (options.has('ALL') || options.has('COUNT') || (!options.has('MIN') && !options.has('MAX'))) return [...matches];
+  const kept: T[] = [];
+  if (options.has('MIN') && matches.length > 0) kept.push(matches[0]);
+  if (options.has('MAX') && matches.length > 0 && (kept.length === 0 || matches.length > 1)) kept.push(matches[matches.length - 1]);
+  return kept;
+}
+
+/** RETURN (SAVE) alone: the result is kept and no ESEARCH response is sent (RFC 5182 section 2.1). */
+export function onlySave(options: ReadonlySet<ReturnOption>): boolean {
+  return options.size === 1 && options.has('SAVE');
 }
 
 export interface EsearchMatch {

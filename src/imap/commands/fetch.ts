@@ -22,11 +22,11 @@ import { FLAG_BITS, readBody } from '../../store/messages';
 import { bodyStructure, envelope, internalDate } from '../protocol/encode';
 import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import type { Ranges } from '../protocol/sequence';
-import { fetchSection } from '../protocol/sections';
+import { fetchBinary, fetchSection, type BinaryAnswer } from '../protocol/sections';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
 import { announceFlagChange, currentMailbox, expungeIssued, ResponseStream, targetRanges } from './message-common';
-import { ok, SELECTED, type CommandHandler } from './registry';
+import { no, ok, SELECTED, type CommandHandler } from './registry';
 
 const SEEN = FLAG_BITS['\\Seen'];
 /** Messages whose rows are read from the store at a time. */
@@ -87,6 +87,8 @@ async function fetchFromView(selected: SelectedMailbox, request: FetchRequest, r
 interface StoreFetchOutcome {
   /** Some message was expunged from the store before its data could be read. */
   missing: boolean;
+  /** A BINARY item named a part whose Content-Transfer-Encoding is unknown (RFC 3516 §4.2). */
+  unknownCte: string | null;
 }
 
 /** Sets \Seen on the unseen messages of a batch (store/flags.ts); returns the UIDs whose flags changed. */
@@ -111,14 +113,14 @@ async function fetchFromStore(
   ranges: Ranges,
   out: ResponseStream,
 ): Promise<StoreFetchOutcome> {
-  const outcome: StoreFetchOutcome = { missing: false };
+  const outcome: StoreFetchOutcome = { missing: false, unknownCte: null };
   const setSeen = request.setsSeen && !selected.readOnly;
   const condstore = session.condstore;
   const hasFlags = request.items.some((item) => item.type === 'FLAGS');
   const hasModseq = request.items.some((item) => item.type === 'MODSEQ');
   const needsRow = request.items.some((item) => !VIEW_ITEMS.has(item.type));
-  const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section');
-  const needsContent = request.items.some((item) => item.type === 'section');
+  const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section' || item.type === 'binary');
+  const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary');
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
   const batch: number[] = [];
@@ -152,6 +154,16 @@ async function fetchFromStore(
       const content = needsContent && row ? readBody(session.db, row.bodyHash) : undefined;
       if (needsContent && !content) {
         outcome.missing = true;
+        continue;
+      }
+      // BINARY answers first: a part that cannot be decoded leaves the whole message out
+      const binaries = new Map<FetchItem, BinaryAnswer>();
+      for (const item of request.items) {
+        if (item.type === 'binary') binaries.set(item, fetchBinary(content as Buffer, structure as MimePart, item));
+      }
+      const undecodable = [...binaries.values()].find((answer) => answer.kind === 'unknown-cte');
+      if (undecodable?.kind === 'unknown-cte') {
+        outcome.unknownCte = undecodable.encoding;
         continue;
       }
       out.write(`* ${index + 1} FETCH (`);
@@ -188,6 +200,18 @@ async function fetchFromStore(
             text(`${item.responseName} `);
             out.literal(fetchSection(content as Buffer, structure as MimePart, item));
             break;
+          case 'binary': {
+            const answer = binaries.get(item) as BinaryAnswer;
+            if (item.sizeOnly) {
+              text(`${item.responseName} ${answer.kind === 'data' ? answer.size : 0}`);
+            } else if (answer.kind === 'data') {
+              text(`${item.responseName} `);
+              out.literal(answer.data, answer.literal8);
+            } else {
+              text(`${item.responseName} NIL`);
+            }
+            break;
+          }
         }
       }
       if (seenNow.has(uid)) {
@@ -222,6 +246,11 @@ export const fetch: CommandHandler = {
     }
     const outcome = await fetchFromStore(session, selected, request, ranges, out);
     await out.flush();
+    if (outcome.unknownCte !== null) {
+      // RFC 3516 §4.2 and §6 resp-text-code "UNKNOWN-CTE"; response text is 7-bit
+      const encoding = outcome.unknownCte.replace(/[^\x20-\x7e]/g, '?').slice(0, 60);
+      return no(`Cannot decode the content transfer encoding ${encoding} of a part; fetch it with BODY[] instead`, 'UNKNOWN-CTE');
+    }
     if (outcome.missing && !command.uid) return expungeIssued();
     return ok(`${command.uid ? 'UID ' : ''}FETCH completed`);
   },

@@ -1,8 +1,10 @@
 // Every IMAP command the server knows, by name. One file per command (or per small family).
+import { deleteacl, getacl, listrights, myrights, setacl } from './acl';
 import { append } from './append';
 import { authenticate } from './authenticate';
 import { capability } from './capability';
 import { close, unselect } from './close';
+import { compress } from './compress';
 import { copy, move } from './copy-move';
 import { create } from './create';
 import { deleteCommand } from './delete';
@@ -20,11 +22,13 @@ import type { CommandHandler } from './registry';
 import { getquota, getquotaroot, setquota } from './quota';
 import { rename } from './rename';
 import { search } from './search';
+import { sort } from './sort';
 import { examine, select } from './select';
 import { starttls } from './starttls';
 import { status } from './status';
 import { store } from './store';
 import { subscribe, unsubscribe } from './subscribe';
+import { thread } from './thread';
 
 const ALL: CommandHandler[] = [capability, noop, check, logout, starttls, login, authenticate, id, enable, namespace, idle];
 // Message commands: FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE (and their UID forms), APPEND.
@@ -34,6 +38,12 @@ ALL.push(select, examine, create, deleteCommand, rename, subscribe, unsubscribe,
 
 // Extensions of issue 12: QUOTA (RFC 9208).
 ALL.push(getquotaroot, getquota, setquota);
+// SORT and THREAD (RFC 5256).
+ALL.push(sort, thread);
+// ACL, read side (RFC 4314).
+ALL.push(myrights, getacl, listrights, setacl, deleteacl);
+// COMPRESS=DEFLATE (RFC 4978).
+ALL.push(compress);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));

@@ -20,6 +20,7 @@ import type { SelectedMailbox } from '../selected';
 import type { ImapSession, SessionIo } from '../session';
 import { asciiText, displayName, isSharedName, mailboxArgument } from './mailbox-args';
 import { no, type Completion } from './registry';
+import { savedRanges } from '../saved-search';
 
 /**
  * The selected mailbox, brought up to date first so that the command works on the store's
@@ -42,6 +43,7 @@ export function currentMailbox(session: ImapSession, allowExpunge: boolean): Sel
  * out). A sequence number past the last message is a BAD (RFC 3501 section 9 seq-number).
  */
 export function targetRanges(selected: SelectedMailbox, token: Token | undefined, uid: boolean): Ranges {
+  if (token?.type === 'atom' && token.value === '$') return savedRanges(selected); // RFC 5182 SEARCHRES
   const set = expectSequenceSet(token);
   if (uid) return resolveUids(set, selected.uids);
   if (exceedsMessageCount(set, selected.exists)) throw invalidSequenceSet();
@@ -154,9 +156,12 @@ export class ResponseStream {
     this.size += text.length;
   }
 
-  /** Appends a literal `{n}` CRLF and its octets, as they are (RFC 3501 section 4.3). */
-  literal(data: Buffer): void {
-    this.text += `{${data.length}}\r\n`;
+  /**
+   * Appends a literal `{n}` CRLF and its octets, as they are (RFC 3501 section 4.3); with
+   * `binary`, a literal8 `~{n}` (RFC 3516 section 4.2), the only form that may carry NUL.
+   */
+  literal(data: Buffer, binary = false): void {
+    this.text += `${binary ? '~' : ''}{${data.length}}\r\n`;
     if (data.length > 0) {
       this.pieces.push(this.text, data);
       this.text = '';

@@ -6,11 +6,12 @@
 import { findHeaderEnd, parseHeaderBlock, searchableText, type HeaderField, type MimePart } from '../../mime';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { readBody } from '../../store/messages';
-import { searchCandidates } from '../../store/search-index';
-import { compileSearch, fullTextQuery, parseSearch, searchNeeds, usesModseq, type SearchKey, type SearchMessage } from '../protocol/search';
+import { indexedTexts, searchCandidates, searchIndexReady, type IndexedText } from '../../store/search-index';
+import { compileSearch, fullTextQuery, parseSearch, searchNeeds, usesModseq, type FoldedText, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
-import { esearchResponse, parseSearchReturn } from './esearch';
+import { saveSearchResult, savedUids } from '../saved-search';
+import { esearchResponse, onlySave, parseSearchReturn, savedSubset } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
@@ -31,7 +32,12 @@ class CandidateMessage implements SearchMessage {
     private readonly selected: SelectedMailbox,
     private readonly index: number,
     private readonly row: FetchedMessage | undefined,
+    private readonly indexed: IndexedText | undefined,
   ) {}
+
+  folded(): FoldedText | null {
+    return this.indexed ?? null;
+  }
 
   get seq(): number {
     return this.index + 1;
@@ -97,6 +103,53 @@ function candidateIndexes(session: ImapSession, selected: SelectedMailbox, key: 
   return Uint32Array.from(indexes);
 }
 
+/**
+ * Sequence indexes (0-based, ascending) of the messages of the selected mailbox that match `key`
+ * (RFC 3501 section 6.4.4). SEARCH, SORT and THREAD all select their messages through it.
+ */
+export async function matchingIndexes(
+  session: ImapSession,
+  selected: SelectedMailbox,
+  key: SearchKey,
+  saved: ReadonlySet<number> = new Set(savedUids(selected)),
+): Promise<number[]> {
+  const count = selected.exists;
+  const matches = compileSearch(key, {
+    messageCount: count,
+    largestUid: count > 0 ? selected.uids[count - 1] : 0,
+    savedUids: saved, // RFC 5182: "$" is the UIDs of the last SEARCH ... SAVE
+  });
+  const needs = searchNeeds(key);
+  const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
+  const needsText = needs.headers || needs.body;
+
+  // The full-text index rules out the messages that cannot match; the rest are checked exactly,
+  // against the folded text the index keeps (no body decoded) once every body is indexed.
+  const indexes = candidateIndexes(session, selected, key);
+  const total = indexes ? indexes.length : count;
+  const found: number[] = [];
+  for (let start = 0; start < total; start += BATCH) {
+    const end = Math.min(total, start + BATCH);
+    const batch = indexes ? indexes.subarray(start, end) : null;
+    const rows = new Map<number, FetchedMessage>();
+    let texts: Map<number, IndexedText> | null = null;
+    if (needsRow) {
+      const uids = batch ? Array.from(batch, (index) => selected.uids[index]) : Array.from(selected.uids.subarray(start, end));
+      for (const row of fetchMessages(session.db, selected.mailboxId, uids)) rows.set(row.uid, row);
+      if (needsText && searchIndexReady(session.db)) texts = indexedTexts(session.db, selected.mailboxId, uids);
+      if (end < total) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
+    }
+    for (let at = start; at < end; at++) {
+      const index = batch ? batch[at - start] : at;
+      const uid = selected.uids[index];
+      const row = rows.get(uid);
+      if (needsRow && !row) continue; // expunged meanwhile: its data is gone
+      if (matches(new CandidateMessage(session, selected, index, row, texts?.get(uid)))) found.push(index);
+    }
+  }
+  return found;
+}
+
 export const search: CommandHandler = {
   name: 'SEARCH',
   states: SELECTED,
@@ -104,47 +157,24 @@ export const search: CommandHandler = {
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
     const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const saving = returnOptions?.has('SAVE') ?? false;
+    const previous = new Set(savedUids(selected)); // "$" may be used by the SEARCH that replaces it
+    if (saving) saveSearchResult(selected, []); // RFC 5182 section 2.1: a SEARCH ... SAVE that fails leaves "$" empty
     const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
     if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
-    const count = selected.exists;
-    const matches = compileSearch(request.key, {
-      messageCount: count,
-      largestUid: count > 0 ? selected.uids[count - 1] : 0,
-    });
-    const needs = searchNeeds(request.key);
-    const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
-
-    // The full-text index rules out the messages that cannot match; the rest are checked exactly.
-    const indexes = candidateIndexes(session, selected, request.key);
-    const total = indexes ? indexes.length : count;
-    const found: number[] = [];
-    const foundModseqs: number[] = [];
-    let highestModseq = 0;
-    for (let start = 0; start < total; start += BATCH) {
-      const end = Math.min(total, start + BATCH);
-      const batch = indexes ? indexes.subarray(start, end) : null;
-      const rows = new Map<number, FetchedMessage>();
-      if (needsRow) {
-        const uids = batch ? Array.from(batch, (index) => selected.uids[index]) : Array.from(selected.uids.subarray(start, end));
-        for (const row of fetchMessages(session.db, selected.mailboxId, uids)) rows.set(row.uid, row);
-        if (end < total) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
-      }
-      for (let at = start; at < end; at++) {
-        const index = batch ? batch[at - start] : at;
-        const uid = selected.uids[index];
-        const row = rows.get(uid);
-        if (needsRow && !row) continue; // expunged meanwhile: its data is gone
-        if (!matches(new CandidateMessage(session, selected, index, row))) continue;
-        found.push(command.uid ? uid : index + 1);
-        foundModseqs.push(selected.modseqs[index]);
-        if (selected.modseqs[index] > highestModseq) highestModseq = selected.modseqs[index];
-      }
-    }
+    const indexes = await matchingIndexes(session, selected, request.key, previous);
+    const found = indexes.map((index) => (command.uid ? selected.uids[index] : index + 1));
+    const foundModseqs = indexes.map((index) => selected.modseqs[index]);
+    const highestModseq = foundModseqs.reduce((highest, modseq) => Math.max(highest, modseq), 0);
 
     if (returnOptions) {
       const matches = found.map((value, i) => ({ value, modseq: foundModseqs[i] }));
-      session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      if (saving) {
+        const kept = savedSubset(returnOptions, found);
+        saveSearchResult(selected, command.uid ? kept : kept.map((seq) => selected.uids[seq - 1]));
+      }
+      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
       return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
     }
     const out = new ResponseStream(session.io);

@@ -40,7 +40,24 @@ export interface SimpleItem {
   type: SimpleItemName;
 }
 
-export type FetchItem = SimpleItem | BodySectionItem;
+/**
+ * BINARY[part]<partial>, BINARY.PEEK[part]<partial> and BINARY.SIZE[part] (RFC 3516 §4.2): a part's
+ * content with its Content-Transfer-Encoding undone, or the size of that decoded content.
+ */
+export interface BinaryItem {
+  type: 'binary';
+  /** Part numbers; [] for the whole message. */
+  part: number[];
+  partial: Partial | null;
+  /** BINARY.PEEK leaves \Seen alone; BINARY.SIZE never sets it. */
+  peek: boolean;
+  /** BINARY.SIZE: only the decoded size. */
+  sizeOnly: boolean;
+  /** `BINARY[1.2]<0>` or `BINARY.SIZE[1.2]` (RFC 3516 §4.2 response names). */
+  responseName: string;
+}
+
+export type FetchItem = SimpleItem | BodySectionItem | BinaryItem;
 
 /** What the session has to load for each message to answer a FETCH. */
 export interface FetchNeeds {
@@ -146,8 +163,29 @@ function parsePartial(text: string): Partial {
   return { origin, count };
 }
 
+/** RFC 3516 §6 section-binary = "[" [section-part] "]": part numbers only. */
+function parseBinaryItem(token: SectionToken): BinaryItem {
+  const [first, extra] = token.items;
+  if (extra) throw badSyntax('Unexpected data in a binary section');
+  const part: number[] = [];
+  if (first) {
+    if (first.type !== 'atom' && first.type !== 'number') throw badSyntax(`Invalid binary section: ${describeToken(first)}`);
+    for (const word of first.value.split('.')) {
+      if (!/^[1-9][0-9]{0,8}$/.test(word)) throw badSyntax(`Invalid binary section: ${first.value.slice(0, 40)}`);
+      part.push(Number(word));
+    }
+  }
+  const sizeOnly = token.name === 'BINARY.SIZE';
+  if (sizeOnly && token.partial !== null) throw badSyntax('BINARY.SIZE takes no partial range');
+  const partial = token.partial === null ? null : parsePartial(token.partial);
+  const name = sizeOnly ? 'BINARY.SIZE' : 'BINARY';
+  const responseName = `${name}[${part.join('.')}]${partial ? `<${partial.origin}>` : ''}`;
+  return { type: 'binary', part, partial, peek: token.name !== 'BINARY', sizeOnly, responseName };
+}
+
 function parseItem(token: Token): FetchItem {
   if (token.type === 'section') {
+    if (token.name === 'BINARY' || token.name === 'BINARY.PEEK' || token.name === 'BINARY.SIZE') return parseBinaryItem(token);
     if (token.name !== 'BODY' && token.name !== 'BODY.PEEK') throw badSyntax(`Unsupported fetch attribute: ${token.name}[...]`);
     const section = parseSection(token);
     const partial = token.partial === null ? null : parsePartial(token.partial);
@@ -201,7 +239,7 @@ export function parseFetchArguments(args: readonly Token[], options: { uid: bool
   const items: FetchItem[] = [];
   const seen = new Set<string>();
   for (const item of requested) {
-    const key = item.type === 'section' ? item.responseName : item.type;
+    const key = item.type === 'section' || item.type === 'binary' ? item.responseName : item.type;
     if (seen.has(key)) continue;
     seen.add(key);
     items.push(item);
@@ -209,16 +247,17 @@ export function parseFetchArguments(args: readonly Token[], options: { uid: bool
 
   const has = (name: SimpleItemName): boolean => seen.has(name);
   const sections = items.filter((item): item is BodySectionItem => item.type === 'section');
-  const setsSeen = sections.some((item) => !item.peek);
+  const binaries = items.filter((item): item is BinaryItem => item.type === 'binary');
+  const setsSeen = sections.some((item) => !item.peek) || binaries.some((item) => !item.peek);
   const topHeaderOnly = (item: BodySectionItem): boolean => item.section.part.length === 0 && item.section.text !== null && item.section.text.startsWith('HEADER');
   const needs: FetchNeeds = {
     flags: has('FLAGS') || setsSeen,
     internalDate: has('INTERNALDATE'),
     size: has('RFC822.SIZE'),
     envelope: has('ENVELOPE'),
-    structure: has('BODY') || has('BODYSTRUCTURE') || sections.some((item) => item.section.part.length > 0),
-    content: sections.length > 0,
-    headerOnly: sections.length > 0 && sections.every(topHeaderOnly),
+    structure: has('BODY') || has('BODYSTRUCTURE') || sections.some((item) => item.section.part.length > 0) || binaries.length > 0,
+    content: sections.length > 0 || binaries.length > 0,
+    headerOnly: sections.length > 0 && binaries.length === 0 && sections.every(topHeaderOnly),
     modseq: has('MODSEQ'),
   };
   return { items, changedSince, setsSeen, needs };

@@ -94,6 +94,7 @@ const BACKSLASH = 0x5c;
 const RBRACKET = 0x5d;
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
+const TILDE = 0x7e;
 
 const EMPTY = Buffer.alloc(0);
 /** Past this capacity an emptied input buffer is released (1 000 idle connections stay small). */
@@ -190,11 +191,13 @@ interface PendingLiteral {
   chunks: Buffer[];
   received: number;
   size: number;
+  /** Announced as literal8 "~{N}" (RFC 3516 §4.3). */
+  binary: boolean;
 }
 
 type LineOutcome =
   | { kind: 'done' }
-  | { kind: 'literal'; size: number; sync: boolean }
+  | { kind: 'literal'; size: number; sync: boolean; binary: boolean }
   | { kind: 'error'; text: string; code?: 'LIMIT' };
 
 type State = 'idle' | 'line' | 'literal' | 'skip-line' | 'skip-raw-line' | 'skip-literal' | 'closed';
@@ -381,7 +384,7 @@ export class CommandReader {
     }
     if (literal.received < literal.size) return false;
     const value = literal.chunks.length === 1 ? literal.chunks[0] : Buffer.concat(literal.chunks, literal.size);
-    command.stack[command.stack.length - 1].items.push({ type: 'literal', value });
+    command.stack[command.stack.length - 1].items.push(literal.binary ? { type: 'literal', value, binary: true } : { type: 'literal', value });
     command.needSeparator = true;
     this.literal = null;
     this.state = 'line';
@@ -514,7 +517,7 @@ export class CommandReader {
       return this.error(tag, 'BAD', 'Literal too large', 'TOOBIG');
     }
     command.size += outcome.size;
-    this.literal = { chunks: [], received: 0, size: outcome.size };
+    this.literal = { chunks: [], received: 0, size: outcome.size, binary: outcome.binary };
     this.state = 'literal';
     this.fillLiteral();
     return outcome.sync ? { type: 'continue' } : undefined;
@@ -618,8 +621,10 @@ export class CommandReader {
         pos = quoted.end;
         continue;
       }
-      if (byte === LBRACE) {
+      const binary = byte === TILDE && line[pos + 1] === LBRACE; // RFC 3516 §4.3 literal8 = "~{" number "}"
+      if (byte === LBRACE || binary) {
         // RFC 3501 §4.3 literal = "{" number "}" CRLF; RFC 7888 adds "{" number "+}"
+        if (binary) pos++;
         let digitsEnd = pos + 1;
         while (digitsEnd < length && line[digitsEnd] >= 0x30 && line[digitsEnd] <= 0x39) digitsEnd++;
         let close = digitsEnd;
@@ -628,7 +633,7 @@ export class CommandReader {
         if (digitsEnd === pos + 1 || line[close] !== RBRACE) return { kind: 'error', text: 'Invalid literal' };
         if (close + 1 !== length) return { kind: 'error', text: 'A literal must end its line' };
         const digits = digitsEnd - pos - 1;
-        return { kind: 'literal', size: digits > 15 ? Infinity : Number(line.toString('latin1', pos + 1, digitsEnd)), sync };
+        return { kind: 'literal', size: digits > 15 ? Infinity : Number(line.toString('latin1', pos + 1, digitsEnd)), sync, binary };
       }
 
       // An atom, a number, NIL, or the name of a section ("BODY.PEEK[" ...)

@@ -1,7 +1,7 @@
 // SEARCH (RFC 3501 §6.4.4, §9 search-key; RFC 7162 §3.1.5 MODSEQ): arguments into a tree of
 // keys, then a predicate compiled once per command and run on each message. Message data is
 // asked for lazily, cheapest keys first, so a SEARCH UNSEEN never decodes a header or a body.
-import { decodeHeaderValue, type HeaderField } from '../../mime';
+import { decodeHeaderValue, foldText, type HeaderField } from '../../mime';
 import { addressText } from '../../mime/address-text';
 import { dayOf, parseSearchDate, sentDay } from './dates';
 import { ImapError, badSyntax } from './errors';
@@ -24,10 +24,17 @@ export type SearchKey =
   | { type: 'text'; value: string }
   /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (Date: field); day numbers. */
   | { type: 'date'; of: 'internal' | 'sent'; comparison: DateComparison; day: number }
+  /**
+   * WITHIN (RFC 5032): YOUNGER n (internal date within the last n seconds, younger: true) or
+   * OLDER n (at least n seconds ago); `cutoff` is now − n in milliseconds, fixed at parse time.
+   */
+  | { type: 'age'; younger: boolean; cutoff: number }
   /** LARGER (size > octets) and SMALLER (size < octets). */
   | { type: 'size'; comparison: 'larger' | 'smaller'; octets: number }
   /** A sequence set of message sequence numbers. */
   | { type: 'sequence'; set: SequenceSet }
+  /** "$" (RFC 5182): the messages of the last SEARCH RETURN (SAVE), as a key or after UID. */
+  | { type: 'saved' }
   | { type: 'uid'; set: SequenceSet }
   /** MODSEQ n: mod-sequence at least n (RFC 7162 §3.1.5; the metadata entry is accepted, unused). */
   | { type: 'modseq'; modseq: number }
@@ -56,6 +63,32 @@ export interface SearchMessage {
   headers(): readonly HeaderField[];
   /** Decoded text of the body (src/mime searchableText). */
   bodyText(): string;
+  /**
+   * The same text already folded, as the full-text index keeps it (src/store/search-index.ts
+   * IndexedText), or null when the message is not indexed: then headers() and bodyText() are used.
+   */
+  folded?(): FoldedText | null;
+}
+
+/** Folded subjects, header lines (`name: value`, name in lower case) and body of a message. */
+export interface FoldedText {
+  subject: string;
+  headers: string;
+  body: string;
+}
+
+/** Whether `needle` is a substring of the value of a `field: value` line of folded header lines. */
+function inHeaderLines(lines: string, field: string, needle: string): boolean {
+  const prefix = `${field}: `;
+  let at = lines.startsWith(prefix) ? 0 : lines.indexOf(`\n${prefix}`);
+  while (at >= 0) {
+    const start = at === 0 && lines.startsWith(prefix) ? prefix.length : at + 1 + prefix.length;
+    let end = lines.indexOf('\n', start);
+    if (end < 0) end = lines.length;
+    if (needle === '' || lines.slice(start, end).includes(needle)) return true;
+    at = lines.indexOf(`\n${prefix}`, end);
+  }
+  return false;
 }
 
 /** What "*" means in the sets of a SEARCH, and which day an internal date falls on. */
@@ -64,6 +97,8 @@ export interface SearchMailbox {
   largestUid: number;
   /** Internal dates are compared in this zone (minutes east of UTC); 0 by default. */
   timeZoneOffset?: number;
+  /** The UIDs "$" holds (RFC 5182); none by default. */
+  savedUids?: ReadonlySet<number>;
 }
 
 /** NOT, OR and parentheses nest at most this deep. */
@@ -117,6 +152,7 @@ class KeyParser {
       if (keys.length === 0) throw badSyntax('Empty search key list');
       return keys.length === 1 ? keys[0] : { type: 'and', keys };
     }
+    if (token.type === 'atom' && token.value === '$') return { type: 'saved' };
     if (token.type === 'number' || (token.type === 'atom' && isSequenceSet(token.value))) {
       return { type: 'sequence', set: parseSequenceSet(token.value) };
     }
@@ -165,7 +201,14 @@ class KeyParser {
       case 'UID': {
         const set = this.take('UID set');
         if (set.type !== 'atom' && set.type !== 'number') throw badSyntax(`Expected a UID set, got ${describeToken(set)}`);
+        if (set.value === '$') return { type: 'saved' }; // RFC 5182: "$" is a set of UIDs either way
         return { type: 'uid', set: parseSequenceSet(set.value) };
+      }
+      case 'YOUNGER':
+      case 'OLDER': {
+        // RFC 5032 §3: interval = nz-number of seconds, counted from when the command runs
+        const seconds = expectNumber(this.take(`${name} interval`), 'an interval in seconds', 1);
+        return { type: 'age', younger: name === 'YOUNGER', cutoff: Date.now() - seconds * 1000 };
       }
       case 'MODSEQ': {
         // RFC 7162 §3.1.5: "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
@@ -231,6 +274,9 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
     switch (node.type) {
       case 'flag':
         needs.flags = true;
+        break;
+      case 'age':
+        needs.internalDate = true;
         break;
       case 'date':
         if (node.of === 'internal') needs.internalDate = true;
@@ -311,15 +357,7 @@ function cost(key: SearchKey): number {
 /** Header fields that hold addresses: SEARCH also matches them in their parsed form. */
 const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
 
-/**
- * Text as SEARCH compares it: lower case, accents removed ("Glycémie" → "glycemie"), so that a
- * French word matches with or without its accents, as the full-text index folds them too.
- */
-export function foldText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
+export { foldText };
 
 function hasFlag(flags: ReadonlySet<string>, flag: string, lower: string): boolean {
   if (flags.has(flag)) return true;
@@ -349,7 +387,10 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
       const { field } = key;
       const needle = foldText(key.value);
       const addresses = ADDRESS_FIELDS.has(field);
+      const lineSafe = !needle.includes('\n');
       return (message) => {
+        const folded = lineSafe ? message.folded?.() : null;
+        if (folded) return inHeaderLines(folded.headers, field, needle);
         for (const header of message.headers()) {
           if (header.key !== field) continue;
           if (needle === '' || foldText(decodeHeaderValue(header.value)).includes(needle)) return true;
@@ -360,11 +401,17 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
     }
     case 'body': {
       const needle = foldText(key.value);
-      return (message) => foldText(message.bodyText()).includes(needle);
+      return (message) => {
+        const folded = message.folded?.();
+        return (folded ? folded.body : foldText(message.bodyText())).includes(needle);
+      };
     }
     case 'text': {
       const needle = foldText(key.value);
+      const lineSafe = !needle.includes('\n');
       return (message) => {
+        const folded = lineSafe ? message.folded?.() : null;
+        if (folded) return folded.headers.includes(needle) || folded.body.includes(needle);
         for (const header of message.headers()) {
           if (foldText(`${header.name}: ${decodeHeaderValue(header.value)}`).includes(needle)) return true;
           if (ADDRESS_FIELDS.has(header.key) && foldText(addressText(header.value)).includes(needle)) return true;
@@ -388,9 +435,18 @@ function compile(key: SearchKey, mailbox: SearchMailbox): Predicate {
         return compare(sent ?? dayOf(message.internalDate, offset), comparison, day);
       };
     }
+    case 'age': {
+      const { cutoff } = key;
+      const time = (message: SearchMessage) => (typeof message.internalDate === 'number' ? message.internalDate : message.internalDate.getTime());
+      return key.younger ? (message) => time(message) > cutoff : (message) => time(message) <= cutoff;
+    }
     case 'size': {
       const { octets } = key;
       return key.comparison === 'larger' ? (message) => message.size > octets : (message) => message.size < octets;
+    }
+    case 'saved': {
+      const uids = mailbox.savedUids ?? new Set<number>();
+      return (message) => uids.has(message.uid);
     }
     case 'sequence': {
       const ranges = resolveRanges(key.set, mailbox.messageCount);

@@ -1,7 +1,7 @@
 // The octets of a BODY[section]<partial> (RFC 3501 §6.4.5), cut from the raw message with the
 // offsets of the MIME structure cached at ingest: no parsing of the message at fetch time.
-import { partAt, type MimePart } from '../../mime';
-import type { BodySectionItem, FetchItem, Partial, Section } from './fetch-items';
+import { binaryContent, partAt, type MimePart } from '../../mime';
+import type { BinaryItem, BodySectionItem, FetchItem, Partial, Section } from './fetch-items';
 
 const EMPTY = Buffer.alloc(0);
 const CRLF = Buffer.from('\r\n');
@@ -103,9 +103,27 @@ export function fetchSection(raw: Buffer, structure: MimePart, item: BodySection
 }
 
 /**
- * Whether fetching the item sets \Seen (RFC 3501 §6.4.5): BODY[...] without .PEEK, RFC822 and
- * RFC822.TEXT do; BODY.PEEK[...], RFC822.HEADER and every other item do not.
+ * Whether fetching the item sets \Seen (RFC 3501 §6.4.5): BODY[...] without .PEEK, RFC822,
+ * RFC822.TEXT and BINARY[...] (RFC 3516 §4.2) do; BODY.PEEK[...], BINARY.PEEK[...],
+ * BINARY.SIZE[...], RFC822.HEADER and every other item do not.
  */
 export function setsSeen(item: FetchItem): boolean {
-  return item.type === 'section' && !item.peek;
+  return (item.type === 'section' || item.type === 'binary') && !item.peek;
+}
+
+/** What to send for a BINARY, BINARY.PEEK or BINARY.SIZE item (RFC 3516 §4.2). */
+export type BinaryAnswer =
+  /** `BINARY[...] ~{n}` (literal8 when the octets hold a NUL) or `BINARY.SIZE[...] n`. */
+  | { kind: 'data'; data: Buffer; size: number; literal8: boolean }
+  /** The part does not exist: NIL (BINARY.SIZE: 0). */
+  | { kind: 'nil' }
+  /** The part's Content-Transfer-Encoding is unknown: the command ends in NO [UNKNOWN-CTE]. */
+  | { kind: 'unknown-cte'; encoding: string };
+
+export function fetchBinary(raw: Buffer, structure: MimePart, item: BinaryItem): BinaryAnswer {
+  const content = binaryContent(raw, structure, item.part);
+  if (content.kind === 'missing') return { kind: 'nil' };
+  if (content.kind === 'unknown-cte') return content;
+  const data = applyPartial(content.data, item.partial);
+  return { kind: 'data', data, size: content.data.length, literal8: data.includes(0) };
 }

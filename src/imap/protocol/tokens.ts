@@ -37,6 +37,8 @@ export interface StringToken {
 export interface LiteralToken {
   type: 'literal';
   value: Buffer;
+  /** Sent as literal8 "~{N}" (RFC 3516 §4.3): may hold NUL; only APPEND takes one. */
+  binary?: boolean;
 }
 
 /** A parenthesised list (RFC 3501 §4.4). */
@@ -122,7 +124,11 @@ export function expectAtom(token: Token | undefined, what: string): string {
 /** The text of a string token: quoted, literal (read as UTF-8), or null for other tokens. */
 export function stringValue(token: Token | undefined): string | null {
   if (token?.type === 'string') return token.value;
-  if (token?.type === 'literal') return token.value.toString('utf8');
+  if (token?.type === 'literal') {
+    // RFC 3516 §4.3: literal8 is for message data only, never for a string argument
+    if (token.binary) throw badSyntax('A binary literal (~{n}) is only accepted for message data');
+    return token.value.toString('utf8');
+  }
   return null;
 }
 

@@ -28,10 +28,25 @@ t.test('simple attributes, alone or in a list, duplicates dropped', async (t) =>
     'MODSEQ',
   ]);
   t.same(names(fetch('()').items), [], 'an empty list is tolerated');
-  for (const bad of ['FOO', '(FLAGS FOO)', '"FLAGS"', '1', 'BINARY[1]', 'BINARY.SIZE[1]', '(FLAGS) (FOO 1)', 'FLAGS (CHANGEDSINCE)', 'FLAGS (CHANGEDSINCE x)', 'FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)', 'FLAGS () ', 'FLAGS (CHANGEDSINCE 1) extra']) {
+  for (const bad of ['FOO', '(FLAGS FOO)', '"FLAGS"', '1', 'BINARY[1.TEXT]', 'BINARY.SIZE[1]<0.5>', 'BINARY[0]', '(FLAGS) (FOO 1)', 'FLAGS (CHANGEDSINCE)', 'FLAGS (CHANGEDSINCE x)', 'FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)', 'FLAGS () ', 'FLAGS (CHANGEDSINCE 1) extra']) {
     t.throws(() => fetch(bad), ImapError, bad);
   }
   t.throws(() => parseFetchArguments([], { uid: false }), ImapError, 'attributes are required');
+});
+
+t.test('BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516 §4.2)', async (t) => {
+  const request = fetch('(BINARY.PEEK[1.2]<0.10> BINARY.SIZE[1.2] BINARY[])');
+  t.same(
+    request.items.map((item) => (item.type === 'binary' ? [item.responseName, item.part, item.peek, item.sizeOnly] : item.type)),
+    [
+      ['BINARY[1.2]<0>', [1, 2], true, false],
+      ['BINARY.SIZE[1.2]', [1, 2], true, true],
+      ['BINARY[]', [], false, false],
+    ],
+  );
+  t.ok(request.setsSeen, 'BINARY without PEEK sets \\Seen');
+  t.ok(request.needs.content && request.needs.structure && !request.needs.headerOnly);
+  t.notOk(fetch('BINARY.SIZE[1]').setsSeen, 'BINARY.SIZE never sets \\Seen');
 });
 
 t.test('UID FETCH always returns UID; CHANGEDSINCE adds MODSEQ (RFC 3501 §6.4.8, RFC 7162 §3.1.4.1)', async (t) => {

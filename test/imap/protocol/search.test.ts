@@ -136,7 +136,8 @@ t.test('syntax errors are a BAD', async (t) => {
     'MODSEQ x',
     'MODSEQ "/flags/x" nope 5',
     'MODSEQ "x" all 5',
-    '$',
+    '$1',
+    'UID $:2',
   ];
   for (const text of bad) {
     const error = t.throws(() => search(text), ImapError, JSON.stringify(text)) as unknown as ImapError;

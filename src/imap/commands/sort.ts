@@ -1,0 +1,81 @@
+// SORT and UID SORT (RFC 5256 section 3; RFC 5957 DISPLAYFROM/DISPLAYTO), with ESORT's
+// RETURN (MIN MAX COUNT ALL) answered as an ESEARCH response in sort order (RFC 5267 section 3.2).
+// The messages are chosen by SEARCH's own evaluation (search.ts matchingIndexes); the keys
+// compared were computed at ingest and are read from the store (store/search-index.ts sortRows).
+import { sortRows, type SortRow } from '../../store/search-index';
+import { quoted } from '../protocol/encode';
+import { orderedSequenceSet, parseSort, sortComparator, type SortMessage } from '../protocol/sort';
+import { usesModseq } from '../protocol/search';
+import type { SelectedMailbox } from '../selected';
+import type { ImapSession } from '../session';
+import { parseSearchReturn, type ReturnOption } from './esearch';
+import { currentMailbox, ResponseStream } from './message-common';
+import { ok, SELECTED, type CommandHandler } from './registry';
+import { matchingIndexes } from './search';
+
+/** Messages whose keys are read from the store at a time. */
+const BATCH = 5000;
+
+export interface KeyedMessage extends SortRow, SortMessage {
+  /** 0-based position in the selected mailbox. */
+  index: number;
+}
+
+/** The SORT/THREAD keys of the messages at the given positions, ascending (those still stored). */
+export async function keyedMessages(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Promise<KeyedMessage[]> {
+  const result: KeyedMessage[] = [];
+  for (let start = 0; start < indexes.length; start += BATCH) {
+    const batch = indexes.slice(start, start + BATCH);
+    const positions = new Map(batch.map((index) => [selected.uids[index], index]));
+    for (const row of sortRows(session.db, selected.mailboxId, [...positions.keys()])) {
+      const index = positions.get(row.uid)!;
+      result.push({ ...row, index, seq: index + 1 });
+    }
+    if (start + BATCH < indexes.length) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
+  }
+  return result;
+}
+
+function esortResponse(tag: string, uid: boolean, options: ReadonlySet<ReturnOption>, values: readonly number[], modseq: number): string {
+  let line = `ESEARCH (TAG ${quoted(tag)})${uid ? ' UID' : ''}`;
+  // MIN and MAX: the first and the last message in sort order (RFC 5267 section 3.2)
+  if (options.has('MIN') && values.length > 0) line += ` MIN ${values[0]}`;
+  if (options.has('MAX') && values.length > 0) line += ` MAX ${values[values.length - 1]}`;
+  if (options.has('COUNT')) line += ` COUNT ${values.length}`;
+  if (options.has('ALL') && values.length > 0) line += ` ALL ${orderedSequenceSet(values)}`;
+  if (modseq > 0) line += ` MODSEQ ${modseq}`;
+  return line;
+}
+
+export const sort: CommandHandler = {
+  name: 'SORT',
+  states: SELECTED,
+  holdsExpunges: (command) => !command.uid,
+  async run(session, command) {
+    const selected = currentMailbox(session, command.uid);
+    const { options, rest } = parseSearchReturn(command.args);
+    const { criteria, search } = parseSort(rest);
+    const withModseq = usesModseq(search.key);
+    if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
+    const messages = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key));
+    messages.sort(sortComparator(criteria));
+    const values = messages.map((message) => (command.uid ? message.uid : message.seq));
+    // RFC 7162 section 3.1.5: with MODSEQ in the criteria, the highest mod-sequence of the result
+    const modseq = withModseq ? messages.reduce((highest, message) => Math.max(highest, selected.modseqs[message.index]), 0) : 0;
+    const done = ok(`${command.uid ? 'UID ' : ''}SORT completed`);
+    if (options) {
+      session.untagged(esortResponse(command.tag, command.uid, options, values, modseq));
+      return done;
+    }
+    const out = new ResponseStream(session.io);
+    out.write('* SORT');
+    for (const value of values) {
+      out.write(` ${value}`);
+      if (out.full && !(await out.flush())) break;
+    }
+    if (modseq > 0) out.write(` (MODSEQ ${modseq})`);
+    out.write('\r\n');
+    await out.flush();
+    return done;
+  },
+};
