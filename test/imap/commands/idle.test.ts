@@ -21,12 +21,14 @@ t.test('IDLE: continuation, pushed EXISTS, DONE ends it', async (t) => {
   t.equal(watchers.size, 1, 'registered while idling');
   appendToMailbox(db, inbox, simple('Pendant IDLE', 'x', 'idle.4@hopital.fr'));
   watchers.wake(inbox); // what the server does on 'mailbox-changed' for this mailbox
+  await turn(); // wake-ups run on the next turn of the event loop
   t.equal(a.io.take().toString(), '* 4 EXISTS\r\n* 4 RECENT\r\n', 'pushed while idling, before DONE');
   a.io.send('DONE');
   t.equal(await running, 'TAG OK IDLE terminated\r\n');
   t.equal(watchers.size, 0, 'no longer registered after DONE');
   appendToMailbox(db, inbox, simple('Après IDLE', 'x', 'idle.5@hopital.fr'));
   watchers.wake(inbox);
+  await turn();
   t.equal(a.io.take().length, 0, 'nothing pushed after DONE');
   t.match(await a.run('NOOP'), /^\* 5 EXISTS\r\n/, 'the next command tells it');
 });
@@ -49,22 +51,34 @@ t.test('IDLE: a commit wakes only the sessions idling on that mailbox; null wake
   appendToMailbox(db, inbox, simple('Pour Jean', 'x', 'jean.4@hopital.fr'));
   appendToMailbox(db, marieInbox, simple('Pour Marie', 'x', 'marie.1@hopital.fr'));
   watchers.wake(inbox);
+  t.equal(jeanIdling.io.take().length, 0, 'not during the commit\'s own turn (its SMTP 250 or tagged OK goes first)');
+  await turn();
   t.equal(jeanIdling.io.take().toString(), '* 4 EXISTS\r\n* 4 RECENT\r\n', 'the session idling on the changed mailbox is told');
   t.equal(marieIdling.io.take().length, 0, 'a session idling on another mailbox is not woken by it');
   t.equal(jeanBusy.io.take().length, 0, 'a session not in IDLE waits for its next command');
   watchers.wake(marieInbox);
+  await turn();
   t.equal(marieIdling.io.take().toString(), '* 1 EXISTS\r\n* 1 RECENT\r\n', 'woken by its own mailbox\'s change');
 
   // a change of unknown extent (another process committed): every idling session looks again
   appendToMailbox(db, inbox, simple('Encore', 'x', 'jean.5@hopital.fr'));
   watchers.wake(null);
+  await turn();
   t.equal(jeanIdling.io.take().toString(), '* 5 EXISTS\r\n* 5 RECENT\r\n');
   t.equal(marieIdling.io.take().length, 0, 'nothing changed for Marie: nothing said');
+
+  // a burst of deliveries to one box: one wake-up, one EXISTS
+  appendToMailbox(db, inbox, simple('Un', 'x', 'jean.6@hopital.fr'));
+  watchers.wake(inbox);
+  appendToMailbox(db, inbox, simple('Deux', 'x', 'jean.7@hopital.fr'));
+  watchers.wake(inbox);
+  await turn();
+  t.equal(jeanIdling.io.take().toString(), '* 7 EXISTS\r\n* 7 RECENT\r\n', 'two deliveries in one turn: told once');
 
   for (const session of [jeanIdling, marieIdling]) session.io.send('DONE');
   t.same(await Promise.all(runs), ['TAG OK IDLE terminated\r\n', 'TAG OK IDLE terminated\r\n']);
   t.equal(watchers.size, 0);
-  t.match(await jeanBusy.run('NOOP'), /^\* 5 EXISTS\r\n/, 'the busy session hears at its next command');
+  t.match(await jeanBusy.run('NOOP'), /^\* 7 EXISTS\r\n/, 'the busy session hears at its next command');
 });
 
 t.test('IDLE: ended by anything but DONE is BAD; needs login', async (t) => {
