@@ -11,12 +11,14 @@
 // - Memory: zlib's deflate state costs (1 << (windowBits + 2)) + (1 << (memLevel + 9)) octets.
 //   windowBits 12 and memLevel 5 give 32 KiB instead of the default 256 KiB, at a small cost in
 //   ratio on mail text. The inflater must accept any window the client chose, so it keeps the
-//   RFC 1951 maximum of 32 KiB (windowBits 15). The output chunk is 8 KiB instead of 16 KiB.
+//   RFC 1951 maximum of 32 KiB (windowBits 15). Output chunks of 4 KiB instead of 16 KiB.
+//   Measured (1 000 deflate+inflate pairs after one flushed exchange, RSS, noisy on a shared
+//   machine): 35–39 KiB a pair with these settings, 61–185 KiB with zlib's defaults.
 import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 
-const DEFLATE_OPTIONS: zlib.ZlibOptions = { windowBits: 12, memLevel: 5, level: 6, chunkSize: 8192 };
-const INFLATE_OPTIONS: zlib.ZlibOptions = { windowBits: 15, chunkSize: 8192 };
+const DEFLATE_OPTIONS: zlib.ZlibOptions = { windowBits: 12, memLevel: 5, level: 6, chunkSize: 4096 };
+const INFLATE_OPTIONS: zlib.ZlibOptions = { windowBits: 15, chunkSize: 4096 };
 
 export class DeflateChannel {
   private readonly deflate: zlib.DeflateRaw;

@@ -118,6 +118,7 @@ export class ImapSession {
       'COMPRESS=DEFLATE', // RFC 4978: commands/compress.ts, compression.ts
       'SEARCHRES', // RFC 5182: RETURN (SAVE) in commands/search.ts, "$" in saved-search.ts
       'WITHIN', // RFC 5032: protocol/search.ts YOUNGER, OLDER
+      'PREVIEW', // RFC 8970: FETCH PREVIEW from the first text part (mime/preview.ts)
       'BINARY', // RFC 3516: commands/fetch.ts BINARY[], BINARY.SIZE; commands/append.ts literal8
     ];
   }

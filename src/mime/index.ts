@@ -49,3 +49,4 @@ export { decodeBody, searchableText, textOf } from './part-text';
 export { casemap, foldText } from './fold';
 export { baseSubject, sortKeysOf, type SortKeys } from './sort-keys';
 export { binaryContent, encodeBinaryParts, type BinaryContent } from './binary';
+export { messagePreview, PREVIEW_LENGTH } from './preview';

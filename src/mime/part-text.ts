@@ -46,7 +46,7 @@ const NAMED_ENTITIES: Record<string, string> = {
 const LOWER_CASE_ENTITIES = new Set(['amp', 'lt', 'gt', 'quot', 'apos', 'nbsp']);
 
 /** Text of an HTML body for searching: tags become spaces, common entities are decoded. Linear. */
-function htmlToText(html: string): string {
+export function htmlToText(html: string): string {
   let text = '';
   let pos = 0;
   for (;;) {

@@ -136,69 +136,106 @@ export interface SortRow extends SortKeys {
   size: number;
 }
 
-interface SortQueryRow {
-  uid: number;
-  internal_date: number;
-  size: number;
-  body_hash: string;
-  base_subject: string | null;
-  reply_or_forward: number;
-  sort_from: string;
-  sort_to: string;
-  sort_cc: string;
-  display_from: string;
-  display_to: string;
-  sent_date: number | null;
-  thread_message_id: string | null;
-  thread_references: string;
+/** Groups of keys a SORT or THREAD reads; the others are left empty (no string built for them). */
+export type SortKeyGroup = 'sentDate' | 'subject' | 'from' | 'to' | 'cc' | 'displayFrom' | 'displayTo' | 'thread';
+
+/** body_search columns of each group, in SortKeys order. */
+const GROUP_COLUMNS: Record<SortKeyGroup, string[]> = {
+  sentDate: ['sent_date'],
+  subject: ['base_subject', 'reply_or_forward'],
+  from: ['sort_from'],
+  to: ['sort_to'],
+  cc: ['sort_cc'],
+  displayFrom: ['display_from'],
+  displayTo: ['display_to'],
+  thread: ['thread_message_id', 'thread_references'],
+};
+
+function emptyKeys(): SortKeys {
+  return { baseSubject: '', replyOrForward: false, from: '', to: '', cc: '', displayFrom: '', displayTo: '', sentDate: null, messageId: null, references: [] };
 }
 
 /**
- * SORT/THREAD keys of the given messages of a mailbox (UIDs ascending), ascending by UID: from
- * the index, or from the message's header when its body is not indexed yet (backfill after
- * migration 012). A dense selection (SORT … ALL) is read as one UID range of the covering index
- * messages_sort_keys, a sparse one UID by UID.
+ * SORT/THREAD keys of the given messages of a mailbox (UIDs ascending), ascending by UID, only
+ * the `groups` asked for: from the index, or from the message's header when its body is not
+ * indexed yet (backfill after migration 012). A dense selection (SORT … ALL) is read as one UID
+ * range of the covering index messages_sort_keys, a sparse one UID by UID; ARRIVAL and SIZE alone
+ * never touch body_search.
  */
-export function sortRows(db: Db, mailboxId: number, uids: readonly number[]): SortRow[] {
+export function sortRows(db: Db, mailboxId: number, uids: readonly number[], groups: ReadonlySet<SortKeyGroup>): SortRow[] {
   if (uids.length === 0) return [];
-  const columns = `m.uid, m.internal_date, m.size, m.body_hash, s.base_subject, s.reply_or_forward, s.sort_from, s.sort_to, s.sort_cc,
-       s.display_from, s.display_to, s.sent_date, s.thread_message_id, s.thread_references`;
+  const keyColumns = [...groups].sort().flatMap((group) => GROUP_COLUMNS[group]);
+  const joined = keyColumns.length > 0;
+  // raw rows (arrays): a SORT of a whole big folder reads 100 000 of them
+  const columns = ['m.uid', 'm.internal_date', 'm.size', joined ? 'CASE WHEN s.id IS NULL THEN m.body_hash END' : 'NULL', ...keyColumns.map((column) => `s.${column}`)].join(', ');
+  const join = joined ? 'LEFT JOIN body_search s ON s.hash = m.body_hash' : '';
   const [low, high] = [uids[0], uids[uids.length - 1]];
-  let rows: SortQueryRow[];
+  let rows: unknown[][];
   if (high - low < 4 * uids.length) {
-    const wanted = new Set(uids);
-    rows = (
-      cachedStatement(
-        db,
-        `SELECT ${columns} FROM messages m INDEXED BY messages_sort_keys LEFT JOIN body_search s ON s.hash = m.body_hash
-         WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-      ).all(mailboxId, low, high) as SortQueryRow[]
-    ).filter((row) => wanted.has(row.uid));
+    const all = cachedStatement(
+      db,
+      `SELECT ${columns} FROM messages m INDEXED BY messages_sort_keys ${join}
+       WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+    )
+      .raw(true)
+      .all(mailboxId, low, high) as unknown[][];
+    if (all.length === uids.length) rows = all;
+    else {
+      const wanted = new Set(uids);
+      rows = all.filter((row) => wanted.has(row[0] as number));
+    }
   } else {
     rows = cachedStatement(
       db,
-      `SELECT ${columns} FROM messages m LEFT JOIN body_search s ON s.hash = m.body_hash
+      `SELECT ${columns} FROM messages m ${join}
        WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
-    ).all(mailboxId, JSON.stringify(uids)) as SortQueryRow[];
+    )
+      .raw(true)
+      .all(mailboxId, JSON.stringify(uids)) as unknown[][];
   }
   return rows.map((row) => {
-    const base = { uid: row.uid, internalDate: row.internal_date, size: row.size };
-    if (row.base_subject === null) {
-      const raw = readBody(db, row.body_hash) ?? Buffer.alloc(0);
-      return { ...base, ...sortKeysOf(parseHeaderBlock(raw, 0, findHeaderEnd(raw, 0).bodyStart)) };
+    const [uid, internalDate, size, unindexedHash] = row as [number, number, number, string | null];
+    if (unindexedHash !== null) {
+      const raw = readBody(db, unindexedHash) ?? Buffer.alloc(0);
+      return { uid, internalDate, size, ...sortKeysOf(parseHeaderBlock(raw, 0, findHeaderEnd(raw, 0).bodyStart)) };
     }
-    return {
-      ...base,
-      baseSubject: row.base_subject,
-      replyOrForward: row.reply_or_forward === 1,
-      from: row.sort_from,
-      to: row.sort_to,
-      cc: row.sort_cc,
-      displayFrom: row.display_from,
-      displayTo: row.display_to,
-      sentDate: row.sent_date,
-      messageId: row.thread_message_id,
-      references: row.thread_references === '' ? [] : row.thread_references.split(' '),
-    };
+    const keys: SortRow = { uid, internalDate, size, ...emptyKeys() };
+    let at = 4;
+    for (const column of keyColumns) {
+      const value = row[at++];
+      switch (column) {
+        case 'sent_date':
+          keys.sentDate = value as number | null;
+          break;
+        case 'base_subject':
+          keys.baseSubject = value as string;
+          break;
+        case 'reply_or_forward':
+          keys.replyOrForward = value === 1;
+          break;
+        case 'sort_from':
+          keys.from = value as string;
+          break;
+        case 'sort_to':
+          keys.to = value as string;
+          break;
+        case 'sort_cc':
+          keys.cc = value as string;
+          break;
+        case 'display_from':
+          keys.displayFrom = value as string;
+          break;
+        case 'display_to':
+          keys.displayTo = value as string;
+          break;
+        case 'thread_message_id':
+          keys.messageId = value as string | null;
+          break;
+        case 'thread_references':
+          keys.references = value === '' ? [] : (value as string).split(' ');
+          break;
+      }
+    }
+    return keys;
   });
 }

@@ -60,6 +60,21 @@ t.test('BINARY, ACL and COMPRESS=DEFLATE with imapflow and Python', async (t) =>
     }
   });
 
+  await t.test('imapflow: IDLE over a compressed connection is woken by another session', async (t) => {
+    const watcher = await imapClient(env, bob.login, TEST_PASSWORD, 'imaps');
+    const writer = await imapClient(env, bob.login, TEST_PASSWORD, 'imaps');
+    t.teardown(() => Promise.all([watcher.logout().catch(() => undefined), writer.logout().catch(() => undefined)]));
+    t.ok((watcher as unknown as { _deflate?: unknown })._deflate, 'the watcher is compressed');
+    await watcher.mailboxOpen('INBOX');
+    const before = (watcher.mailbox as { exists: number }).exists;
+    const woken = new Promise<number>((resolve) => watcher.on('exists', (event: { count: number }) => resolve(event.count)));
+    const idling = watcher.idle();
+    await writer.append('INBOX', Buffer.from('Subject: réveil\r\n\r\nnouveau\r\n'));
+    t.equal(await woken, before + 1, 'the untagged EXISTS was flushed through the deflate stream at once');
+    await watcher.noop();
+    await idling.catch(() => undefined);
+  });
+
   await t.test('Python: imaplib for BINARY and ACL, zlib for COMPRESS', async (t) => {
     const run = spawnSync('python3', [script, '127.0.0.1', String(env.ports.imaps), env.caFile, alice.login, TEST_PASSWORD, ORG_WIRE_INBOX], {
       encoding: 'utf8',

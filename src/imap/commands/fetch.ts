@@ -14,12 +14,12 @@
 //   a message another session expunged meanwhile, what the view holds (FLAGS, UID, MODSEQ) is
 //   still answered; for anything else the message is left out and the command ends in
 //   NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
-import type { MimePart } from '../../mime';
+import { messagePreview, type MimePart } from '../../mime';
 import type { Envelope } from '../../mime';
 import { setFlags } from '../../store/flags';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { FLAG_BITS, readBody } from '../../store/messages';
-import { bodyStructure, envelope, internalDate } from '../protocol/encode';
+import { bodyStructure, envelope, internalDate, string } from '../protocol/encode';
 import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import type { Ranges } from '../protocol/sequence';
 import { fetchBinary, fetchSection, type BinaryAnswer } from '../protocol/sections';
@@ -119,8 +119,8 @@ async function fetchFromStore(
   const hasFlags = request.items.some((item) => item.type === 'FLAGS');
   const hasModseq = request.items.some((item) => item.type === 'MODSEQ');
   const needsRow = request.items.some((item) => !VIEW_ITEMS.has(item.type));
-  const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section' || item.type === 'binary');
-  const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary');
+  const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
+  const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
   const batch: number[] = [];
@@ -195,6 +195,9 @@ async function fetchFromStore(
             break;
           case 'BODYSTRUCTURE':
             text(`BODYSTRUCTURE ${bodyStructure(structure as MimePart, true)}`);
+            break;
+          case 'PREVIEW': // RFC 8970 section 3: UTF-8 text, a literal when not plain ASCII
+            text(`PREVIEW ${string(messagePreview(content as Buffer, structure as MimePart))}`);
             break;
           case 'section':
             text(`${item.responseName} `);

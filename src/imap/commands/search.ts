@@ -7,7 +7,7 @@ import { findHeaderEnd, parseHeaderBlock, searchableText, type HeaderField, type
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { readBody } from '../../store/messages';
 import { indexedTexts, searchCandidates, searchIndexReady, type IndexedText } from '../../store/search-index';
-import { compileSearch, fullTextQuery, parseSearch, searchNeeds, usesModseq, type FoldedText, type SearchKey, type SearchMessage } from '../protocol/search';
+import { compileSearch, foldedTextSuffices, fullTextQuery, parseSearch, searchNeeds, usesModseq, type FoldedText, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
 import { saveSearchResult, savedUids } from '../saved-search';
@@ -122,6 +122,7 @@ export async function matchingIndexes(
   const needs = searchNeeds(key);
   const needsRow = needs.internalDate || needs.size || needs.headers || needs.body;
   const needsText = needs.headers || needs.body;
+  const textOnly = !needs.internalDate && !needs.size && foldedTextSuffices(key);
 
   // The full-text index rules out the messages that cannot match; the rest are checked exactly,
   // against the folded text the index keeps (no body decoded) once every body is indexed.
@@ -135,16 +136,20 @@ export async function matchingIndexes(
     let texts: Map<number, IndexedText> | null = null;
     if (needsRow) {
       const uids = batch ? Array.from(batch, (index) => selected.uids[index]) : Array.from(selected.uids.subarray(start, end));
-      for (const row of fetchMessages(session.db, selected.mailboxId, uids)) rows.set(row.uid, row);
       if (needsText && searchIndexReady(session.db)) texts = indexedTexts(session.db, selected.mailboxId, uids);
+      // text keys alone read only the indexed text; the message rows serve the other keys and
+      // the messages whose text is not there
+      const rowUids = texts && textOnly ? uids.filter((uid) => !texts!.has(uid)) : uids;
+      if (rowUids.length > 0) for (const row of fetchMessages(session.db, selected.mailboxId, rowUids)) rows.set(row.uid, row);
       if (end < total) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
     }
     for (let at = start; at < end; at++) {
       const index = batch ? batch[at - start] : at;
       const uid = selected.uids[index];
       const row = rows.get(uid);
-      if (needsRow && !row) continue; // expunged meanwhile: its data is gone
-      if (matches(new CandidateMessage(session, selected, index, row, texts?.get(uid)))) found.push(index);
+      const text = texts?.get(uid);
+      if (needsRow && !row && !text) continue; // expunged meanwhile: its data is gone
+      if (matches(new CandidateMessage(session, selected, index, row, text))) found.push(index);
     }
   }
   return found;

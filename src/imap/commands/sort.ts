@@ -2,9 +2,9 @@
 // RETURN (MIN MAX COUNT ALL) answered as an ESEARCH response in sort order (RFC 5267 section 3.2).
 // The messages are chosen by SEARCH's own evaluation (search.ts matchingIndexes); the keys
 // compared were computed at ingest and are read from the store (store/search-index.ts sortRows).
-import { sortRows, type SortRow } from '../../store/search-index';
+import { sortRows, type SortKeyGroup, type SortRow } from '../../store/search-index';
 import { quoted } from '../protocol/encode';
-import { orderedSequenceSet, parseSort, sortComparator, type SortMessage } from '../protocol/sort';
+import { orderedSequenceSet, parseSort, sortComparator, type SortCriterion, type SortMessage } from '../protocol/sort';
 import { usesModseq } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
@@ -21,15 +21,47 @@ export interface KeyedMessage extends SortRow, SortMessage {
   index: number;
 }
 
-/** The SORT/THREAD keys of the messages at the given positions, ascending (those still stored). */
-export async function keyedMessages(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Promise<KeyedMessage[]> {
+/** What each sort criterion reads from the store (ARRIVAL and SIZE are on the message row). */
+const CRITERION_GROUPS: Record<SortCriterion['key'], SortKeyGroup | null> = {
+  ARRIVAL: null,
+  SIZE: null,
+  DATE: 'sentDate',
+  SUBJECT: 'subject',
+  FROM: 'from',
+  TO: 'to',
+  CC: 'cc',
+  DISPLAYFROM: 'displayFrom',
+  DISPLAYTO: 'displayTo',
+};
+
+/** The key groups THREAD reads (RFC 5256 section 3: subjects, dates, Message-ID and references). */
+export const THREAD_GROUPS: ReadonlySet<SortKeyGroup> = new Set(['sentDate', 'subject', 'thread']);
+
+export function sortGroups(criteria: readonly SortCriterion[]): Set<SortKeyGroup> {
+  const groups = new Set<SortKeyGroup>();
+  for (const { key } of criteria) {
+    const group = CRITERION_GROUPS[key];
+    if (group) groups.add(group);
+  }
+  return groups;
+}
+
+/** The SORT/THREAD keys (those of `groups`) of the messages at the given positions, ascending (those still stored). */
+export async function keyedMessages(
+  session: ImapSession,
+  selected: SelectedMailbox,
+  indexes: readonly number[],
+  groups: ReadonlySet<SortKeyGroup>,
+): Promise<KeyedMessage[]> {
   const result: KeyedMessage[] = [];
   for (let start = 0; start < indexes.length; start += BATCH) {
     const batch = indexes.slice(start, start + BATCH);
     const positions = new Map(batch.map((index) => [selected.uids[index], index]));
-    for (const row of sortRows(session.db, selected.mailboxId, [...positions.keys()])) {
-      const index = positions.get(row.uid)!;
-      result.push({ ...row, index, seq: index + 1 });
+    for (const row of sortRows(session.db, selected.mailboxId, [...positions.keys()], groups)) {
+      const keyed = row as KeyedMessage; // completed in place: no copy of 100 000 rows
+      keyed.index = positions.get(row.uid)!;
+      keyed.seq = keyed.index + 1;
+      result.push(keyed);
     }
     if (start + BATCH < indexes.length) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run
   }
@@ -57,7 +89,7 @@ export const sort: CommandHandler = {
     const { criteria, search } = parseSort(rest);
     const withModseq = usesModseq(search.key);
     if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
-    const messages = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key));
+    const messages = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key), sortGroups(criteria));
     messages.sort(sortComparator(criteria));
     const values = messages.map((message) => (command.uid ? message.uid : message.seq));
     // RFC 7162 section 3.1.5: with MODSEQ in the criteria, the highest mod-sequence of the result

@@ -4,7 +4,7 @@ import { orderedSubject, parseThread, referencesThreads, threadResponse } from '
 import { currentMailbox } from './message-common';
 import { no, ok, SELECTED, type CommandHandler } from './registry';
 import { matchingIndexes } from './search';
-import { keyedMessages } from './sort';
+import { keyedMessages, THREAD_GROUPS } from './sort';
 
 export const thread: CommandHandler = {
   name: 'THREAD',
@@ -13,8 +13,8 @@ export const thread: CommandHandler = {
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
     const { algorithm, search } = parseThread(command.args);
-    const keyed = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key));
-    const messages = keyed.map((message) => ({ ...message, value: command.uid ? message.uid : message.seq }));
+    const keyed = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key), THREAD_GROUPS);
+    const messages = keyed.map((message) => Object.assign(message, { value: command.uid ? message.uid : message.seq }));
     try {
       const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(messages) : referencesThreads(messages);
       session.untagged(threadResponse(threads));

@@ -33,7 +33,7 @@ export interface BodySectionItem {
   responseName: string;
 }
 
-export type SimpleItemName = 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ';
+export type SimpleItemName = 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' | 'PREVIEW';
 
 /** An item answered from cached data; BODY is the non-extensible BODYSTRUCTURE. */
 export interface SimpleItem {
@@ -87,7 +87,12 @@ export interface FetchRequest {
   needs: FetchNeeds;
 }
 
-const SIMPLE_ITEMS = new Set<string>(['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'UID', 'MODSEQ']);
+const SIMPLE_ITEMS = new Set<string>(['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'UID', 'MODSEQ', 'PREVIEW']);
+
+/** RFC 8970 section 3: PREVIEW [SP "(" "LAZY" ")"]; the preview is always computed, so LAZY changes nothing. */
+function isPreviewModifiers(token: Token | undefined): boolean {
+  return token?.type === 'list' && token.items.length > 0 && token.items.every((item) => isWord(item, 'LAZY'));
+}
 
 /** RFC 3501 §6.4.5 macros, valid only alone. */
 const MACROS: Record<string, SimpleItemName[]> = {
@@ -224,15 +229,28 @@ function parseModifiers(token: Token | undefined): number | null {
 export function parseFetchArguments(args: readonly Token[], options: { uid: boolean }): FetchRequest {
   const [what, modifiers, extra] = args;
   if (!what) throw badSyntax('FETCH needs attributes');
-  if (extra) throw badSyntax(`Unexpected argument: ${describeToken(extra)}`);
+  if (extra && !(isWord(what, 'PREVIEW') && isPreviewModifiers(modifiers))) throw badSyntax(`Unexpected argument: ${describeToken(extra)}`);
+  if (args.length > 3) throw badSyntax(`Unexpected argument: ${describeToken(args[3])}`);
 
   const requested: FetchItem[] = [];
   const macro = what.type === 'atom' ? MACROS[what.value.toUpperCase()] : undefined;
+  let fetchModifiers = modifiers;
   if (macro) for (const name of macro) requested.push({ type: name });
-  else if (what.type === 'list') for (const item of what.items) requested.push(parseItem(item));
-  else requested.push(parseItem(what));
+  else if (what.type === 'list') {
+    for (let i = 0; i < what.items.length; i++) {
+      const item = parseItem(what.items[i]);
+      requested.push(item);
+      if (item.type === 'PREVIEW' && isPreviewModifiers(what.items[i + 1])) i++;
+    }
+  } else {
+    requested.push(parseItem(what));
+    if (isWord(what, 'PREVIEW') && isPreviewModifiers(modifiers)) {
+      if (extra && extra.type !== 'list') throw badSyntax(`Unexpected argument: ${describeToken(extra)}`);
+      fetchModifiers = extra;
+    }
+  }
 
-  const changedSince = parseModifiers(modifiers);
+  const changedSince = parseModifiers(fetchModifiers);
   if (options.uid) requested.unshift({ type: 'UID' });
   if (changedSince !== null) requested.push({ type: 'MODSEQ' }); // RFC 7162 §3.1.4.1
 
@@ -255,8 +273,8 @@ export function parseFetchArguments(args: readonly Token[], options: { uid: bool
     internalDate: has('INTERNALDATE'),
     size: has('RFC822.SIZE'),
     envelope: has('ENVELOPE'),
-    structure: has('BODY') || has('BODYSTRUCTURE') || sections.some((item) => item.section.part.length > 0) || binaries.length > 0,
-    content: sections.length > 0 || binaries.length > 0,
+    structure: has('BODY') || has('BODYSTRUCTURE') || has('PREVIEW') || sections.some((item) => item.section.part.length > 0) || binaries.length > 0,
+    content: sections.length > 0 || binaries.length > 0 || has('PREVIEW'),
     headerOnly: sections.length > 0 && binaries.length === 0 && sections.every(topHeaderOnly),
     modseq: has('MODSEQ'),
   };

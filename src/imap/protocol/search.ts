@@ -315,6 +315,27 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
   return needs;
 }
 
+/**
+ * Whether every text needle of the key can be checked on the folded text the index keeps
+ * (FoldedText): one without a line break, which never spans two header lines.
+ */
+export function foldedTextSuffices(key: SearchKey): boolean {
+  switch (key.type) {
+    case 'header':
+    case 'body':
+    case 'text':
+      return !key.value.includes('\n');
+    case 'not':
+      return foldedTextSuffices(key.key);
+    case 'or':
+      return foldedTextSuffices(key.left) && foldedTextSuffices(key.right);
+    case 'and':
+      return key.keys.every(foldedTextSuffices);
+    default:
+      return true;
+  }
+}
+
 /** Whether the key uses MODSEQ: the SEARCH response then ends with (MODSEQ n) (RFC 7162 §3.1.5). */
 export function usesModseq(key: SearchKey): boolean {
   switch (key.type) {

@@ -114,7 +114,7 @@ function rootMessage(node: ThreadNode): ThreadMessage | null {
 function prune(nodes: Container[], isRoot: boolean): Container[] {
   const kept: Container[] = [];
   for (const node of nodes) {
-    node.children = prune(node.children, false);
+    if (node.children.length > 0) node.children = prune(node.children, false);
     if (node.message) {
       kept.push(node);
     } else if (node.children.length > 0) {
@@ -124,10 +124,6 @@ function prune(nodes: Container[], isRoot: boolean): Container[] {
     }
   }
   return kept;
-}
-
-function toNodes(containers: readonly Container[]): ThreadNode[] {
-  return containers.map((container) => ({ message: container.message, children: toNodes(container.children) }));
 }
 
 /**
@@ -176,7 +172,7 @@ export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNod
     all.filter((container) => container.parent === null),
     true,
   );
-  const threads = toNodes(roots);
+  const threads: ThreadNode[] = roots; // containers are thread nodes (their parent link is no longer used)
   for (const thread of threads) if (!thread.message) sortTree(thread.children);
 
   // (5) roots with the same base subject are gathered
