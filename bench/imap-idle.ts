@@ -228,6 +228,8 @@ export async function runIdleConnections(connections: number, boxes: number): Pr
   const bench = await prepare({
     log: { level: 'info' },
     limits: { maxConnections: connections + 500, maxConnectionsPerIp: perAddress, maxConnectionsPerAccount: Math.ceil(connections / boxes) + 100 },
+    // IMAP in the daemon's own process, where the memory probe is (not in imap.workers processes)
+    imap: { workers: 1 },
   });
   // Boxes and one device password each, straight through the store (the CLI would spawn a process per box).
   const db = openDatabase(bench.dataDir);

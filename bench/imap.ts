@@ -125,6 +125,9 @@ async function main(): Promise<void> {
   const bench = await prepare({
     log: { level: 'info' }, // the harness waits for the "mssd ready" info line
     limits: { maxConnections: IDLE_CONNECTIONS + 200, maxConnectionsPerIp: IDLE_CONNECTIONS + 200, maxConnectionsPerAccount: IDLE_CONNECTIONS + 200 },
+    // Memory per connection is read from the RSS of the daemon's pid: keep the connections there
+    // rather than in IMAP worker processes (imap.workers, src/imap/workers.ts).
+    imap: { workers: 1 },
   });
   const boxes = provisionBoxes(bench, 2 + IDLE_BOXES);
   const [mediumBox, bigBox, ...idleBoxes] = boxes;

@@ -14,6 +14,7 @@ import { createScheduler } from './jobs/registry';
 import { startSearchBackfill } from './jobs/search-backfill';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
+import { imapWorkerCount, isImapWorker, serveImapWorker, startImapWorkers, type ImapWorkerPool } from './imap/workers';
 import { modseqsInUse } from './imap/views-in-use';
 import { createMta } from './smtp/mta';
 import { createSubmission } from './smtp/submission';
@@ -81,8 +82,15 @@ function closeSmtp(server: SMTPServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level)): Promise<Daemon> {
+export interface DaemonOptions {
+  /** IMAP worker processes to fork (src/imap/workers.ts); 0 = IMAP in this process. */
+  imapWorkers?: number;
+}
+
+export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level), options: DaemonOptions = {}): Promise<Daemon> {
   let lock: InstanceLock | undefined;
+  /** IMAP worker processes, when imap.workers asks for them (stopped again if the start fails). */
+  let imapWorkers: ImapWorkerPool | undefined;
   let db: Db | undefined;
   /** Every protocol listener, for GET /readyz (and closed again if the start fails). */
   const servers: Record<string, Server> = {};
@@ -172,8 +180,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       smtpServers.push(submission);
     }
     let imapServers: ImapServers | undefined;
-    if (config.listen.imap.port !== 0 || config.listen.imaps.port !== 0) {
-      imapServers = createImapServers({ config, db, log, authenticator, changes, metrics }, tls);
+    const wantsImap = config.listen.imap.port !== 0 || config.listen.imaps.port !== 0;
+    if (wantsImap && (options.imapWorkers ?? 0) > 1) {
+      imapWorkers = await startImapWorkers({ config, log, authenticator, changes, metrics }, options.imapWorkers!);
+      Object.assign(listening, imapWorkers.listening);
+    } else if (wantsImap) {
+      imapServers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher }, tls);
       if (config.listen.imap.port !== 0) {
         listening.imap = await listenOn(imapServers.imap, 'listen.imap', config.listen.imap);
         servers.imap = imapServers.imap;
@@ -265,6 +277,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           await Promise.all([
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
+            imapWorkers?.stop(config.limits.shutdownGraceSeconds * 1000),
             portal?.close(),
             outbound.stop(config.limits.shutdownGraceSeconds * 1000),
             notices.stop(config.limits.shutdownGraceSeconds * 1000),
@@ -282,6 +295,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       },
     };
   } catch (err) {
+    await imapWorkers?.stop(0);
     for (const server of Object.values(servers)) server.close();
     db?.close();
     await lock?.release();
@@ -293,7 +307,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 export async function serve(configFile?: string): Promise<void> {
   const config = loadConfig(configFile ?? configFileFromEnv());
   const log = createLogger(config.log.level);
-  const daemon = await startDaemon(config, log);
+  if (isImapWorker()) return serveImapWorker(config, log.child({ imapWorker: process.pid }));
+  const daemon = await startDaemon(config, log, { imapWorkers: imapWorkerCount(config) });
   // SIGHUP refreshes the allowlist now (download when configured, then reload), as its schedule does.
   process.on('SIGHUP', () => void daemon.scheduler.trigger('allowlist', 'sighup'));
   await new Promise<void>((resolve) => {

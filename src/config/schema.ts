@@ -182,6 +182,10 @@ export const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   }),
+  /** IMAP front end processes (src/imap/workers.ts): 0 = one per core, 1 = in the main process. */
+  imap: z.strictObject({
+    workers: z.number().int().min(0).max(64),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

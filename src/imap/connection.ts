@@ -22,6 +22,8 @@ import { ImapSession, type ImapServices, type SessionIo } from './session';
 export const AUTHENTICATED_IDLE_MS = 30 * 60_000 + 30_000;
 /** Before login there is no reason to wait long. */
 export const UNAUTHENTICATED_IDLE_MS = 60_000;
+const uncork = (socket: Socket) => socket.uncork();
+
 /** Stop reading when this much input waits unprocessed (pipelined floods). */
 const MAX_BUFFERED = 1024 * 1024;
 
@@ -272,8 +274,15 @@ export class ImapConnection implements SessionIo, Inactive {
   write(data: string | Buffer): void {
     if (this.closed || this.closing || this.socket.destroyed) return;
     this.lastActivity = Date.now();
-    if (this.compression) this.compression.write(data);
-    else this.socket.write(data);
+    if (this.compression) return this.compression.write(data);
+    // Under TLS, the writes of one synchronous run (a FETCH's lines, the pending updates, the
+    // tagged completion) leave as one TLS record and one system call instead of one each.
+    // Not before STARTTLS: its OK must be on the wire before the handshake takes the socket.
+    if (this.secure && this.socket.writableCorked === 0) {
+      this.socket.cork();
+      process.nextTick(uncork, this.socket);
+    }
+    this.socket.write(data);
   }
 
   waitForDrain(): Promise<boolean> {

@@ -173,7 +173,8 @@ export class SelectedMailbox {
     if (!head) return null;
     const selected = new SelectedMailbox(mailboxId, name, head.uidvalidity, readOnly, head, db);
     // EXAMINE shows \Recent without claiming it (RFC 3501 section 6.3.2: the state is left as is).
-    for (const uid of readOnly ? peekRecent(db, mailboxId) : claimRecent(db, mailboxId)) selected.recent.add(uid);
+    const below = selected.count > 0 ? selected.uidBuffer[selected.count - 1] + 1 : 1; // what the view holds
+    for (const uid of readOnly ? peekRecent(db, mailboxId, below) : claimRecent(db, mailboxId, below)) selected.recent.add(uid);
     return selected;
   }
 
@@ -257,7 +258,8 @@ export class SelectedMailbox {
       // a keyword new to the client is announced before the FETCH that carries it
       lines.unshift(...this.newKeywordLines());
       if (added.length > 0) {
-        for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId) : claimRecent(this.db, this.mailboxId)) this.recent.add(uid);
+        const below = this.uidBuffer[this.count - 1] + 1; // what the view holds (another process may add more)
+        for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId, below) : claimRecent(this.db, this.mailboxId, below)) this.recent.add(uid);
         lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
       }
       return { gone: false, lines };

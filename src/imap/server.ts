@@ -17,6 +17,15 @@ export interface ImapTls {
   cert: string;
 }
 
+/**
+ * Admission of new connections (limits.maxConnections, limits.maxConnectionsPerIp): counted in
+ * this process, or by the main process for all IMAP workers (src/imap/workers.ts).
+ */
+export interface ConnectionGate {
+  admit(address: string): boolean | Promise<boolean>;
+  leave(address: string): void;
+}
+
 export interface ImapServers {
   imap: net.Server;
   imaps: tls.Server;
@@ -26,10 +35,14 @@ export interface ImapServers {
   close(): Promise<void>;
 }
 
-export function createImapServers(shared: Omit<ImapServices, 'accountSessions' | 'idleWatchers'>, material: ImapTls): ImapServers {
+export function createImapServers(
+  shared: Omit<ImapServices, 'accountSessions' | 'idleWatchers'> & Partial<Pick<ImapServices, 'accountSessions'>>,
+  material: ImapTls,
+  sharedGate?: ConnectionGate,
+): ImapServers {
   const services: ImapServices = {
     ...shared,
-    accountSessions: new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount),
+    accountSessions: shared.accountSessions ?? new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount),
     idleWatchers: new IdleWatchers(),
   };
   const tlsOptions = { ...hardenedTlsOptions(), key: material.key, cert: material.cert };
@@ -40,9 +53,31 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions' |
   const inactivity = new InactivitySweep();
   const noise = { imap: new NoiseLog(services.log, { imap: 'imap' }), imaps: new NoiseLog(services.log, { imap: 'imaps' }) };
 
+  const gate: ConnectionGate = sharedGate ?? {
+    admit: (address) => connections.size < services.config.limits.maxConnections && perAddress.tryAcquire(address),
+    leave: (address) => perAddress.release(address),
+  };
+
   const accept = (socket: net.Socket, secure: boolean) => {
     const address = socket.remoteAddress ?? 'unknown';
-    if (connections.size >= services.config.limits.maxConnections || !perAddress.tryAcquire(address)) {
+    const admitted = gate.admit(address);
+    if (admitted === true || admitted === false) return open(socket, secure, address, admitted);
+    socket.pause(); // nothing is read before the greeting
+    admitted.then(
+      (ok) => {
+        if (socket.destroyed) {
+          if (ok) gate.leave(address); // the client left while the main process answered
+          return;
+        }
+        socket.resume();
+        open(socket, secure, address, ok);
+      },
+      () => socket.destroy(),
+    );
+  };
+
+  const open = (socket: net.Socket, secure: boolean, address: string, admitted: boolean) => {
+    if (!admitted) {
       socket.end('* BYE Too many connections from your address; try again later\r\n');
       noise[secure ? 'imaps' : 'imap'].report('connection-limit', { peer: address });
       services.metrics?.connectionRefused(secure ? 'imaps' : 'imap');
@@ -56,7 +91,7 @@ export function createImapServers(shared: Omit<ImapServices, 'accountSessions' |
       onClose: (session) => {
         connections.delete(connection);
         services.metrics?.imapConnection(-1);
-        perAddress.release(address);
+        gate.leave(address);
         if (session.user) services.accountSessions.release(String(session.user.accountId));
         session.unregister?.();
       },

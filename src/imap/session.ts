@@ -4,8 +4,10 @@
 import type { Authenticator, AuthenticatedAccount, LoginInvalidity } from '../auth/authenticator';
 import type { Config } from '../config/schema';
 import type { MailboxChanges } from '../store/mailbox-changes';
+import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';
 import { canAccessMailbox } from '../store/mailbox-view';
+import { mailboxOwner } from '../store/quota';
 import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
@@ -24,12 +26,17 @@ export interface ImapServices {
   authenticator: Authenticator;
   /** 'mailbox-changed' (mailboxId | null = unknown, resynchronise) after commits. */
   changes: MailboxChanges;
-  /** Sessions per account (limits.maxConnectionsPerAccount), keyed by account id. */
-  accountSessions: ConnectionLimiter;
+  /**
+   * Sessions per account (limits.maxConnectionsPerAccount), keyed by account id: counted here, or
+   * by the main process for all IMAP workers (src/imap/workers.ts).
+   */
+  accountSessions: Pick<ConnectionLimiter, 'tryAcquire' | 'release'>;
   /** Sessions in IDLE by selected mailbox: whom a commit wakes (RFC 2177). */
   idleWatchers: IdleWatchers;
   /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
   metrics?: Metrics;
+  /** The daemon's group commit (src/imap/store-writes.ts); without it each write commits alone. */
+  batcher?: CommitBatcher;
 }
 
 /** The connection side of a session: bytes out, raw lines in, TLS upgrade, closing. */
@@ -59,6 +66,8 @@ export class ImapSession {
   compressing = false;
   /** Ends the registration that lets a revocation cut this session (set at login). */
   unregister: (() => void) | null = null;
+  /** The last mailbox found to be the person's own (canStillAccess). */
+  private ownMailboxId = 0;
 
   constructor(
     readonly services: ImapServices,
@@ -216,6 +225,14 @@ export class ImapSession {
 
   /** Whether the person still has access to a mailbox (their own, or a linked ORG's; R6). */
   canStillAccess(mailboxId: number): boolean {
-    return this.user !== null && canAccessMailbox(this.db, this.user.accountId, mailboxId);
+    if (this.user === null) return false;
+    // A mailbox never changes owner: once seen to be the person's own, only its deletion ends
+    // access, and sync() reports that. Saves a query before and after every command.
+    if (mailboxId === this.ownMailboxId) return true;
+    if (mailboxOwner(this.db, mailboxId) === this.user.accountId) {
+      this.ownMailboxId = mailboxId;
+      return true;
+    }
+    return canAccessMailbox(this.db, this.user.accountId, mailboxId);
   }
 }

@@ -2,7 +2,20 @@
 // SMTP transaction alone would cap ingest at the disk's flush rate. Work submitted during the
 // same turn of the event loop is committed in one transaction instead, and every caller learns
 // of its own success only after that commit is durable (R14: 250 only for what is on disk).
-import type { Db } from './database';
+//
+// Several processes write to the store (the IMAP workers of src/imap/workers.ts, the CLI): when
+// another one holds the write lock, the batch does not wait inside SQLite (its busy handler
+// sleeps on the event loop, stalling every session of this process); it stays queued and is
+// tried again a moment later while the event loop goes on serving.
+import { BUSY_TIMEOUT_MS, type Db } from './database';
+
+/** How long a batch may keep finding the write lock taken before its jobs fail. */
+const LOCK_WAIT_LIMIT_MS = BUSY_TIMEOUT_MS;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+}
 
 interface Job<T> {
   work: (db: Db) => T;
@@ -13,6 +26,9 @@ interface Job<T> {
 export class CommitBatcher {
   private pending: Array<Job<unknown>> = [];
   private scheduled = false;
+  /** When the batch at the head of the queue first found the write lock taken (0: it did not). */
+  private lockedSince = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Db,
@@ -33,7 +49,7 @@ export class CommitBatcher {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.retryTimer) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
@@ -43,11 +59,22 @@ export class CommitBatcher {
     const batch = this.pending.splice(0, this.maxBatch);
     if (this.pending.length > 0) this.schedule();
     const results: unknown[] = [];
+    let started = false;
+    // IMMEDIATE: take the write lock first. A deferred transaction that read, then wants to
+    // write while another process committed meanwhile fails at once with SQLITE_BUSY, whatever
+    // busy_timeout says. Without waiting: see retryLater.
     try {
-      this.db.transaction(() => {
-        for (const job of batch) results.push(job.work(this.db));
-      })();
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.db.transaction(() => {
+          started = true;
+          for (const job of batch) results.push(job.work(this.db));
+        }).immediate();
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
     } catch (err) {
+      if (!started && isBusy(err) && this.retryLater(batch)) return;
       // One job's failure rolled the whole batch back: run each alone so that only the
       // faulty one fails.
       if (batch.length === 1) {
@@ -56,13 +83,30 @@ export class CommitBatcher {
       }
       for (const job of batch) {
         try {
-          job.resolve(this.db.transaction(() => job.work(this.db))());
+          job.resolve(this.db.transaction(() => job.work(this.db)).immediate());
         } catch (jobErr) {
           job.reject(jobErr);
         }
       }
       return;
     }
+    this.lockedSince = 0;
     batch.forEach((job, index) => job.resolve(results[index]));
+  }
+
+  /** Puts a batch that found the write lock taken back at the head of the queue; false once it waited too long. */
+  private retryLater(batch: Array<Job<unknown>>): boolean {
+    const now = Date.now();
+    if (this.lockedSince === 0) this.lockedSince = now;
+    if (now - this.lockedSince > LOCK_WAIT_LIMIT_MS) {
+      this.lockedSince = 0;
+      return false;
+    }
+    this.pending.unshift(...batch);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flush();
+    }, 1);
+    return true;
   }
 }

@@ -7,6 +7,9 @@ import { projectRoot } from '../config/load';
 
 export type Db = Database.Database;
 
+/** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 export const migrationsDir = path.join(projectRoot, 'migrations');
 
 /**
@@ -19,8 +22,32 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return db;
+}
+
+/**
+ * Runs `work` in an IMMEDIATE transaction whose commit does not wait for the disk
+ * (synchronous=NORMAL for that commit only). Only for bookkeeping nobody was promised, such as
+ * which session saw a message as \Recent: WAL keeps the commit atomic, a process crash loses
+ * nothing, and the next durable commit flushes it too; a power cut may undo it, which is
+ * harmless. Never for anything a client or peer is told is stored (R14).
+ * When another connection holds the write lock, returns `whenLocked` at once instead of
+ * sleeping on the event loop: such bookkeeping can wait for a later turn.
+ */
+export function commitUnflushed<T>(db: Db, work: () => T, whenLocked: T): T {
+  if (db.inTransaction) return db.transaction(work)();
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 0');
+  try {
+    return db.transaction(work).immediate();
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) return whenLocked;
+    throw err;
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('synchronous = FULL');
+  }
 }
 
 export interface AppliedMigration {

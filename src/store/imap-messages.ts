@@ -14,7 +14,7 @@
 // drop between the two trees (README "Client quirks"). Retention (R10) follows the message:
 // arrived_at is kept.
 import { analyzeMessage } from '../mime';
-import { cachedStatement, type Db } from './database';
+import { cachedStatement, commitUnflushed, type Db } from './database';
 import { MailboxError } from './mailbox-view';
 import { appendMessage, bodyHash, FLAG_BITS, releaseBody, retainBody } from './messages';
 
@@ -673,27 +673,37 @@ export function restoreFromTrash(db: Db, accountId: number, uids: readonly numbe
  * The UIDs that still carry \Recent (not yet claimed by a read-write session), without claiming
  * them: what EXAMINE shows (RFC 3501 section 6.3.2 leaves \Recent untouched).
  */
-export function peekRecent(db: Db, mailboxId: number): number[] {
+export function peekRecent(db: Db, mailboxId: number, below = Infinity): number[] {
   const mailbox = mailboxHead(db, mailboxId);
-  if (mailbox.recent_floor >= mailbox.uidnext) return [];
+  const end = Math.min(mailbox.uidnext, below);
+  if (mailbox.recent_floor >= end) return [];
   return (
     cachedStatement(db, 'SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ? ORDER BY uid')
       .raw(true)
-      .all(mailboxId, mailbox.recent_floor, mailbox.uidnext) as Array<[number]>
+      .all(mailboxId, mailbox.recent_floor, end) as Array<[number]>
   ).map((row) => row[0]);
 }
 
-export function claimRecent(db: Db, mailboxId: number): number[] {
-  return immediate(db, () => {
+/**
+ * Claims \Recent for one session: the UIDs from the mailbox's floor up to `below` (exclusive;
+ * the first UID the session's view does not hold yet, since another process may have added
+ * messages meanwhile), and raises the floor there.
+ */
+export function claimRecent(db: Db, mailboxId: number, below = Infinity): number[] {
+  // Every session runs this after every command once new mail arrived: a flush of its own each
+  // time would stall the event loop for bookkeeping nobody was promised. When another process
+  // holds the write lock, nothing is claimed now; a later claim takes these UIDs.
+  return commitUnflushed(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
-    if (mailbox.recent_floor >= mailbox.uidnext) return [];
-    cachedStatement(db, 'UPDATE mailboxes SET recent_floor = uidnext WHERE id = ?').run(mailboxId);
+    const end = Math.min(mailbox.uidnext, below);
+    if (mailbox.recent_floor >= end) return [];
+    cachedStatement(db, 'UPDATE mailboxes SET recent_floor = ? WHERE id = ?').run(end, mailboxId);
     return (
       cachedStatement(db, 'SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ? ORDER BY uid')
         .raw(true)
-        .all(mailboxId, mailbox.recent_floor, mailbox.uidnext) as Array<[number]>
+        .all(mailboxId, mailbox.recent_floor, end) as Array<[number]>
     ).map((row) => row[0]);
-  });
+  }, []);
 }
 
 // ---------------------------------------------------------------------------------------------

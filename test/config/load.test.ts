@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, projectRoot } from '../../src/config/load';
+import { imapWorkerCount } from '../../src/imap/workers';
 
 function writeConfig(content: unknown): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mssd-config-'));
@@ -52,4 +53,15 @@ t.test('bad configs name the offending key', async (t) => {
     }
   }
   t.throws(() => loadConfig('/nonexistent/mssd.json'), /cannot read/);
+});
+
+t.test('imap.workers: one IMAP process per core by default, a whole number from 0 to 64', async (t) => {
+  t.equal(loadConfig().imap.workers, 0, 'default: 0, one worker per core');
+  t.equal(imapWorkerCount(loadConfig(writeConfig({ imap: { workers: 1 } }))), 0, '1: IMAP stays in the main process (no worker)');
+  t.equal(imapWorkerCount(loadConfig(writeConfig({ imap: { workers: 3 } }))), 3);
+  t.equal(imapWorkerCount(loadConfig()), os.availableParallelism() > 1 ? os.availableParallelism() : 0, '0: as many as the cores, none on one core');
+  for (const workers of [-1, 1.5, 65, '2']) {
+    t.throws(() => loadConfig(writeConfig({ imap: { workers } })), { name: 'ConfigError', message: /imap\.workers/ }, `imap.workers: ${JSON.stringify(workers)}`);
+  }
+  t.throws(() => loadConfig(writeConfig({ imap: { worker: 2 } })), { name: 'ConfigError', message: /imap/ }, 'an unknown key under imap');
 });

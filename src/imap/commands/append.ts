@@ -10,6 +10,7 @@
 // BINARY[...] gives the original octets back.
 import { encodeBinaryParts } from '../../mime';
 import { appendManyToMailbox, type AppendInput } from '../../store/imap-messages';
+import { commitWrite } from '../store-writes';
 import { parseDateTime } from '../protocol/dates';
 import { badSyntax, ImapError } from '../protocol/errors';
 import { parseFlagList } from '../protocol/flags';
@@ -47,7 +48,7 @@ function parseMessages(args: readonly Token[]): AppendInput[] {
 export const append: CommandHandler = {
   name: 'APPEND',
   states: AUTHENTICATED,
-  run(session, command) {
+  async run(session, command) {
     const messages = parseMessages(command.args);
     const limit = session.config.limits.maxMessageBytes;
     for (const message of messages) {
@@ -64,7 +65,7 @@ export const append: CommandHandler = {
     if (overQuota) return overQuota;
     let appended;
     try {
-      appended = appendManyToMailbox(session.db, destination.mailboxId, messages);
+      appended = await commitWrite(session, (db) => appendManyToMailbox(db, destination.mailboxId, messages));
     } catch (err) {
       return mailboxRefusal(err);
     }

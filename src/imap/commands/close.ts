@@ -3,18 +3,19 @@
 // untagged EXPUNGE (the client is leaving the mailbox); UNSELECT and a read-only CLOSE remove
 // nothing. An ORG mailbox whose access was withdrawn meanwhile (R6) is left without touching it.
 import { expungeMessages } from '../../store/imap-messages';
+import { commitWrite } from '../store-writes';
 import { expectEnd } from '../protocol/tokens';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
 export const close: CommandHandler = {
   name: 'CLOSE',
   states: SELECTED,
-  run(session, command) {
+  async run(session, command) {
     expectEnd(command.args, 0);
     const selected = session.selected!;
     session.deselect();
     if (selected.readOnly || !session.canStillAccess(selected.mailboxId)) return ok('CLOSE completed');
-    const removed = expungeMessages(session.db, selected.mailboxId);
+    const removed = await commitWrite(session, (db) => expungeMessages(db, selected.mailboxId));
     if (removed.length > 0) session.services.changes.emit('mailbox-changed', selected.mailboxId);
     return ok(removed.length > 0 ? `CLOSE completed, ${removed.length} deleted message(s) removed` : 'CLOSE completed');
   },

@@ -4,6 +4,7 @@
 // copied or moved into Trash remembers the folder it came from (R11, kept by the store).
 import type { Command } from '../protocol/reader';
 import { copyMessages, moveMessages, type CopyResult } from '../../store/imap-messages';
+import { commitWrite } from '../store-writes';
 import { mailboxOwner, messagesUsage } from '../../store/quota';
 import { formatSequenceSet } from '../protocol/sequence';
 import { expectEnd } from '../protocol/tokens';
@@ -29,7 +30,7 @@ function copyUid(result: CopyResult): string {
   return `COPYUID ${result.uidValidity} ${sources} ${destinations}`;
 }
 
-function run(session: ImapSession, command: Command, move: boolean): Completion {
+async function run(session: ImapSession, command: Command, move: boolean): Promise<Completion> {
   const name = `${command.uid ? 'UID ' : ''}${move ? 'MOVE' : 'COPY'}`;
   // Expunges wait for the end of the command when the set is made of sequence numbers.
   const selected = currentMailbox(session, command.uid);
@@ -52,11 +53,11 @@ function run(session: ImapSession, command: Command, move: boolean): Completion 
 
   try {
     if (!move) {
-      const result = copyMessages(session.db, selected.mailboxId, present, destination.mailboxId);
+      const result = await commitWrite(session, (db) => copyMessages(db, selected.mailboxId, present, destination.mailboxId));
       if (result.pairs.length > 0) announceChange(session, destination.mailboxId);
       return result.pairs.length > 0 ? ok(`${name} completed`, copyUid(result)) : ok(`${name} completed (no messages)`);
     }
-    const result = moveMessages(session.db, selected.mailboxId, present, destination.mailboxId);
+    const result = await commitWrite(session, (db) => moveMessages(db, selected.mailboxId, present, destination.mailboxId));
     if (result.pairs.length === 0) return ok(`${name} completed (no messages)`);
     // RFC 6851 section 4.3: COPYUID in an untagged OK before the EXPUNGEs, which dispatch sends
     // after this handler (flushUpdates with expunges allowed), before the tagged OK.

@@ -3,6 +3,7 @@
 // the session right after the command (dispatch's flushUpdates), highest sequence number first,
 // together with any expunge another session made.
 import { expungeMessages } from '../../store/imap-messages';
+import { commitWrite } from '../store-writes';
 import { expectEnd } from '../protocol/tokens';
 import { announceChange, currentMailbox, mailboxRefusal, targetRanges, uidsOf } from './message-common';
 import { no, ok, SELECTED, type CommandHandler } from './registry';
@@ -10,7 +11,7 @@ import { no, ok, SELECTED, type CommandHandler } from './registry';
 export const expunge: CommandHandler = {
   name: 'EXPUNGE',
   states: SELECTED,
-  run(session, command) {
+  async run(session, command) {
     const selected = currentMailbox(session, true);
     let uids: number[] | undefined;
     if (command.uid) {
@@ -23,7 +24,7 @@ export const expunge: CommandHandler = {
     if (uids !== undefined && uids.length === 0) return ok('UID EXPUNGE completed (no messages)');
     let removed: number[];
     try {
-      removed = expungeMessages(session.db, selected.mailboxId, uids);
+      removed = await commitWrite(session, (db) => expungeMessages(db, selected.mailboxId, uids));
     } catch (err) {
       return mailboxRefusal(err);
     }

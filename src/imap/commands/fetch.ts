@@ -17,6 +17,7 @@
 import { messagePreview, type MimePart } from '../../mime';
 import type { Envelope } from '../../mime';
 import { setFlags } from '../../store/flags';
+import { commitWrite } from '../store-writes';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { FLAG_BITS, readBody } from '../../store/messages';
 import { bodyStructure, envelope, internalDate, string } from '../protocol/encode';
@@ -92,7 +93,7 @@ interface StoreFetchOutcome {
 }
 
 /** Sets \Seen on the unseen messages of a batch (store/flags.ts); returns the UIDs whose flags changed. */
-function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Set<number> {
+async function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: readonly number[]): Promise<Set<number>> {
   const unseen: number[] = [];
   for (const index of indexes) {
     const uid = selected.uids[index];
@@ -100,7 +101,7 @@ function markSeen(session: ImapSession, selected: SelectedMailbox, indexes: read
   }
   if (unseen.length === 0) return new Set();
   // the flags and the openings they record (R9) in one commit, announced once committed
-  const result = setFlags(session.db, { mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen'] });
+  const result = await commitWrite(session, (db) => setFlags(db, { mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen'] }));
   selected.applyFlagStates(result.changed);
   announceFlagChange(session, result);
   return new Set(result.changed.map((state) => state.uid));
@@ -137,7 +138,7 @@ async function fetchFromStore(
     if (batch.length === 0) break;
     if (!done) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run between batches
 
-    const seenNow = setSeen ? markSeen(session, selected, batch) : new Set<number>();
+    const seenNow = setSeen ? await markSeen(session, selected, batch) : new Set<number>();
     const rows = new Map<number, FetchedMessage>();
     if (needsRow) {
       for (const row of fetchMessages(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);

@@ -9,6 +9,7 @@ import { CommandReader, type RawLine } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
 import { loadConfig } from '../../../src/config/load';
+import type { CommitBatcher } from '../../../src/store/commit-batcher';
 import { MailboxChanges } from '../../../src/store/mailbox-changes';
 import { ConnectionLimiter } from '../../../src/util/connection-limits';
 import type { Db } from '../../../src/store/database';
@@ -88,8 +89,8 @@ const config = loadConfig();
 let tagCounter = 0;
 
 /** A session logged in as `accountId`, in the authenticated state. */
-export function testSession(db: Db, accountId: number, changes = new MailboxChanges(), idleWatchers?: IdleWatchers): TestSession {
-  const test = connectedSession(db, { changes, idleWatchers });
+export function testSession(db: Db, accountId: number, changes = new MailboxChanges(), batcher?: CommitBatcher, idleWatchers?: IdleWatchers): TestSession {
+  const test = connectedSession(db, { changes, batcher, idleWatchers });
   test.session.user = { accountId, login: `account-${accountId}`, type: 'PER', method: 'account' };
   test.session.state = 'authenticated';
   return test;
@@ -103,6 +104,8 @@ export interface ConnectedOptions {
   secure?: boolean;
   /** Sessions per account (limits.maxConnectionsPerAccount). */
   accountSessions?: ConnectionLimiter;
+  /** The daemon's group commit; without it each write commits alone. */
+  batcher?: CommitBatcher;
   /** Sessions in IDLE by mailbox; share one between sessions to wake them as the server does. */
   idleWatchers?: IdleWatchers;
 }
@@ -121,6 +124,7 @@ export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSe
       authenticator: options.authenticator ?? new Authenticator(db, pino({ level: 'silent' })),
       changes,
       accountSessions: options.accountSessions ?? new ConnectionLimiter(100),
+      batcher: options.batcher,
       idleWatchers: options.idleWatchers ?? new IdleWatchers(),
     },
     io,

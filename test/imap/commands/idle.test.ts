@@ -13,7 +13,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 t.test('IDLE: continuation, pushed EXISTS, DONE ends it', async (t) => {
   const { db, jean, inbox } = world(t);
   const watchers = new IdleWatchers();
-  const a = testSession(db, jean, undefined, watchers);
+  const a = testSession(db, jean, undefined, undefined, watchers);
   a.select('INBOX');
   const running = a.run('IDLE');
   await turn();
@@ -37,9 +37,9 @@ t.test('IDLE: a commit wakes only the sessions idling on that mailbox; null wake
   const { db, jean, marie, inbox } = world(t);
   const marieInbox = mailboxId(db, marie, 'INBOX');
   const watchers = new IdleWatchers();
-  const jeanIdling = testSession(db, jean, undefined, watchers);
-  const marieIdling = testSession(db, marie, undefined, watchers);
-  const jeanBusy = testSession(db, jean, undefined, watchers);
+  const jeanIdling = testSession(db, jean, undefined, undefined, watchers);
+  const marieIdling = testSession(db, marie, undefined, undefined, watchers);
+  const jeanBusy = testSession(db, jean, undefined, undefined, watchers);
   jeanIdling.select('INBOX');
   marieIdling.select('INBOX');
   jeanBusy.select('INBOX');
@@ -84,7 +84,7 @@ t.test('IDLE: a commit wakes only the sessions idling on that mailbox; null wake
 t.test('IDLE: ended by anything but DONE is BAD; needs login', async (t) => {
   const { db, jean } = world(t);
   const watchers = new IdleWatchers();
-  const a = testSession(db, jean, undefined, watchers);
+  const a = testSession(db, jean, undefined, undefined, watchers);
   a.io.send('NOOP');
   t.equal(await a.run('IDLE'), '+ idling\r\nTAG BAD IDLE ends with DONE\r\n');
   a.io.send('done');

@@ -1,0 +1,408 @@
+// The IMAP front end on every core (issue 12). One Node process runs JavaScript on one core; an
+// IMAP server under load spends its time in TLS, parsing and SQLite reads, all of it on that one
+// event loop. With `imap.workers` > 1 the main process forks that many IMAP worker processes
+// (node:cluster: the listening sockets are shared, the main process deals new connections out
+// round-robin), each with its own connection to the same WAL database, where readers never wait
+// for writers.
+//
+// The main process keeps SMTP, the portal, the jobs and everything that must be counted once:
+// - logins (throttling, audit rows, login metrics) are decided by its authenticator: a worker
+//   asks it for every LOGIN/AUTHENTICATE;
+// - connection limits (limits.maxConnections, maxConnectionsPerIp, maxConnectionsPerAccount):
+//   a worker asks before greeting and before entering the authenticated state, and says when a
+//   connection ends; a worker that dies gives its counts back;
+// - mailbox changes: a commit in any process is announced to every other one at once, so a
+//   session in IDLE on one worker wakes for a message delivered by SMTP or appended through
+//   another worker (PRAGMA data_version, src/store/external-changes.ts, stays the safety net
+//   for the CLI);
+// - revocations: a device revoked in the portal cuts the sessions in every worker;
+// - metrics: the workers' IMAP counters are added to the main process's /metrics.
+// Messages are JSON over the cluster's IPC channel; none carries a password back.
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import type { AuthResult } from '../auth/authenticator';
+import { Authenticator } from '../auth/authenticator';
+import { TokenVerifier } from '../auth/oauth';
+import { throttleOptions } from '../auth/throttle';
+import type { Config } from '../config/schema';
+import { CommitBatcher } from '../store/commit-batcher';
+import { openDatabase } from '../store/database';
+import { watchExternalChanges } from '../store/external-changes';
+import { MailboxChanges } from '../store/mailbox-changes';
+import { serverTlsOptions } from '../tls/server-options';
+import { ConnectionLimiter } from '../util/connection-limits';
+import type { Logger } from '../util/log';
+import type { Metrics } from '../util/metrics';
+import { OperatorError } from '../util/operator-error';
+import { createImapServers, type ConnectionGate } from './server';
+
+/** How many IMAP worker processes `imap.workers` asks for; 0 or 1 = none (IMAP in the main process). */
+export function imapWorkerCount(config: Config): number {
+  const wanted = config.imap.workers === 0 ? os.availableParallelism() : config.imap.workers;
+  return wanted > 1 ? wanted : 0;
+}
+
+type MetricName = 'imapConnection' | 'imapCommand' | 'connectionRefused';
+
+/** Worker -> main process. */
+type WorkerMessage =
+  | { t: 'ready'; listening: Record<string, string> }
+  | { t: 'failed'; message: string }
+  | { t: 'event'; name: string; args: unknown[] }
+  | { t: 'auth'; id: number; kind: 'password' | 'token'; args: [string | null, string, string] }
+  | { t: 'admit'; id: number; address: string }
+  | { t: 'leave'; address: string }
+  | { t: 'release'; key: string }
+  | { t: 'metrics'; calls: Array<[MetricName, unknown[]]> };
+
+/** Main process -> worker. */
+type PrimaryMessage =
+  | { t: 'event'; name: string; args: unknown[] }
+  | { t: 'auth'; id: number; result?: AuthResult; slot?: boolean; error?: string }
+  | { t: 'admit'; id: number; ok: boolean }
+  | { t: 'recheck'; accountId?: number }
+  | { t: 'stop' };
+
+export interface ImapWorkerPool {
+  /** Bound addresses, as the in-process listeners report them. */
+  listening: Record<string, string>;
+  /** Says BYE in every worker and waits for them to end. */
+  stop(graceMs: number): Promise<void>;
+}
+
+interface PrimaryServices {
+  config: Config;
+  log: Logger;
+  authenticator: Authenticator;
+  changes: MailboxChanges;
+  metrics: Metrics;
+}
+
+/** What the main process counts for one worker, given back when it dies. */
+interface WorkerCounts {
+  addresses: Map<string, number>;
+  accounts: Map<string, number>;
+}
+
+function bump(map: Map<string, number>, key: string, delta: number): void {
+  const next = (map.get(key) ?? 0) + delta;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}
+
+/** Main process: forks `count` IMAP workers and resolves once each listens. */
+export async function startImapWorkers(services: PrimaryServices, count: number): Promise<ImapWorkerPool> {
+  const { config, log, authenticator, changes, metrics } = services;
+  const perAddress = new ConnectionLimiter(config.limits.maxConnectionsPerIp);
+  const perAccount = new ConnectionLimiter(config.limits.maxConnectionsPerAccount);
+  let open = 0;
+  const counts = new Map<Worker, WorkerCounts>();
+  let stopping = false;
+  /** The worker whose event is being re-emitted here (not sent back to it). */
+  let origin: Worker | null = null;
+
+  const send = (worker: Worker, message: PrimaryMessage) => {
+    if (worker.isConnected()) worker.send(message);
+  };
+  const broadcast = (message: PrimaryMessage, except: Worker | null = null) => {
+    for (const worker of counts.keys()) if (worker !== except) send(worker, message);
+  };
+
+  // Every change committed here (SMTP delivery, portal, jobs) or re-emitted from a worker reaches
+  // the other workers' sessions.
+  const emit = changes.emit.bind(changes);
+  changes.emit = (name: string | symbol, ...args: unknown[]) => {
+    if (typeof name === 'string') broadcast({ t: 'event', name, args }, origin);
+    return emit(name, ...args);
+  };
+  const recheck = authenticator.recheckSessions.bind(authenticator);
+  // A revocation here (portal, CLI through the admin endpoints) names its account: cut in every
+  // worker too. The periodic recheck after external commits runs in each worker by itself.
+  authenticator.recheckSessions = (accountId?: number) => {
+    if (accountId !== undefined) broadcast({ t: 'recheck', accountId });
+    return recheck(accountId);
+  };
+
+  const onMessage = async (worker: Worker, message: WorkerMessage) => {
+    const mine = counts.get(worker);
+    if (!mine) return;
+    switch (message.t) {
+      case 'event':
+        origin = worker;
+        try {
+          changes.emit(message.name, ...message.args);
+        } finally {
+          origin = null;
+        }
+        return;
+      case 'admit': {
+        const ok = open < config.limits.maxConnections && perAddress.tryAcquire(message.address);
+        if (ok) {
+          open++;
+          bump(mine.addresses, message.address, 1);
+        }
+        send(worker, { t: 'admit', id: message.id, ok });
+        return;
+      }
+      case 'leave':
+        if (!mine.addresses.has(message.address)) return;
+        open--;
+        perAddress.release(message.address);
+        bump(mine.addresses, message.address, -1);
+        return;
+      case 'release':
+        if (!mine.accounts.has(message.key)) return;
+        perAccount.release(message.key);
+        bump(mine.accounts, message.key, -1);
+        return;
+      case 'auth': {
+        const [login, secret, peer] = message.args;
+        try {
+          const result =
+            message.kind === 'token'
+              ? await authenticator.authenticateToken(login, secret, peer, 'imap')
+              : await authenticator.authenticate(login ?? '', secret, peer, 'imap');
+          let slot: boolean | undefined;
+          if (result.ok) {
+            const key = String(result.account.accountId);
+            slot = perAccount.tryAcquire(key);
+            if (slot) bump(mine.accounts, key, 1);
+          }
+          send(worker, { t: 'auth', id: message.id, result, slot });
+        } catch (err) {
+          log.error({ err, imapWorker: worker.id }, 'imap worker login check failed');
+          send(worker, { t: 'auth', id: message.id, error: (err as Error).message });
+        }
+        return;
+      }
+      case 'metrics':
+        for (const [name, args] of message.calls) (metrics[name] as (...a: unknown[]) => void)(...args);
+        return;
+      default:
+        return;
+    }
+  };
+
+  const giveBack = (worker: Worker) => {
+    const mine = counts.get(worker);
+    if (!mine) return;
+    for (const [address, n] of mine.addresses) for (let i = 0; i < n; i++) perAddress.release(address);
+    for (const [key, n] of mine.accounts) for (let i = 0; i < n; i++) perAccount.release(key);
+    const connections = [...mine.addresses.values()].reduce((a, b) => a + b, 0);
+    open -= connections;
+    // Its connections are gone with it: the gauge of /metrics must not keep counting them.
+    for (let i = 0; i < connections; i++) metrics.imapConnection(-1);
+    counts.delete(worker);
+  };
+
+  const fork = (): Promise<Record<string, string>> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork({ MSSD_IMAP_WORKER: '1' });
+      counts.set(worker, { addresses: new Map(), accounts: new Map() });
+      let ready = false;
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.t === 'ready') {
+          ready = true;
+          resolve(message.listening);
+        } else if (message.t === 'failed') {
+          reject(new OperatorError(message.message));
+        } else {
+          void onMessage(worker, message);
+        }
+      });
+      worker.once('exit', (code, signal) => {
+        giveBack(worker);
+        if (!ready) return reject(new OperatorError(`imap worker exited at start (${signal ?? code})`));
+        if (stopping) return;
+        // A worker that died took its sessions with it; the others keep serving. Start another.
+        log.error({ imapWorker: worker.id, code, signal }, 'imap worker died; starting another');
+        fork().catch((err: Error) => log.error({ err: err.message }, 'imap worker could not be restarted'));
+      });
+    });
+
+  let listening: Record<string, string>;
+  try {
+    // cluster.fork re-runs this program (bin/mssd serve --config ...) with MSSD_IMAP_WORKER set.
+    [listening] = await Promise.all(Array.from({ length: count }, fork));
+  } catch (err) {
+    stopping = true;
+    for (const worker of counts.keys()) worker.kill();
+    throw err;
+  }
+  log.info({ workers: count }, 'imap workers ready');
+
+  return {
+    listening,
+    async stop(graceMs) {
+      stopping = true;
+      const workers = [...counts.keys()];
+      await Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              if (worker.isDead()) return resolve();
+              const timer = setTimeout(() => worker.kill('SIGKILL'), graceMs + 2000);
+              worker.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              send(worker, { t: 'stop' });
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** True in a process forked by startImapWorkers. */
+export function isImapWorker(): boolean {
+  return cluster.isWorker && process.env.MSSD_IMAP_WORKER === '1';
+}
+
+/** Worker process: serves IMAP until the main process says stop (or goes away). */
+export async function serveImapWorker(config: Config, log: Logger): Promise<void> {
+  const toPrimary = (message: WorkerMessage) => {
+    if (process.connected) process.send!(message);
+  };
+  const pending = new Map<number, (message: PrimaryMessage) => void>();
+  let nextId = 1;
+  const ask = <T extends PrimaryMessage>(message: WorkerMessage & { id: number }): Promise<T> =>
+    new Promise((resolve) => {
+      pending.set(message.id, resolve as (message: PrimaryMessage) => void);
+      toPrimary(message);
+    });
+
+  const db = openDatabase(config.dataDir);
+  const tls = serverTlsOptions(config); // the main process created the development certificates
+  const batcher = new CommitBatcher(db);
+
+  // Changes committed here are announced locally and, through the main process, everywhere else.
+  const changes = new MailboxChanges();
+  const emitLocally = changes.emit.bind(changes);
+  changes.emit = (name: string | symbol, ...args: unknown[]) => {
+    if (typeof name === 'string') toPrimary({ t: 'event', name, args });
+    return emitLocally(name, ...args);
+  };
+
+  // Password and token checks run in the main process (one throttle, one audit trail); the
+  // account's session slot is taken there at the same time.
+  const authenticator = new Authenticator(db, log, {
+    passwordLogins: config.auth.passwordLogins,
+    tokens: TokenVerifier.fromConfig(config),
+    throttle: throttleOptions(config),
+    batcher,
+  });
+  const granted = new Map<string, boolean[]>();
+  const remoteCheck = async (kind: 'password' | 'token', login: string | null, secret: string, peer: string): Promise<AuthResult> => {
+    const reply = await ask<Extract<PrimaryMessage, { t: 'auth' }>>({ t: 'auth', id: nextId++, kind, args: [login, secret, peer] });
+    if (reply.error !== undefined || !reply.result) throw new Error(reply.error ?? 'no answer from the main process');
+    if (reply.result.ok) {
+      const key = String(reply.result.account.accountId);
+      granted.set(key, [...(granted.get(key) ?? []), reply.slot === true]);
+    }
+    return reply.result;
+  };
+  authenticator.authenticate = (login, password, peer) => remoteCheck('password', login, password, peer);
+  authenticator.authenticateToken = (login, token, peer) => remoteCheck('token', login, token, peer);
+  const accountSessions = {
+    /** The answer the main process gave with this account's login (see remoteCheck). */
+    tryAcquire(key: string): boolean {
+      const answers = granted.get(key) ?? [];
+      const answer = answers.shift() ?? false;
+      if (answers.length === 0) granted.delete(key);
+      return answer;
+    },
+    release: (key: string) => toPrimary({ t: 'release', key }),
+  };
+  const gate: ConnectionGate = {
+    admit: async (address) => (await ask<Extract<PrimaryMessage, { t: 'admit' }>>({ t: 'admit', id: nextId++, address })).ok,
+    leave: (address) => toPrimary({ t: 'leave', address }),
+  };
+
+  // IMAP counters go to the main process's /metrics, a batch per turn of the event loop.
+  let calls: Array<[MetricName, unknown[]]> = [];
+  const record = (name: MetricName) => (...args: unknown[]) => {
+    if (calls.length === 0) {
+      setImmediate(() => {
+        toPrimary({ t: 'metrics', calls });
+        calls = [];
+      });
+    }
+    calls.push([name, args]);
+  };
+  const nothing = () => undefined;
+  const metrics: Metrics = {
+    smtpMessage: nothing,
+    login: nothing,
+    jobRun: nothing,
+    imapConnection: record('imapConnection'),
+    imapCommand: record('imapCommand'),
+    connectionRefused: record('connectionRefused'),
+  };
+
+  const servers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher, accountSessions }, tls, gate);
+  const listening: Record<string, string> = {};
+  for (const key of ['imap', 'imaps'] as const) {
+    const listener = config.listen[key];
+    if (listener.port === 0) continue;
+    const server = servers[key];
+    try {
+      listening[key] = await new Promise<string>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listener.port, listener.host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address));
+        });
+      });
+    } catch (err) {
+      // The same words as the main process's own listeners (src/daemon.ts listenOn).
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (err as Error).message;
+      toPrimary({ t: 'failed', message: `cannot listen on listen.${key} ${listener.host}:${listener.port}: ${reason}` });
+      process.exit(1);
+    }
+  }
+
+  // Another process (the CLI) committed: look again, and cut sessions whose device was revoked.
+  const external = watchExternalChanges(db, () => {
+    emitLocally('mailbox-changed', null);
+    authenticator.recheckSessions();
+  });
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    external.stop();
+    await servers.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    db.close();
+    process.exit(0);
+  };
+  process.on('message', (message: PrimaryMessage) => {
+    switch (message.t) {
+      case 'event':
+        emitLocally(message.name, ...message.args);
+        return;
+      case 'recheck':
+        authenticator.recheckSessions(message.accountId);
+        return;
+      case 'stop':
+        void stop();
+        return;
+      default: {
+        const resolve = pending.get(message.id);
+        pending.delete(message.id);
+        resolve?.(message);
+      }
+    }
+  });
+  // The main process coordinates shutdown; a terminal's Ctrl-C reaches the whole group.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void stop());
+  // The main process is gone (even killed with SIGKILL): nothing may keep serving without it.
+  process.on('disconnect', () => void stop());
+  toPrimary({ t: 'ready', listening });
+}

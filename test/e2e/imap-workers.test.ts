@@ -1,0 +1,115 @@
+// IMAP on every core (imap.workers, src/imap/workers.ts): worker processes serve IMAP over the
+// same store while the main process keeps SMTP and what must be counted once. A message appended
+// through one worker, or delivered by SMTP in the main process, wakes sessions in IDLE on the
+// other worker; the per-account session limit counts the sessions of all workers; an APPEND
+// answered OK survives a SIGKILL of the daemon (R14).
+import t from 'tap';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
+import { deliver, peerOperator, RawImap, textMessage } from '../helpers/imap';
+
+t.test('two IMAP workers over one store', async (t) => {
+  const env = await makeEnv({ imap: { workers: 2 }, limits: { maxConnectionsPerAccount: 3 } });
+  const alice = createPer(env, 'Alice', 'Martin', '10000000001');
+  const bob = createPer(env, 'Bob', 'Durand', '10000000002');
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  t.ok(daemon.logs().some((line) => line.msg === 'imap workers ready' && line.workers === 2), 'two workers serve IMAP');
+  /** The worker (its pid) that logged each IMAP login of `login`, in order. */
+  const workersOf = (login: string) => daemon.logs().filter((line) => line.msg === 'imap login' && line.login === login).map((line) => line.imapWorker);
+
+  await t.test('an APPEND through one worker and an SMTP delivery wake IDLE sessions on both workers', async (t) => {
+    // Consecutive connections are dealt to the workers in turn: these two land on different ones.
+    const idlers = [await RawImap.connect(env, alice.login), await RawImap.connect(env, alice.login)];
+    const appender = await RawImap.connect(env, alice.login);
+    t.teardown(() => [...idlers, appender].forEach((client) => client.close()));
+    t.equal(new Set(workersOf(alice.login).slice(0, 2)).size, 2, 'the two IDLE sessions are in different processes');
+
+    const idling = idlers.map(async (client) => {
+      t.match((await client.command('SELECT INBOX')).all, /\* 0 EXISTS/);
+      const from = client.responses.length;
+      client.write('I1 IDLE\r\n');
+      await client.waitFor((r) => r.text.startsWith('+ '), 10_000, from);
+      return from;
+    });
+    const marks = await Promise.all(idling);
+
+    const message = textMessage(`dr.martin@hopital-test.fr`, alice.mssante, 'Brouillon', 'Texte', 'workers.append@hopital-test.fr');
+    const appended = await appender.command(Buffer.concat([Buffer.from('APPEND INBOX '), RawImap.literal(message)]));
+    t.match(appended.tagged.text, /OK \[APPENDUID \d+ 1\]/, 'the APPEND is acknowledged with its UID');
+    for (const [i, client] of idlers.entries()) {
+      await client.waitFor((r) => /^\* 1 EXISTS/.test(r.text), 10_000, marks[i]);
+      t.pass(`IDLE session ${i + 1} was told of the appended message`);
+    }
+
+    const peer = peerOperator(env);
+    const sender = `dr.peer@${peer.domain}`;
+    await deliver(env, sender, [alice.mssante], textMessage(sender, alice.mssante, 'Résultats', 'Bilan', `workers.smtp.${Date.now()}@peer.example`), peer.cert);
+    for (const [i, client] of idlers.entries()) {
+      await client.waitFor((r) => /^\* 2 EXISTS/.test(r.text), 10_000, marks[i]);
+      t.pass(`IDLE session ${i + 1} was told of the delivered message`);
+    }
+    for (const client of idlers) {
+      client.write('DONE\r\n');
+      await client.waitFor((r) => r.text.startsWith('I1 OK'));
+    }
+  });
+
+  await t.test('the per-account session limit counts the sessions of every worker', async (t) => {
+    const sessions = [await RawImap.connect(env, bob.login), await RawImap.connect(env, bob.login), await RawImap.connect(env, bob.login)];
+    t.teardown(() => sessions.forEach((client) => client.close()));
+    t.equal(new Set(workersOf(bob.login)).size, 2, "bob's sessions are spread over both workers");
+    const fourth = await RawImap.connect(env);
+    t.teardown(() => fourth.close());
+    const refused = await fourth.command(`LOGIN "${bob.login}" "${TEST_PASSWORD}"`);
+    t.match(refused.tagged.text, /^\S+ NO \[LIMIT\] Too many simultaneous connections for this account \(at most 3\)/, 'a fourth session anywhere is refused');
+    sessions.pop()!.command('LOGOUT').catch(() => undefined);
+    const again = await RawImap.connect(env);
+    t.teardown(() => again.close());
+    // The slot comes back once the worker saw the connection end: ask until it is.
+    let answer = '';
+    for (let attempt = 0; attempt < 50 && !/ OK /.test(answer); attempt++) {
+      answer = (await again.command(`LOGIN "${bob.login}" "${TEST_PASSWORD}"`)).tagged.text;
+      if (!/ OK /.test(answer)) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    t.match(answer, /^\S+ OK /, 'after a LOGOUT the slot is free again');
+  });
+});
+
+t.test('SIGKILL during APPENDs through the workers loses no acknowledged message', async (t) => {
+  const env = await makeEnv({ imap: { workers: 2 } });
+  const carol = createPer(env, 'Carol', 'Petit', '10000000003');
+  let daemon = await startDaemon(env);
+  const acknowledged = new Set<string>();
+  let killed = false;
+  const appender = async (index: number) => {
+    const client = await RawImap.connect(env, carol.login);
+    for (let n = 0; !killed; n++) {
+      const id = `crash-${index}-${n}@hopital-test.fr`;
+      const message = textMessage('dr.petit@hopital-test.fr', carol.mssante, `Compte rendu ${index}/${n}`, 'ligne de compte rendu '.repeat(200), id);
+      try {
+        const answer = await client.command(Buffer.concat([Buffer.from('APPEND INBOX '), RawImap.literal(message)]), 5_000);
+        if (/^\S+ OK /.test(answer.tagged.text)) acknowledged.add(id);
+      } catch {
+        break; // the daemon was killed: no answer, so not acknowledged
+      }
+    }
+    client.close();
+  };
+  const appenders = [0, 1, 2].map(appender);
+  // Kill once APPENDs are flowing: after 30 acknowledgements, not after a fixed time.
+  while (acknowledged.size < 30) await new Promise((resolve) => setTimeout(resolve, 20));
+  daemon.process.kill('SIGKILL');
+  killed = true;
+  await daemon.exited;
+  await Promise.all(appenders);
+
+  daemon = await startDaemon(env); // the workers left with the main process: ports and lock are free
+  t.teardown(() => daemon.stop());
+  const db = new Database(path.join(env.dataDir, 'mssd.sqlite'), { readonly: true });
+  t.teardown(() => db.close());
+  const stored = new Set((db.prepare('SELECT message_id FROM messages WHERE message_id IS NOT NULL').pluck().all() as string[]).map((id) => id.replace(/^<|>$/g, '')));
+  const missing = [...acknowledged].filter((id) => !stored.has(id));
+  t.same(missing, [], `every acknowledged APPEND is in the store (${acknowledged.size} acknowledged)`);
+});
