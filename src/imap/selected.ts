@@ -14,12 +14,15 @@ import {
 } from '../store/imap-messages';
 import { mailboxCounters, type MailboxCounters } from '../store/mailbox-view';
 import { FLAG_BITS } from '../store/messages';
+import { formatSequenceSet } from './protocol/sequence';
 
 export interface SyncOptions {
   /** False during FETCH, STORE and SEARCH (non-UID): EXPUNGE must wait (RFC 3501 section 7.4.1). */
   allowExpunge: boolean;
   /** CONDSTORE enabled: unsolicited FETCH carries MODSEQ (RFC 7162 section 3.2.4). */
   condstore: boolean;
+  /** QRESYNC enabled: expunges go out as one VANISHED response, not EXPUNGE (RFC 7162 section 3.2.10). */
+  qresync?: boolean;
 }
 
 export type SyncOutcome = { gone: false; lines: string[] } | { gone: true; lines: string[] };
@@ -253,7 +256,8 @@ export class SelectedMailbox {
         if (!same) lines.push(this.fetchFlagsLine(i, options.condstore));
       }
       this.knownModseq = head.highestmodseq;
-      if (options.allowExpunge) lines.push(...this.announceExpunges());
+      const vanished = options.allowExpunge ? this.announceExpunges(options.qresync === true) : [];
+      lines.push(...vanished);
       if (added.length > 0) this.append(added);
       // a keyword new to the client is announced before the FETCH that carries it
       lines.unshift(...this.newKeywordLines());
@@ -262,18 +266,37 @@ export class SelectedMailbox {
         for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId, below) : claimRecent(this.db, this.mailboxId, below)) this.recent.add(uid);
         lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
       }
+      lines.push(...this.modseqAfterVanished(vanished, options));
       return { gone: false, lines };
     }
-    if (options.allowExpunge) lines.push(...this.announceExpunges());
+    const vanished = options.allowExpunge ? this.announceExpunges(options.qresync === true) : [];
+    lines.push(...vanished, ...this.modseqAfterVanished(vanished, options));
     return { gone: false, lines };
   }
 
-  /** RFC 3501 section 7.4.1: from the highest sequence number down, so none needs adjusting. */
-  private announceExpunges(): string[] {
+  /**
+   * An expunge carries no MODSEQ the client could keep: with QRESYNC, once every expunge up to
+   * the view's MODSEQ is announced, say how far the view now is, for the client's next
+   * SELECT (QRESYNC ...) (as Dovecot does). Never while an expunge still waits to be told.
+   */
+  private modseqAfterVanished(vanished: readonly string[], options: SyncOptions): string[] {
+    if (!options.qresync || vanished.length === 0 || this.pendingExpunge.size > 0) return [];
+    return [`* OK [HIGHESTMODSEQ ${this.knownModseq}] Highest modification sequence`];
+  }
+
+  /**
+   * RFC 3501 section 7.4.1: from the highest sequence number down, so none needs adjusting; with
+   * QRESYNC one "* VANISHED uid-set" instead (RFC 7162 section 3.2.10).
+   */
+  private announceExpunges(qresync: boolean): string[] {
     if (this.pendingExpunge.size === 0) return [];
     const lines: string[] = [];
-    for (let i = this.uids.length - 1; i >= 0; i--) {
-      if (this.pendingExpunge.has(this.uids[i])) lines.push(`* ${i + 1} EXPUNGE`);
+    if (qresync) {
+      lines.push(`* VANISHED ${formatSequenceSet(this.pendingExpunge)}`);
+    } else {
+      for (let i = this.uids.length - 1; i >= 0; i--) {
+        if (this.pendingExpunge.has(this.uids[i])) lines.push(`* ${i + 1} EXPUNGE`);
+      }
     }
     // Compact in place: keep the entries not expunged, in order.
     let kept = 0;

@@ -93,6 +93,23 @@ export class ImapSession {
     return this.enabled.has('CONDSTORE');
   }
 
+  /** RFC 7162 section 3.2.3: turned on by ENABLE QRESYNC only (it implies CONDSTORE). */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  /**
+   * RFC 7162 section 3.1: a CONDSTORE enabling command (FETCH MODSEQ or CHANGEDSINCE, SEARCH
+   * MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ). The first one run while a mailbox is
+   * selected reports that mailbox's HIGHESTMODSEQ in an untagged OK (section 3.1.2.1), before the
+   * command's own responses, as Dovecot does and imaptest's esearch-condstore expects.
+   */
+  enableCondstore(): void {
+    if (this.enabled.has('CONDSTORE')) return;
+    this.enabled.add('CONDSTORE');
+    if (this.selected) this.untagged(`OK [HIGHESTMODSEQ ${this.selected.knownModseq}] Highest modification sequence`);
+  }
+
   /** RFC 3501 section 7.2.1 and the extensions' own sections; what a client may use now. */
   capabilities(): string[] {
     const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE'];
@@ -114,6 +131,7 @@ export class ImapSession {
       'LIST-EXTENDED',
       'LIST-STATUS',
       'CONDSTORE',
+      'QRESYNC',
       'ESEARCH',
       'STATUS=SIZE',
       'MULTIAPPEND',
@@ -200,7 +218,7 @@ export class ImapSession {
     if (!selected || !this.user) return;
     // Access first: once the link is gone, not even a message count of the ORG box goes out.
     if (this.closeIfRevoked()) return;
-    const outcome = selected.sync({ allowExpunge, condstore: this.condstore });
+    const outcome = selected.sync({ allowExpunge, condstore: this.condstore, qresync: this.qresync });
     for (const line of outcome.lines) this.io.write(`${line}\r\n`);
     if (outcome.gone) this.closeSelected(selected);
   }
