@@ -39,7 +39,9 @@ t.test('MODSEQs past 2^32 are reported exactly, in a view opened before and afte
   after.select('INBOX');
   t.equal(
     await after.run('FETCH 1:4 (MODSEQ)'),
-    `* 1 FETCH (MODSEQ (${BIG + 1}))\r\n* 2 FETCH (MODSEQ (${before.session.selected!.modseqs[1]}))\r\n` +
+    // RFC 7162 section 3.1: the first command that enables CONDSTORE reports HIGHESTMODSEQ
+    `* OK [HIGHESTMODSEQ ${BIG + 2}] Highest modification sequence\r\n` +
+      `* 1 FETCH (MODSEQ (${BIG + 1}))\r\n* 2 FETCH (MODSEQ (${before.session.selected!.modseqs[1]}))\r\n` +
       `* 3 FETCH (MODSEQ (${before.session.selected!.modseqs[2]}))\r\n* 4 FETCH (MODSEQ (${BIG + 2}))\r\nTAG OK FETCH completed\r\n`,
     'a view opened after',
   );
