@@ -13,6 +13,7 @@ import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
 import { encodeMailboxName, quoted } from './protocol/encode';
 import type { RawLine, ReaderError } from './protocol/reader';
+import { expungedRemovals, hasContexts } from './search-context';
 import type { SelectedMailbox } from './selected';
 
 export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -133,6 +134,7 @@ export class ImapSession {
       'STATUS=SIZE',
       'MULTIAPPEND',
       'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
+      'CONTEXT=SEARCH', 'CONTEXT=SORT', // RFC 5267: PARTIAL, UPDATE, CANCELUPDATE (search-context.ts)
       'QUOTA',
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',
@@ -197,8 +199,10 @@ export class ImapSession {
     if (!selected || !this.user) return;
     // Access first: once the link is gone, not even a message count of the ORG box goes out.
     if (this.closeIfRevoked()) return;
+    const before = allowExpunge && hasContexts(this) ? selected.uids.slice() : null; // RFC 5267 contexts
     const outcome = selected.sync({ allowExpunge, condstore: this.condstore, qresync: this.qresync });
-    for (const line of outcome.lines) this.io.write(`${line}\r\n`);
+    const removals = before ? expungedRemovals(this, before, selected.uids) : [];
+    for (const line of [...removals, ...outcome.lines]) this.io.write(`${line}\r\n`);
     if (outcome.gone) this.closeSelected(selected);
   }
 

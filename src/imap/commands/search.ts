@@ -11,6 +11,8 @@ import { compileSearch, foldedTextSuffices, fullTextQuery, parseSearch, searchNe
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
 import { saveSearchResult, savedUids } from '../saved-search';
+import { addContext } from '../search-context';
+import { quoted } from '../protocol/encode';
 import { esearchResponse, onlySave, parseSearchReturn, savedSubset } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
@@ -161,7 +163,7 @@ export const search: CommandHandler = {
   holdsExpunges: (command) => !command.uid,
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
-    const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const { options: returnOptions, partial, rest } = parseSearchReturn(command.args);
     const saving = returnOptions?.has('SAVE') ?? false;
     const previous = new Set(savedUids(selected)); // "$" may be used by the SEARCH that replaces it
     if (saving) saveSearchResult(selected, []); // RFC 5182 section 2.1: a SEARCH ... SAVE that fails leaves "$" empty
@@ -179,7 +181,13 @@ export const search: CommandHandler = {
         const kept = savedSubset(returnOptions, found);
         saveSearchResult(selected, command.uid ? kept : kept.map((seq) => selected.uids[seq - 1]));
       }
-      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq, partial));
+      if (returnOptions.has('UPDATE')) {
+        // RFC 5267 section 4.2: the context stays live; refused (NOUPDATE) beyond the limit or with PARTIAL
+        const uids = indexes.map((index) => selected.uids[index]);
+        const kept = !partial && addContext(session, { tag: command.tag, uid: command.uid, selected, key: request.key, criteria: null, uids });
+        if (!kept) return ok(`${command.uid ? 'UID ' : ''}SEARCH completed, without updates`, `NOUPDATE ${quoted(command.tag)}`);
+      }
       return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
     }
     const out = new ResponseStream(session.io);
