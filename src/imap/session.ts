@@ -135,6 +135,7 @@ export class ImapSession {
       'MULTIAPPEND',
       'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
       'CONTEXT=SEARCH', 'CONTEXT=SORT', // RFC 5267: PARTIAL, UPDATE, CANCELUPDATE (search-context.ts)
+      'CATENATE', // RFC 4469: APPEND ... CATENATE (TEXT / URL), commands/catenate.ts
       'QUOTA',
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',
