@@ -12,8 +12,9 @@ import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
 import { encodeMailboxName, quoted } from './protocol/encode';
+import type { IdleWatchers } from './idle-watchers';
 import type { RawLine, ReaderError } from './protocol/reader';
-import { expungedRemovals, hasContexts } from './search-context';
+import { expungedRemovals, hasContexts, refreshContexts } from './search-context';
 import type { SelectedMailbox } from './selected';
 
 export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -31,6 +32,8 @@ export interface ImapServices {
    * by the main process for all IMAP workers (src/imap/workers.ts).
    */
   accountSessions: Pick<ConnectionLimiter, 'tryAcquire' | 'release'>;
+  /** Sessions in IDLE by selected mailbox: whom a commit wakes (RFC 2177). */
+  idleWatchers: IdleWatchers;
   /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
   metrics?: Metrics;
   /** The daemon's group commit (src/imap/store-writes.ts); without it each write commits alone. */
@@ -58,8 +61,8 @@ export class ImapSession {
   selected: SelectedMailbox | null = null;
   /** Extensions turned on with ENABLE (RFC 5161) or implicitly (CONDSTORE by a MODSEQ use). */
   readonly enabled = new Set<string>();
-  /** Set while IDLE runs: a function that pushes pending updates to the client at once. */
-  idleWaker: (() => void) | null = null;
+  /** The mailbox this session idles on (registered in services.idleWatchers), while IDLE runs. */
+  private idlingOn: number | null = null;
   /** COMPRESS DEFLATE succeeded on this connection (RFC 4978: a second one gets COMPRESSIONACTIVE). */
   compressing = false;
   /** Ends the registration that lets a revocation cut this session (set at login). */
@@ -178,6 +181,34 @@ export class ImapSession {
     if (reason === null) return false;
     this.cut(reason);
     return true;
+  }
+
+  /** IDLE began (RFC 2177): changes to the selected mailbox are pushed until stopIdling(). */
+  startIdling(): void {
+    if (!this.selected || this.idlingOn !== null) return;
+    this.idlingOn = this.selected.mailboxId;
+    this.services.idleWatchers.add(this.idlingOn, this);
+  }
+
+  /** IDLE ended (DONE, or the connection closed). */
+  stopIdling(): void {
+    if (this.idlingOn === null) return;
+    this.services.idleWatchers.remove(this.idlingOn, this);
+    this.idlingOn = null;
+  }
+
+  /**
+   * While idling: what changed in the selected mailbox, then the ADDTO / REMOVEFROM of live search
+   * contexts (RFC 5267 section 4.3; nothing to do, and no promise made, without one).
+   */
+  idleUpdate(): void {
+    this.flushUpdates(true);
+    if (!hasContexts(this)) return;
+    refreshContexts(this).catch((err: unknown) => this.log.warn({ imap: this.id, err }, 'search context update failed'));
+  }
+
+  get idling(): boolean {
+    return this.idlingOn !== null;
   }
 
   untagged(line: string): void {

@@ -2,6 +2,7 @@
 // ADDTO / REMOVEFROM (sections 4.2, 4.3) and CANCELUPDATE.
 import t from 'tap';
 import { appendToMailbox } from '../../../src/store/imap-messages';
+import { IdleWatchers } from '../../../src/imap/idle-watchers';
 import { MAX_CONTEXTS } from '../../../src/imap/search-context';
 import { freshWorld, mailboxId } from '../../store/imap-fixtures';
 import { testSession } from './harness';
@@ -13,9 +14,10 @@ function inboxWith(t: Parameters<typeof freshWorld>[0], count: number) {
   const world = freshWorld(t);
   const inbox = mailboxId(world.db, world.jean, 'INBOX');
   for (let i = 1; i <= count; i++) appendToMailbox(world.db, inbox, Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
-  const s = testSession(world.db, world.jean);
+  const watchers = new IdleWatchers();
+  const s = testSession(world.db, world.jean, undefined, undefined, watchers);
   s.select('INBOX');
-  return { ...world, inbox, s };
+  return { ...world, inbox, s, watchers };
 }
 
 t.test('SEARCH RETURN (PARTIAL): positions in the result, by sequence number or UID', async (t) => {
@@ -97,13 +99,13 @@ t.test('RETURN (UPDATE) is bounded: past the limit, and with PARTIAL, OK [NOUPDA
 });
 
 t.test('IDLE pushes ADDTO as mail arrives', async (t) => {
-  const { db, inbox, s } = inboxWith(t, 1);
+  const { db, inbox, s, watchers } = inboxWith(t, 1);
   await s.run('SEARCH RETURN (UPDATE) SUBJECT urgent');
   const running = s.run('IDLE');
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(s.io.take().toString(), '+ idling\r\n');
   appendToMailbox(db, inbox, Buffer.from('Subject: urgent\r\n\r\nvite\r\n'));
-  s.session.idleWaker?.(); // what the server does on 'mailbox-changed'
+  watchers.wake(inbox); // what the server does on 'mailbox-changed'
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   t.match(anyTag(s.io.take().toString()), /^\* 2 EXISTS\r\n\* \d RECENT\r\n\* ESEARCH \(TAG "x"\) ADDTO \(1 2\)\r\n$/);
   s.io.send('DONE');
