@@ -103,13 +103,16 @@ function head(context: SearchContext): string {
  */
 export function expungedRemovals(session: ImapSession, before: Uint32Array, after: Uint32Array): string[] {
   const contexts = contextsBySession.get(session);
-  if (!contexts || contexts.live.size === 0 || before.length === after.length) return [];
+  if (!contexts || contexts.live.size === 0) return [];
   dropStale(session, contexts);
-  const kept = new Set(after);
+  // both ascending: a merge walk finds what left (new mail may have come in the same sync)
   const oldSeq = new Map<number, number>();
-  before.forEach((uid, index) => {
-    if (!kept.has(uid)) oldSeq.set(uid, index + 1);
-  });
+  let j = 0;
+  for (let i = 0; i < before.length; i++) {
+    while (j < after.length && after[j] < before[i]) j++;
+    if (j >= after.length || after[j] !== before[i]) oldSeq.set(before[i], i + 1);
+  }
+  if (oldSeq.size === 0) return [];
   const lines: string[] = [];
   for (const context of contexts.live.values()) {
     const removed = context.uids.filter((uid) => oldSeq.has(uid));
@@ -179,7 +182,8 @@ export async function refreshContexts(session: ImapSession): Promise<void> {
         context.at = state;
         const value = (uid: number): number => (context.uid ? uid : selected.seqOf(uid));
         const nowSet = new Set(now);
-        const removed = context.uids.filter((uid) => !nowSet.has(uid));
+        // a message no longer in the view left with its EXPUNGE (expungedRemovals)
+        const removed = context.uids.filter((uid) => !nowSet.has(uid) && (context.uid || selected.seqOf(uid) > 0));
         const lines = removed.length > 0 ? removalLines(context, removed, value) : [];
         const remaining = context.uids.filter((uid) => nowSet.has(uid));
         lines.push(...additionLines(context, new Set(remaining), now, value));

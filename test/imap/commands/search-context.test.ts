@@ -111,3 +111,19 @@ t.test('IDLE pushes ADDTO as mail arrives', async (t) => {
   s.io.send('DONE');
   t.equal(await running, 'TAG OK IDLE terminated\r\n');
 });
+
+t.test('an expunge and new mail in the same update: REMOVEFROM with the old number, then ADDTO', async (t) => {
+  const { db, jean, inbox, s } = inboxWith(t, 3);
+  const other = testSession(db, jean);
+  other.select('INBOX');
+  await s.run('STORE 1 +FLAGS.SILENT (\\Seen)');
+  t.equal(anyTag(await s.run('SEARCH RETURN (UPDATE ALL) SEEN')), '* ESEARCH (TAG "x") ALL 1\r\nTAG OK SEARCH completed\r\n');
+  await other.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  await other.run('EXPUNGE');
+  appendToMailbox(db, inbox, Buffer.from('Subject: m4\r\n\r\nbody 4\r\n'), ['\\Seen']);
+  t.match(
+    anyTag(await s.run('NOOP')),
+    /^\* ESEARCH \(TAG "x"\) REMOVEFROM \(1 1\)\r\n\* 1 EXPUNGE\r\n\* 3 EXISTS\r\n\* \d RECENT\r\n\* ESEARCH \(TAG "x"\) ADDTO \(1 3\)\r\nTAG OK NOOP completed\r\n$/,
+    'the view kept its length (one out, one in) and still heard of both',
+  );
+});
