@@ -50,7 +50,9 @@ export async function runCommand(
   }
   if (session.state === 'selected') {
     session.flushUpdates(allowExpunge);
-    await refreshContexts(session); // RFC 5267 section 4.3: ADDTO / REMOVEFROM of live contexts
+    // RFC 5267 section 4.3: ADDTO / REMOVEFROM of live contexts; a failure there costs the
+    // updates, never the command's answer
+    await refreshContexts(session).catch((err: unknown) => session.log.warn({ imap: session.id, err }, 'search context update failed'));
   }
   const code = completion.code ? `[${completion.code}] ` : '';
   session.io.write(`${command.tag} ${completion.status} ${code}${completion.text}\r\n`);
