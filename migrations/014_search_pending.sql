@@ -8,8 +8,12 @@
 -- listed here (checked by decoding them); SORT/THREAD read a pending body's keys from its header.
 -- A body deleted before it was indexed (expunge, purge) leaves no row (trigger below).
 CREATE TABLE search_pending (
-  id   INTEGER PRIMARY KEY, -- indexing order: oldest first
-  hash TEXT    NOT NULL UNIQUE
+  id        INTEGER PRIMARY KEY, -- indexing order: oldest first
+  hash      TEXT    NOT NULL UNIQUE,
+  -- when the body was stored (ms since the epoch): the indexer lets a new body settle a moment
+  -- first, so that a message expunged soon after (a draft saved again, a copy moved on) is never
+  -- indexed at all; 0 for the bodies listed by this migration
+  queued_at INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TRIGGER bodies_forget_search_pending AFTER DELETE ON bodies

@@ -4,6 +4,8 @@
 // process or in an IMAP worker: it watches the table, not the callers). Bodies stored before the
 // index existed are pending the same way. It runs in the daemon's main process only (IMAP workers
 // never start it: src/daemon.ts serve()), one batch at a time between other work:
+// - a body is indexed once it has been stored SETTLE_MS: a message expunged before (imaptest's
+//   mix, a draft saved again, a copy moved on) costs no indexing at all;
 // - a batch stops after BATCH_MS (at least one body), so a request waits at most about that long
 //   for the event loop or for the write lock;
 // - after a batch, PAUSE_MS before the next, so indexing a backlog never takes a whole core from
@@ -15,6 +17,7 @@ import { indexPendingBodies } from '../store/search-index';
 import type { Db } from '../store/database';
 import type { Logger } from '../util/log';
 
+const SETTLE_MS = 2000;
 const BATCH_MS = 4;
 const PAUSE_MS = 4;
 const IDLE_MS = 50;
@@ -39,7 +42,7 @@ export function startSearchIndexer(db: Db, log: Logger): SearchIndexer {
     if (stopped) return;
     let next = IDLE_MS;
     try {
-      const run = indexPendingBodies(db, BATCH_MS);
+      const run = indexPendingBodies(db, BATCH_MS, Date.now() - SETTLE_MS);
       if (run === null) next = LOCKED_MS;
       else {
         indexed += run.indexed;

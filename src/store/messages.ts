@@ -31,7 +31,7 @@ export function retainBody(db: Db, hash: string, raw: Buffer, references: number
     `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount`,
   ).run(hash, raw.length, references, raw, now);
-  if (structure) markForIndexing(db, hash);
+  if (structure) markForIndexing(db, hash, now);
 }
 
 /** Drops one reference; a body nobody references any more is deleted at once. */

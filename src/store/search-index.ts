@@ -46,8 +46,8 @@ export function searchDocument(raw: Buffer, structure: MimePart, fields?: readon
  * listed already (a shared body is indexed once). Inside the caller's transaction: cheap (two
  * index lookups and a small row), so that APPEND and delivery do not pay the indexing.
  */
-export function markForIndexing(db: Db, hash: string): void {
-  cachedStatement(db, 'INSERT OR IGNORE INTO search_pending (hash) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM body_search WHERE hash = ?)').run(hash, hash);
+export function markForIndexing(db: Db, hash: string, now: number): void {
+  cachedStatement(db, 'INSERT OR IGNORE INTO search_pending (hash, queued_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM body_search WHERE hash = ?)').run(hash, now, hash);
 }
 
 /** Indexes a body unless it already is (shared bodies are indexed once). Inside the caller's transaction. */
@@ -120,7 +120,7 @@ export function searchCandidates(db: Db, mailboxId: number, ftsQuery: string): S
 export interface IndexerStep {
   /** Bodies indexed in this run. */
   indexed: number;
-  /** Whether bodies are still pending after it. */
+  /** Whether bodies queued before `queuedBefore` are still pending after it. */
   more: boolean;
 }
 
@@ -128,19 +128,20 @@ export interface IndexerStep {
 const INDEX_BATCH = 32;
 
 /**
- * Indexes pending bodies, oldest first, in one write transaction, until `budgetMs` has passed
+ * Indexes pending bodies queued before `queuedBefore` (ms since the epoch; all by default),
+ * oldest first, in one write transaction, until `budgetMs` has passed
  * (at least one body, so a big one cannot stall the indexer), and removes them from
  * search_pending. Returns null at once, without waiting, when another connection holds the write
  * lock (the caller tries again a moment later). The commit is not flushed to disk
  * (commitUnflushed): the index is derived data, and a power cut undoes the entry and the removal
  * of its pending row together, so the body is simply indexed again.
  */
-export function indexPendingBodies(db: Db, budgetMs: number, clock: () => number = () => performance.now()): IndexerStep | null {
+export function indexPendingBodies(db: Db, budgetMs: number, queuedBefore = Number.MAX_SAFE_INTEGER, clock: () => number = () => performance.now()): IndexerStep | null {
   const started = clock();
   return commitUnflushed(
     db,
     () => {
-      const hashes = cachedStatement(db, 'SELECT hash FROM search_pending ORDER BY id LIMIT ?').pluck().all(INDEX_BATCH) as string[];
+      const hashes = cachedStatement(db, 'SELECT hash FROM search_pending WHERE queued_at < ? ORDER BY id LIMIT ?').pluck().all(queuedBefore, INDEX_BATCH) as string[];
       let indexed = 0;
       for (const hash of hashes) {
         const body = cachedStatement(
@@ -156,7 +157,7 @@ export function indexPendingBodies(db: Db, budgetMs: number, clock: () => number
         cachedStatement(db, 'DELETE FROM search_pending WHERE hash = ?').run(hash);
         if (clock() - started >= budgetMs) break;
       }
-      return { indexed, more: !searchIndexReady(db) };
+      return { indexed, more: cachedStatement(db, 'SELECT 1 FROM search_pending WHERE queued_at < ? LIMIT 1').get(queuedBefore) !== undefined };
     },
     null,
   );

@@ -119,3 +119,18 @@ t.test('the indexer does not wait for a write lock held elsewhere', async (t) =>
   other.exec('ROLLBACK');
   t.same(indexPendingBodies(db, 1000), { indexed: 1, more: false });
 });
+
+t.test('the indexer leaves a body queued after its cutoff for a later run (bodies settle first)', async (t) => {
+  const { db, jean } = freshWorld(t);
+  const inbox = mailboxId(db, jean, 'INBOX');
+  const before = Date.now();
+  appendToMailbox(db, inbox, message('Brouillon', 'Version 1'));
+  t.same(indexPendingBodies(db, 1000, before), { indexed: 0, more: false }, 'stored after the cutoff: not yet');
+  t.equal(pendingBodyCount(db), 1);
+  db.exec("UPDATE messages SET flags = flags | 8");
+  expungeMessages(db, inbox, [1]); // a draft replaced before it settled: never indexed
+  t.equal(pendingBodyCount(db), 0);
+  appendToMailbox(db, inbox, message('Brouillon', 'Version 2'));
+  t.same(indexPendingBodies(db, 1000, Date.now() + 1), { indexed: 1, more: false }, 'past the cutoff: indexed');
+  t.equal(count(db, 'SELECT COUNT(*) AS n FROM body_search'), 1);
+});
