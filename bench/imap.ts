@@ -292,6 +292,7 @@ async function main(): Promise<void> {
   );
   console.log(`  ${IDLE_CONNECTIONS} TLS connections in IDLE: daemon RSS ${result.idleConnections.daemonRssMiB.before} -> ${result.idleConnections.daemonRssMiB.after} MiB, ${result.idleConnections.perConnectionKiB} KiB each (target <= 50 KB); ${result.idleConnections.perConnectionAfterWakeKiB} KiB each after one delivery woke them all`);
   console.log(JSON.stringify(result));
+  await (await import('./imap-idle.js')).benchIdleConnections(); // 1 000 and 10 000 connections in IDLE, each in a fresh daemon
 }
 
 main().catch((err) => {

@@ -1,7 +1,8 @@
 // One client connection: bytes in through the command reader, commands run one at a time in
 // order (pipelined commands wait in the reader), responses out, STARTTLS (RFC 3501 section
-// 6.2.1, RFC 2595), the inactivity timers of RFC 3501 section 5.4, and deadlines (issue 15):
-// the idle timer restarts at every octet, so a client sending one octet a second was never cut.
+// 6.2.1, RFC 2595), the inactivity timers of RFC 3501 section 5.4 (one shared sweep for all
+// connections, src/imap/inactivity.ts), and deadlines (issue 15): the idle timer restarts at
+// every octet, so a client sending one octet a second was never cut.
 // - limits.preLoginSeconds: from the greeting to a successful login;
 // - limits.commandSeconds: from the first octet of a command (or of a line a command waits for,
 //   AUTHENTICATE, IDLE's DONE) to its end, plus one second per limits.minDataRate octets
@@ -13,7 +14,8 @@ import tls from 'node:tls';
 import { DeflateChannel } from './compression';
 import { runCommand } from './dispatch';
 import type { CommandHandler } from './commands/registry';
-import { CommandReader, type RawLine, type ReaderError } from './protocol/reader';
+import type { Inactive, InactivitySweep } from './inactivity';
+import { CommandReader, type Command, type RawLine, type ReaderError } from './protocol/reader';
 import { ImapSession, type ImapServices, type SessionIo } from './session';
 
 /** RFC 3501 section 5.4: an authenticated client may stay idle at least 30 minutes. */
@@ -29,11 +31,17 @@ export interface ConnectionOptions {
   services: ImapServices;
   handlers: ReadonlyMap<string, CommandHandler>;
   secureContext: tls.SecureContext;
+  /** The listener's one sweep for the inactivity timers (src/imap/inactivity.ts). */
+  inactivity: InactivitySweep;
   /** Called once the connection is gone (for connection counting). */
   onClose: (session: ImapSession) => void;
 }
 
-export class ImapConnection implements SessionIo {
+/** The connection a socket feeds: socket events go to shared functions, not per-socket closures. */
+const CONNECTION = Symbol('imap connection');
+type OwnedSocket = Socket & { [CONNECTION]?: ImapConnection };
+
+export class ImapConnection implements SessionIo, Inactive {
   private socket: Socket;
   private reader: CommandReader;
   private busy = false;
@@ -50,6 +58,8 @@ export class ImapConnection implements SessionIo {
   /** One timer for both deadlines, due at `deadlineDue`; it re-checks when it fires. */
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineDue = 0;
+  /** Date.now() of the last octet read or written: the inactivity timers (RFC 3501 section 5.4). */
+  lastActivity = Date.now();
   /** COMPRESS=DEFLATE (RFC 4978) once started: every octet in and out goes through it. */
   private compression: DeflateChannel | null = null;
   readonly session: ImapSession;
@@ -68,6 +78,7 @@ export class ImapConnection implements SessionIo {
     this.session = new ImapSession(options.services, this, peer, randomBytes(4).toString('hex'));
     socket.setNoDelay(true);
     this.attach(socket);
+    options.inactivity.add(this);
     this.armDeadline();
   }
 
@@ -77,15 +88,29 @@ export class ImapConnection implements SessionIo {
     return new CommandReader({ maxLiteralSize: this.options.services.config.limits.maxMessageBytes, utf8QuotedStrings: true });
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => this.destroy());
-    socket.on('close', () => this.destroy());
-    socket.on('timeout', () => {
-      this.write('* BYE Autologout: idle for too long\r\n');
-      this.close();
-    });
-    this.armTimer();
+  private attach(socket: OwnedSocket): void {
+    socket[CONNECTION] = this;
+    socket.on('data', ImapConnection.onSocketData);
+    socket.on('error', ImapConnection.onSocketGone);
+    socket.on('close', ImapConnection.onSocketGone);
+  }
+
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    this[CONNECTION]?.onData(chunk);
+  }
+
+  private static onSocketGone(this: OwnedSocket): void {
+    this[CONNECTION]?.destroy();
+  }
+
+  /** RFC 3501 section 5.4: 30 minutes once logged in (RFC 2177's IDLE included), 1 before. */
+  inactivityLimitMs(): number {
+    return this.session.state === 'not-authenticated' ? UNAUTHENTICATED_IDLE_MS : AUTHENTICATED_IDLE_MS;
+  }
+
+  closeInactive(): void {
+    this.write('* BYE Autologout: idle for too long\r\n');
+    this.close();
   }
 
   greet(): void {
@@ -93,12 +118,9 @@ export class ImapConnection implements SessionIo {
     this.write(`* OK [CAPABILITY ${this.session.capabilities().join(' ')}] ${host} mssd IMAP4rev1 ready\r\n`);
   }
 
-  private armTimer(): void {
-    this.socket.setTimeout(this.session.state === 'not-authenticated' ? UNAUTHENTICATED_IDLE_MS : AUTHENTICATED_IDLE_MS);
-  }
-
   private onData(chunk: Buffer): void {
     if (this.closed || this.closing || this.upgrading) return;
+    this.lastActivity = Date.now();
     if (this.commandStartedAt) this.commandOctets += chunk.length;
     if (this.compression) this.compression.receive(chunk);
     else this.onPlainData(chunk);
@@ -151,26 +173,31 @@ export class ImapConnection implements SessionIo {
         continue;
       }
       this.busy = true;
-      runCommand(this.session, event, this.options.handlers)
-        .then(async (completion) => {
-          this.armTimer();
-          if (completion.after) await completion.after();
-        })
-        .catch((err: unknown) => {
-          this.session.log.error({ imap: this.session.id, err }, 'imap connection error');
-          this.close();
-        })
-        .finally(() => {
-          this.busy = false;
-          if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) {
-            this.socket.resume();
-            this.compression?.resume();
-          }
-          setImmediate(() => this.pump());
-        });
+      void this.execute(event);
       return;
     }
     if (this.reader.closed) this.close();
+  }
+
+  /** Runs one command, then reads on (one method, not a chain of closures held during IDLE). */
+  private async execute(command: Command): Promise<void> {
+    try {
+      const completion = await runCommand(this.session, command, this.options.handlers);
+      if (completion.after) await completion.after();
+    } catch (err) {
+      this.session.log.error({ imap: this.session.id, err }, 'imap connection error');
+      this.close();
+    }
+    this.busy = false;
+    if (this.reader.buffered <= MAX_BUFFERED && !this.closed && !this.upgrading) {
+      this.socket.resume();
+      this.compression?.resume();
+    }
+    setImmediate(ImapConnection.pumpLater, this);
+  }
+
+  private static pumpLater(connection: ImapConnection): void {
+    connection.pump();
   }
 
   /** Whether we wait for the client: no command running, or one waiting for a line. */
@@ -246,6 +273,7 @@ export class ImapConnection implements SessionIo {
 
   write(data: string | Buffer): void {
     if (this.closed || this.closing || this.socket.destroyed) return;
+    this.lastActivity = Date.now();
     if (this.compression) return this.compression.write(data);
     // Under TLS, the writes of one synchronous run (a FETCH's lines, the pending updates, the
     // tagged completion) leave as one TLS record and one system call instead of one each.
@@ -291,7 +319,6 @@ export class ImapConnection implements SessionIo {
     this.upgrading = true;
     const plain = this.socket;
     plain.removeAllListeners('data');
-    plain.removeAllListeners('timeout');
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
     plain.on('error', () => this.destroy());
@@ -343,6 +370,7 @@ export class ImapConnection implements SessionIo {
   private destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.options.inactivity.delete(this);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
     this.compression?.destroy();
@@ -350,7 +378,7 @@ export class ImapConnection implements SessionIo {
     const waiter = this.lineWaiter;
     this.lineWaiter = null;
     waiter?.(null);
-    this.session.idleWaker = null;
+    this.session.stopIdling();
     this.options.onClose(this.session);
   }
 }

@@ -8,6 +8,8 @@ import { ConnectionLimiter } from '../util/connection-limits';
 import { NoiseLog } from '../util/connection-noise';
 import { commandHandlers } from './commands';
 import { ImapConnection } from './connection';
+import { IdleWatchers } from './idle-watchers';
+import { InactivitySweep } from './inactivity';
 import type { ImapServices } from './session';
 
 export interface ImapTls {
@@ -34,16 +36,21 @@ export interface ImapServers {
 }
 
 export function createImapServers(
-  shared: Omit<ImapServices, 'accountSessions'> & Partial<Pick<ImapServices, 'accountSessions'>>,
+  shared: Omit<ImapServices, 'accountSessions' | 'idleWatchers'> & Partial<Pick<ImapServices, 'accountSessions'>>,
   material: ImapTls,
   sharedGate?: ConnectionGate,
 ): ImapServers {
-  const services: ImapServices = { ...shared, accountSessions: shared.accountSessions ?? new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount) };
+  const services: ImapServices = {
+    ...shared,
+    accountSessions: shared.accountSessions ?? new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount),
+    idleWatchers: new IdleWatchers(),
+  };
   const tlsOptions = { ...hardenedTlsOptions(), key: material.key, cert: material.cert };
   const secureContext = tls.createSecureContext(tlsOptions);
   const handlers = commandHandlers();
   const perAddress = new ConnectionLimiter(services.config.limits.maxConnectionsPerIp);
   const connections = new Set<ImapConnection>();
+  const inactivity = new InactivitySweep();
   const noise = { imap: new NoiseLog(services.log, { imap: 'imap' }), imaps: new NoiseLog(services.log, { imap: 'imaps' }) };
 
   const gate: ConnectionGate = sharedGate ?? {
@@ -80,6 +87,7 @@ export function createImapServers(
       services,
       handlers,
       secureContext,
+      inactivity,
       onClose: (session) => {
         connections.delete(connection);
         services.metrics?.imapConnection(-1);
@@ -110,14 +118,10 @@ export function createImapServers(
     socket.destroy();
   });
 
-  // New mail, flag changes and expunges reach sessions in IDLE at once; others at their next
-  // command. mailboxId null means "something changed, look again" (another process committed).
-  services.changes.on('mailbox-changed', (mailboxId: number | null) => {
-    for (const connection of connections) {
-      const session = connection.session;
-      if (session.idleWaker && (mailboxId === null || session.selected?.mailboxId === mailboxId)) session.idleWaker();
-    }
-  });
+  // New mail, flag changes and expunges reach sessions in IDLE at once (only those idling on
+  // that mailbox); others at their next command. mailboxId null means "something changed, look
+  // again" (another process committed).
+  services.changes.on('mailbox-changed', (mailboxId: number | null) => services.idleWatchers.wake(mailboxId));
 
   return {
     imap,

@@ -12,6 +12,7 @@ import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
 import { encodeMailboxName, quoted } from './protocol/encode';
+import type { IdleWatchers } from './idle-watchers';
 import type { RawLine, ReaderError } from './protocol/reader';
 import type { SelectedMailbox } from './selected';
 
@@ -30,6 +31,8 @@ export interface ImapServices {
    * by the main process for all IMAP workers (src/imap/workers.ts).
    */
   accountSessions: Pick<ConnectionLimiter, 'tryAcquire' | 'release'>;
+  /** Sessions in IDLE by selected mailbox: whom a commit wakes (RFC 2177). */
+  idleWatchers: IdleWatchers;
   /** Counters for GET /metrics (src/util/metrics.ts); none when absent. */
   metrics?: Metrics;
   /** The daemon's group commit (src/imap/store-writes.ts); without it each write commits alone. */
@@ -57,8 +60,8 @@ export class ImapSession {
   selected: SelectedMailbox | null = null;
   /** Extensions turned on with ENABLE (RFC 5161) or implicitly (CONDSTORE by a MODSEQ use). */
   readonly enabled = new Set<string>();
-  /** Set while IDLE runs: a function that pushes pending updates to the client at once. */
-  idleWaker: (() => void) | null = null;
+  /** The mailbox this session idles on (registered in services.idleWatchers), while IDLE runs. */
+  private idlingOn: number | null = null;
   /** COMPRESS DEFLATE succeeded on this connection (RFC 4978: a second one gets COMPRESSIONACTIVE). */
   compressing = false;
   /** Ends the registration that lets a revocation cut this session (set at login). */
@@ -90,6 +93,23 @@ export class ImapSession {
     return this.enabled.has('CONDSTORE');
   }
 
+  /** RFC 7162 section 3.2.3: turned on by ENABLE QRESYNC only (it implies CONDSTORE). */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  /**
+   * RFC 7162 section 3.1: a CONDSTORE enabling command (FETCH MODSEQ or CHANGEDSINCE, SEARCH
+   * MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ). The first one run while a mailbox is
+   * selected reports that mailbox's HIGHESTMODSEQ in an untagged OK (section 3.1.2.1), before the
+   * command's own responses, as Dovecot does and imaptest's esearch-condstore expects.
+   */
+  enableCondstore(): void {
+    if (this.enabled.has('CONDSTORE')) return;
+    this.enabled.add('CONDSTORE');
+    if (this.selected) this.untagged(`OK [HIGHESTMODSEQ ${this.selected.knownModseq}] Highest modification sequence`);
+  }
+
   /** RFC 3501 section 7.2.1 and the extensions' own sections; what a client may use now. */
   capabilities(): string[] {
     const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE'];
@@ -111,6 +131,7 @@ export class ImapSession {
       'LIST-EXTENDED',
       'LIST-STATUS',
       'CONDSTORE',
+      'QRESYNC',
       'ESEARCH',
       'STATUS=SIZE',
       'MULTIAPPEND',
@@ -159,6 +180,24 @@ export class ImapSession {
     return true;
   }
 
+  /** IDLE began (RFC 2177): changes to the selected mailbox are pushed until stopIdling(). */
+  startIdling(): void {
+    if (!this.selected || this.idlingOn !== null) return;
+    this.idlingOn = this.selected.mailboxId;
+    this.services.idleWatchers.add(this.idlingOn, this);
+  }
+
+  /** IDLE ended (DONE, or the connection closed). */
+  stopIdling(): void {
+    if (this.idlingOn === null) return;
+    this.services.idleWatchers.remove(this.idlingOn, this);
+    this.idlingOn = null;
+  }
+
+  get idling(): boolean {
+    return this.idlingOn !== null;
+  }
+
   untagged(line: string): void {
     this.io.write(`* ${line}\r\n`);
   }
@@ -179,7 +218,7 @@ export class ImapSession {
     if (!selected || !this.user) return;
     // Access first: once the link is gone, not even a message count of the ORG box goes out.
     if (this.closeIfRevoked()) return;
-    const outcome = selected.sync({ allowExpunge, condstore: this.condstore });
+    const outcome = selected.sync({ allowExpunge, condstore: this.condstore, qresync: this.qresync });
     for (const line of outcome.lines) this.io.write(`${line}\r\n`);
     if (outcome.gone) this.closeSelected(selected);
   }

@@ -19,13 +19,19 @@
 // - UIDVALIDITY: a new mailbox gets one above every value any mailbox has had, live or retired
 //   (RFC 3501 section 2.3.1.1), so that deleting and re-creating a name always changes it. RENAME
 //   keeps the row and its UIDVALIDITY, unless the target name once had an equal or higher one.
-// - Subscriptions: a person's own mailboxes use mailboxes.subscribed (new mailboxes are
-//   subscribed; deleting a mailbox drops its subscription; SUBSCRIBE to a name that does not
-//   exist is refused, which section 6.3.6 allows). For ORG mailboxes, each member's choice is kept
-//   in shared_subscriptions (migration 002), subscribed unless they unsubscribed.
+// - Subscriptions of a person's own namespace are kept by name (subscriptions.ts, migration
+//   011): CREATE does not subscribe (RFC 3501 section 6.3.3 says nothing of it, RFC 5258 and
+//   imaptest expect a new mailbox unsubscribed; Thunderbird and Outlook subscribe what they
+//   create); INBOX and the special folders are subscribed with the account; a subscription
+//   outlives DELETE (RFC 9051 section 6.3.7) and RENAME, and RENAME also subscribes the new
+//   names of subscribed mailboxes so that a renamed folder stays in the client's tree. SUBSCRIBE
+//   to a name that does not exist is refused (section 6.3.6 allows it): a typo would otherwise
+//   leave a folder in the tree that cannot be opened. For ORG mailboxes, each member's choice is
+//   kept in shared_subscriptions (migration 002), subscribed unless they unsubscribed (R6).
 import { cachedStatement, type Db } from './database';
 import { moveMessages, type MoveResult } from './imap-messages';
 import { nextMailboxIdentity } from './mailboxes';
+import { isNameSubscribed, subscribeName, unsubscribeName } from './subscriptions';
 import {
   findOwnedMailbox,
   HIERARCHY_DELIMITER,
@@ -245,6 +251,7 @@ export function renameUserMailbox(db: Db, userAccountId: number, from: string, t
       const uidValidity =
         earlier && earlier.uidvalidity >= row.uidvalidity ? nextMailboxIdentity(db).uidValidity : row.uidvalidity;
       rename.run(newName, uidValidity, row.id);
+      if (isNameSubscribed(db, owner, row.name)) subscribeName(db, owner, newName);
       renamed.push({ mailboxId: row.id, from: viewNameIn(source, row.name), to: viewNameIn(target, newName), uidValidity });
     }
     // R11: messages in the box's Trash keep pointing at where they came from.
@@ -263,15 +270,21 @@ export function renameUserMailbox(db: Db, userAccountId: number, from: string, t
 
 export function setMailboxSubscribed(db: Db, userAccountId: number, name: string, subscribed: boolean): void {
   immediate(db, () => {
-    const mailbox = resolveOrRefuse(db, userAccountId, name);
-    if (mailbox.isShared) {
+    const located = locateOrRefuse(db, userAccountId, name);
+    const row = findOwnedMailbox(db, located.ownerAccountId, located.ownerName);
+    if (located.isShared) {
+      if (!row) throw new MailboxError('NONEXISTENT', 'no such mailbox');
       cachedStatement(
         db,
         `INSERT INTO shared_subscriptions (member_id, mailbox_id, subscribed) VALUES (?, ?, ?)
          ON CONFLICT (member_id, mailbox_id) DO UPDATE SET subscribed = excluded.subscribed`,
-      ).run(userAccountId, mailbox.mailboxId, subscribed ? 1 : 0);
-    } else {
-      cachedStatement(db, 'UPDATE mailboxes SET subscribed = ? WHERE id = ?').run(subscribed ? 1 : 0, mailbox.mailboxId);
+      ).run(userAccountId, row.id, subscribed ? 1 : 0);
+    } else if (subscribed) {
+      if (!row) throw new MailboxError('NONEXISTENT', 'no such mailbox');
+      subscribeName(db, userAccountId, located.ownerName);
+    } else if (!unsubscribeName(db, userAccountId, located.ownerName) && !row) {
+      // Neither subscribed nor a mailbox: the caller says the aim already holds.
+      throw new MailboxError('NONEXISTENT', 'no such mailbox');
     }
   });
 }

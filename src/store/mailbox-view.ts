@@ -18,6 +18,7 @@
 // "Partagé/<ORG address>") is listed as \Noselect (RFC 3501 section 6.3.8): that is how a deleted
 // folder with children stays in the hierarchy (section 6.3.4) without a row of its own.
 import { cachedStatement, type Db } from './database';
+import { subscribedNames } from './subscriptions';
 
 export const HIERARCHY_DELIMITER = '/';
 /** Root of the shared namespace (RFC 2342), without its delimiter. */
@@ -231,6 +232,11 @@ export interface ListedMailbox {
    */
   specialUse: string | null;
   subscribed: boolean;
+  /**
+   * A subscribed name without a mailbox nor mailboxes below it (deleted or renamed since it was
+   * subscribed): listed only when asked for (LIST (SUBSCRIBED), LSUB), \NonExistent (RFC 5258).
+   */
+  nonExistent?: boolean;
   /** RFC 3348 \HasChildren / \HasNoChildren. */
   hasChildren: boolean;
   /** RFC 3501 \Noselect: a hierarchy node without a mailbox. */
@@ -243,18 +249,21 @@ interface ListedRow {
   account_id: number;
   name: string;
   special_use: string | null;
-  subscribed: number;
+  subscribed?: number;
 }
 
 /**
  * Everything `userAccountId` can see: own mailboxes, then the mailboxes of each linked ORG under
  * the shared prefix, with the intermediate \Noselect nodes. INBOX first, then by name.
+ * `withSubscribedNames` adds the subscribed names of the personal namespace that have no
+ * mailbox (nonExistent), for LIST (SUBSCRIBED) and LSUB.
  */
-export function listMailboxes(db: Db, userAccountId: number): ListedMailbox[] {
+export function listMailboxes(db: Db, userAccountId: number, options: { withSubscribedNames?: boolean } = {}): ListedMailbox[] {
   const entries = new Map<string, ListedMailbox>();
+  const subscriptions = subscribedNames(db, userAccountId);
   const own = cachedStatement(
     db,
-    'SELECT id, account_id, name, special_use, subscribed FROM mailboxes WHERE account_id = ?',
+    'SELECT id, account_id, name, special_use FROM mailboxes WHERE account_id = ?',
   ).all(userAccountId) as ListedRow[];
   for (const row of own) {
     // A personal row under the shared root could never be reached: never shown either.
@@ -264,7 +273,7 @@ export function listMailboxes(db: Db, userAccountId: number): ListedMailbox[] {
       mailboxId: row.id,
       ownerAccountId: row.account_id,
       specialUse: row.special_use,
-      subscribed: row.subscribed === 1,
+      subscribed: subscriptions.has(row.name),
       hasChildren: false,
       noselect: false,
       isShared: false,
@@ -308,10 +317,26 @@ export function listMailboxes(db: Db, userAccountId: number): ListedMailbox[] {
         mailboxId: null,
         ownerAccountId: null,
         specialUse: null,
-        subscribed: false,
+        subscribed: levels[0] !== SHARED_ROOT && subscriptions.has(parent),
         hasChildren: true,
         noselect: true,
         isShared: levels[0] === SHARED_ROOT,
+      });
+    }
+  }
+  if (options.withSubscribedNames) {
+    for (const name of subscriptions) {
+      if (entries.has(name) || looksShared(name.split(HIERARCHY_DELIMITER)[0])) continue;
+      entries.set(name, {
+        name,
+        mailboxId: null,
+        ownerAccountId: null,
+        specialUse: null,
+        subscribed: true,
+        nonExistent: true,
+        hasChildren: false,
+        noselect: true,
+        isShared: false,
       });
     }
   }

@@ -1,6 +1,7 @@
 // Mailbox rows (RFC 3501 section 2.3.1.1): every box gets INBOX and the special-use folders of
 // RFC 6154 at creation; they cannot be deleted later.
 import { cachedStatement, type Db } from './database';
+import { subscribeName } from './subscriptions';
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash';
 
@@ -19,6 +20,7 @@ export interface MailboxRow {
   uidvalidity: number;
   uidnext: number;
   highestmodseq: number;
+  /** No longer read: subscriptions are kept by name (migration 011, subscriptions.ts). */
   subscribed: number;
 }
 
@@ -47,14 +49,21 @@ export function createMailbox(db: Db, accountId: number, name: string, specialUs
   return id;
 }
 
-/** INBOX plus Sent, Drafts and Trash; call inside the transaction that creates the account. */
+/**
+ * INBOX plus Sent, Drafts and Trash, subscribed (clients that show only subscribed folders, such
+ * as Thunderbird by default, must show them); call inside the transaction that creates the account.
+ */
 export function createDefaultMailboxes(
   db: Db,
   accountId: number,
   names: Record<SpecialUse, string> = DEFAULT_SPECIAL_FOLDERS,
 ): void {
   createMailbox(db, accountId, 'INBOX');
-  for (const use of Object.keys(names) as SpecialUse[]) createMailbox(db, accountId, names[use], use);
+  subscribeName(db, accountId, 'INBOX');
+  for (const use of Object.keys(names) as SpecialUse[]) {
+    createMailbox(db, accountId, names[use], use);
+    subscribeName(db, accountId, names[use]);
+  }
 }
 
 export function findMailbox(db: Db, accountId: number, name: string): MailboxRow | undefined {

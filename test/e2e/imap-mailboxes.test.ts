@@ -165,6 +165,15 @@ t.test('IMAP mailbox commands', async (t) => {
     t.match((await raw.command('SUBSCRIBE "Nowhere"')).tagged, /NO \[NONEXISTENT\]/, 'SUBSCRIBE needs a mailbox');
     t.match((await raw.command('UNSUBSCRIBE "Nowhere"')).tagged, /OK UNSUBSCRIBE completed/, 'UNSUBSCRIBE of a missing name: nothing to do');
 
+    // CREATE alone does not subscribe (imapflow, like Thunderbird, sends SUBSCRIBE itself); a
+    // subscription outlives its mailbox and LIST (SUBSCRIBED) says \NonExistent (RFC 5258).
+    t.match((await raw.command('CREATE "Brut"')).tagged, /OK CREATE completed/);
+    t.notOk((await raw.command('LSUB "" "Brut"')).untagged.length, 'a raw CREATE does not subscribe');
+    await raw.command('SUBSCRIBE "Brut"');
+    await raw.command('DELETE "Brut"');
+    t.same((await raw.command('LIST (SUBSCRIBED) "" "Brut"')).untagged, ['* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Brut"']);
+    await raw.command('UNSUBSCRIBE "Brut"');
+
     // RFC 3501 section 6.3.9: an unsubscribed parent of a subscribed child, under "%".
     await client.mailboxCreate('Labo/Hématologie');
     await client.mailboxUnsubscribe('Labo');

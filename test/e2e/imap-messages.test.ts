@@ -171,7 +171,9 @@ t.test('IMAP message commands', async (t) => {
     const utf8 = await raw.command(Buffer.concat([Buffer.from('SEARCH CHARSET UTF-8 NOT SEEN 1:2 BODY '), RawImap.literal('créatinine')]));
     t.equal(utf8.untagged[0].text, '* SEARCH 1\r\n');
     const modseq = await raw.command('UID SEARCH MODSEQ 1');
-    t.match(modseq.untagged[0].text, /^\* SEARCH 1 2 3 \(MODSEQ \d+\)\r\n$/);
+    // RFC 7162 section 3.1: this first CONDSTORE enabling command reports HIGHESTMODSEQ first.
+    t.match(modseq.untagged[0].text, /^\* OK \[HIGHESTMODSEQ \d+\] /);
+    t.match(modseq.untagged[1].text, /^\* SEARCH 1 2 3 \(MODSEQ \d+\)\r\n$/);
   });
 
   await t.test('COPY, MOVE and EXPUNGE with UIDPLUS codes; Trash remembers where messages came from', async (t) => {

@@ -210,15 +210,25 @@ t.test('RENAME inside an ORG box', async (t) => {
   t.ok(resolveMailbox(db, jean, `Partagé/${PHARMACY}/Prescriptions`));
 });
 
-t.test('SUBSCRIBE: own mailboxes per row, ORG mailboxes per member', async (t) => {
+t.test('SUBSCRIBE: own mailboxes by name, ORG mailboxes per member', async (t) => {
   const { db, jean, secretary } = freshWorld(t);
-  const subscribed = (user: number, name: string) => listMailboxes(db, user).find((e) => e.name === name)?.subscribed;
+  const subscribed = (user: number, name: string) =>
+    listMailboxes(db, user, { withSubscribedNames: true }).find((e) => e.name === name)?.subscribed;
+  t.equal(subscribed(jean, 'INBOX'), true, 'the default folders are subscribed with the account');
+  t.equal(subscribed(jean, 'Envoyés'), true);
   createUserMailbox(db, jean, 'Patients');
-  t.equal(subscribed(jean, 'Patients'), true, 'new mailboxes are subscribed');
-  setMailboxSubscribed(db, jean, 'Patients', false);
-  t.equal(subscribed(jean, 'Patients'), false);
+  t.equal(subscribed(jean, 'Patients'), false, 'CREATE does not subscribe (RFC 3501 section 6.3.3)');
   setMailboxSubscribed(db, jean, 'Patients', true);
   t.equal(subscribed(jean, 'Patients'), true);
+  deleteUserMailbox(db, jean, 'Patients');
+  t.equal(subscribed(jean, 'Patients'), true, 'the subscription outlives the mailbox (RFC 9051 section 6.3.7)');
+  createUserMailbox(db, jean, 'Patients');
+  t.equal(subscribed(jean, 'Patients'), true, 'and holds for a new mailbox of that name');
+  renameUserMailbox(db, jean, 'Patients', 'Suivi');
+  t.equal(subscribed(jean, 'Patients'), true, 'RENAME keeps the old name subscribed');
+  t.equal(subscribed(jean, 'Suivi'), true, 'and subscribes the new name');
+  setMailboxSubscribed(db, jean, 'Patients', false);
+  t.equal(subscribed(jean, 'Patients'), undefined, 'a name without mailbox can be unsubscribed');
 
   const shared = `Partagé/${PHARMACY}/INBOX`;
   t.equal(subscribed(jean, shared), true);

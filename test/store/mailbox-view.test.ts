@@ -135,7 +135,7 @@ t.test('listMailboxes: own first, shared under Noselect nodes, children flags', 
     ],
   );
   const byName = new Map(list.map((entry) => [entry.name, entry]));
-  t.match(byName.get('Patients'), { noselect: false, hasChildren: true, isShared: false, subscribed: true });
+  t.match(byName.get('Patients'), { noselect: false, hasChildren: true, isShared: false, subscribed: false });
   t.match(byName.get('Patients/Martin'), { noselect: false, hasChildren: false });
   t.match(byName.get('Corbeille'), { specialUse: '\\Trash' });
   t.match(byName.get('Partagé'), { noselect: true, hasChildren: true, mailboxId: null, isShared: true });

@@ -1,5 +1,7 @@
 // FETCH and UID FETCH (RFC 3501 sections 6.4.5, 6.4.8, 7.4.2) with MODSEQ and the CHANGEDSINCE
-// modifier of CONDSTORE (RFC 7162 sections 3.1.4, 3.1.4.1).
+// modifier of CONDSTORE (RFC 7162 sections 3.1.4, 3.1.4.1), and QRESYNC's VANISHED modifier
+// (section 3.2.6: "* VANISHED (EARLIER)" for the UIDs of the set expunged since CHANGEDSINCE,
+// before the FETCH responses; see ../qresync.ts).
 //
 // - FLAGS, UID and MODSEQ alone (Thunderbird and Outlook resynchronising a folder, "UID FETCH 1:*
 //   (FLAGS)", README "Client quirks") come from the session's view of the mailbox, never from
@@ -22,8 +24,9 @@ import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-
 import { FLAG_BITS, readBody } from '../../store/messages';
 import { bodyStructure, envelope, internalDate, string } from '../protocol/encode';
 import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
-import type { Ranges } from '../protocol/sequence';
+import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
 import { fetchBinary, fetchSection, type BinaryAnswer } from '../protocol/sections';
+import { vanishedEarlierLine, vanishedSince } from '../qresync';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
 import { announceFlagChange, currentMailbox, expungeIssued, ResponseStream, targetRanges } from './message-common';
@@ -238,8 +241,20 @@ export const fetch: CommandHandler = {
     const selected = currentMailbox(session, command.uid);
     const ranges = targetRanges(selected, command.args[0], command.uid);
     const request = parseFetchArguments(command.args.slice(1), { uid: command.uid });
+    if (request.vanished) {
+      // RFC 7162 section 3.2.6: UID FETCH only, once QRESYNC is enabled.
+      if (!command.uid) return { status: 'BAD', text: 'VANISHED is a UID FETCH modifier (RFC 7162 section 3.2.6)' };
+      if (!session.qresync) return { status: 'BAD', text: 'VANISHED needs ENABLE QRESYNC first (RFC 7162 section 3.2.6)' };
+    }
     // RFC 7162 section 3.1: FETCH MODSEQ and CHANGEDSINCE are CONDSTORE enabling commands
-    if (request.changedSince !== null || request.needs.modseq) session.enabled.add('CONDSTORE');
+    if (request.changedSince !== null || request.needs.modseq) session.enableCondstore();
+    if (request.vanished) {
+      // The UIDs asked about; "$" (RFC 5182) holds only messages still there: none vanished.
+      const set = command.args[0];
+      const asked = set?.type === 'atom' && set.value === '$' ? [] : resolveRanges(expectSequenceSet(set), 0xffffffff);
+      const line = vanishedEarlierLine(vanishedSince(session.db, selected, request.changedSince!, asked));
+      if (line) session.io.write(`${line}\r\n`);
+    }
 
     const out = new ResponseStream(session.io);
     const fromView = !(request.setsSeen && !selected.readOnly) && request.items.every((item) => VIEW_ITEMS.has(item.type));

@@ -5,7 +5,9 @@ import { expectEnd, stringValue, type Token } from '../protocol/tokens';
 import { ANY_STATE, ok, type CommandHandler } from './registry';
 
 function clientFields(token: Token | undefined): Record<string, string | null> | null {
-  if (!token || token.type === 'nil') return null;
+  // RFC 2971 section 4: id ::= "ID" SP id-params-list; the argument is not optional.
+  if (!token) throw new ImapError('BAD', 'ID takes one argument: NIL or a list of field/value pairs');
+  if (token.type === 'nil') return null;
   if (token.type !== 'list' || token.items.length % 2 !== 0 || token.items.length > 60) {
     throw new ImapError('BAD', 'ID takes NIL or a list of field/value pairs');
   }

@@ -10,14 +10,14 @@ export const idle: CommandHandler = {
     expectEnd(command.args, 0);
     session.io.write('+ idling\r\n');
     session.flushUpdates(true);
-    session.idleWaker = () => session.flushUpdates(true);
+    session.startIdling();
     try {
       const line = await session.io.readLine();
       if (!line || line.type === 'error') return bad('IDLE ended by an unreadable line');
       if (line.text.trim().toUpperCase() !== 'DONE') return bad('IDLE ends with DONE');
       return ok('IDLE terminated');
     } finally {
-      session.idleWaker = null;
+      session.stopIdling();
     }
   },
 };

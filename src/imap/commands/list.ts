@@ -15,7 +15,9 @@
 //   4 lets a server send them unasked); the special-use attribute of the person's own Sent,
 //   Drafts and Trash always (RFC 6154 section 2; an ORG's are never announced, or a client would
 //   file the person's sent mail there, README "Client quirks"); \Subscribed when SUBSCRIBED is
-//   selected or returned.
+//   selected or returned. Subscriptions are kept by name (store/subscriptions.ts): a subscribed
+//   name whose mailbox was deleted or renamed is still listed by LIST (SUBSCRIBED), with
+//   \NonExistent (RFC 5258 section 3), and by LSUB (RFC 3501 section 6.3.9).
 // - A name with mailboxes below it but none of its own (a deleted folder's name, RFC 3501
 //   section 6.3.4) is \Noselect in a basic LIST and \NonExistent in an extended one (RFC 5258
 //   section 3: "\NonExistent" implies "\Noselect"); the shared namespace's own nodes ("Partagé",
@@ -23,7 +25,8 @@
 // - Selection options SUBSCRIBED, SPECIAL-USE (RFC 6154), REMOTE (nothing is remote here) and
 //   RECURSIVEMATCH, which must come with SUBSCRIBED or SPECIAL-USE; it adds the CHILDINFO
 //   extended data item (RFC 5258 section 3.5) to a matching name that has a descendant meeting
-//   the selection criteria. Unknown options are a BAD (section 3).
+//   the selection criteria which no pattern matches (a descendant listed on its own needs no
+//   CHILDINFO on its parent: RFC 5258 section 5 example 9, as Dovecot does). Unknown options are a BAD (section 3).
 // - RETURN (STATUS (...)) sends a STATUS response after the LIST response of each selectable
 //   mailbox (RFC 5819 section 2), none for \Noselect names.
 // - LSUB returns subscribed mailboxes; a name that is not subscribed but has a subscribed
@@ -157,7 +160,7 @@ function matcherFor(request: ListRequest): ((name: string) => boolean) | null {
 }
 
 function meetsSelection(request: ListRequest, entry: ListedMailbox): boolean {
-  if (request.selectSubscribed && !(entry.subscribed && !entry.noselect)) return false;
+  if (request.selectSubscribed && !entry.subscribed) return false;
   if (request.selectSpecialUse && entry.specialUse === null) return false;
   return true;
 }
@@ -165,7 +168,7 @@ function meetsSelection(request: ListRequest, entry: ListedMailbox): boolean {
 /** The selection criteria a mailbox meets, as CHILDINFO names them. */
 function criteriaMet(request: ListRequest, entry: ListedMailbox): string[] {
   const met: string[] = [];
-  if (request.selectSubscribed && entry.subscribed && !entry.noselect) met.push('SUBSCRIBED');
+  if (request.selectSubscribed && entry.subscribed) met.push('SUBSCRIBED');
   if (request.selectSpecialUse && entry.specialUse !== null) met.push('SPECIAL-USE');
   return met;
 }
@@ -176,12 +179,15 @@ function runList(session: ImapSession, args: readonly Token[]): Completion {
   const matches = matcherFor(request);
   if (!matches) return ok('LIST completed');
 
-  const entries = listMailboxes(session.db, session.user!.accountId);
+  // RFC 5258 section 3: subscribed names whose mailbox is gone are listed, \NonExistent.
+  const entries = listMailboxes(session.db, session.user!.accountId, { withSubscribedNames: request.selectSubscribed });
   const selecting = request.selectSubscribed || request.selectSpecialUse;
-  // CHILDINFO (RFC 5258 section 3.5): for each name, the criteria met by some descendant.
+  // CHILDINFO (RFC 5258 sections 3.5 and 5, example 9): for each name, the criteria met by a
+  // descendant that is not itself returned because no pattern matches it.
   const childInfo = new Map<string, Set<string>>();
   if (request.recursiveMatch) {
     for (const entry of entries) {
+      if (matches(entry.name)) continue;
       const met = criteriaMet(request, entry);
       if (met.length === 0) continue;
       const levels = entry.name.split(HIERARCHY_DELIMITER);
@@ -204,7 +210,7 @@ function runList(session: ImapSession, args: readonly Token[]): Completion {
     if (entry.noselect) attributes.push(request.extended && !isNamespaceNode(entry) ? '\\NonExistent' : '\\Noselect');
     attributes.push(entry.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
     if (entry.specialUse) attributes.push(entry.specialUse);
-    if (showSubscribed && entry.subscribed && !entry.noselect) attributes.push('\\Subscribed');
+    if (showSubscribed && entry.subscribed) attributes.push('\\Subscribed');
     const extra = info ? ` ("CHILDINFO" (${[...info].map((criterion) => quoted(criterion)).join(' ')}))` : '';
     const name = wireName(entry.name);
     session.untagged(`LIST (${attributes.join(' ')}) ${DELIMITER} ${name}${extra}`);
@@ -228,8 +234,8 @@ function runLsub(session: ImapSession, args: readonly Token[]): Completion {
     return ok('LSUB completed');
   }
   const matches = listPatternMatcher(joinReference(reference, pattern));
-  const entries = listMailboxes(session.db, session.user!.accountId);
-  const subscribed = entries.filter((entry) => entry.subscribed && !entry.noselect);
+  const entries = listMailboxes(session.db, session.user!.accountId, { withSubscribedNames: true });
+  const subscribed = entries.filter((entry) => entry.subscribed);
   const subscribedNames = new Set(subscribed.map((entry) => entry.name));
   // Parents returned \Noselect: not subscribed, matching, above a subscribed name that does not match.
   const noselectParents = new Set<string>();

@@ -168,7 +168,7 @@ export const search: CommandHandler = {
     if (saving) saveSearchResult(selected, []); // RFC 5182 section 2.1: a SEARCH ... SAVE that fails leaves "$" empty
     const request = parseSearch(rest);
     const withModseq = usesModseq(request.key);
-    if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
+    if (withModseq) session.enableCondstore(); // RFC 7162 section 3.1: an enabling command
     const indexes = await matchingIndexes(session, selected, request.key, previous);
     const found = indexes.map((index) => (command.uid ? selected.uids[index] : index + 1));
     const foundModseqs = indexes.map((index) => selected.modseqs[index]);

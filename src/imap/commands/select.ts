@@ -1,5 +1,6 @@
 // SELECT and EXAMINE (RFC 3501 sections 6.3.1, 6.3.2) with the CONDSTORE select parameter and
-// HIGHESTMODSEQ (RFC 7162 sections 3.1.2, 3.1.8) and the CLOSED response code (section 3.2.11).
+// HIGHESTMODSEQ (RFC 7162 sections 3.1.2, 3.1.8), the QRESYNC select parameter (section 3.2.5,
+// see ../qresync.ts) and the CLOSED response code (section 3.2.11).
 //
 // Decisions:
 // - A SELECT or EXAMINE while a mailbox is selected first closes that mailbox, without
@@ -19,7 +20,8 @@
 import { resolveMailbox } from '../../store/mailbox-view';
 import { FLAG_BITS } from '../../store/messages';
 import { badSyntax } from '../protocol/errors';
-import { describeToken, expectEnd, expectList, type Token } from '../protocol/tokens';
+import { describeToken, expectEnd, expectList, isWord, type Token } from '../protocol/tokens';
+import { parseQresyncParameters, vanishedEarlierLine, vanishedSince, type QresyncParameters } from '../qresync';
 import { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
 import { mailboxArgument, nonexistent } from './mailbox-args';
@@ -30,11 +32,22 @@ const SEEN = FLAG_BITS['\\Seen'];
 function open(session: ImapSession, args: readonly Token[], readOnly: boolean): Completion {
   const mailbox = mailboxArgument(args[0]);
   let condstore = false;
+  let qresync: QresyncParameters | null = null;
   if (args.length > 1) {
     // select-params (RFC 4466 section 2.1): "(" select-param *(SP select-param) ")"
-    for (const param of expectList(args[1], 'select parameters such as (CONDSTORE)')) {
-      if (param.type === 'atom' && param.value.toUpperCase() === 'CONDSTORE') condstore = true;
-      else throw badSyntax(`Unknown select parameter ${describeToken(param)}; this server knows (CONDSTORE)`);
+    const params = expectList(args[1], 'select parameters such as (CONDSTORE)');
+    for (let i = 0; i < params.length; i++) {
+      const param = params[i];
+      if (isWord(param, 'CONDSTORE')) {
+        condstore = true;
+      } else if (isWord(param, 'QRESYNC')) {
+        // RFC 7162 section 3.2.5: BAD unless ENABLE QRESYNC came first.
+        if (!session.qresync) throw badSyntax('QRESYNC needs ENABLE QRESYNC first (RFC 7162 section 3.2.5)');
+        qresync = parseQresyncParameters(params[++i]);
+        condstore = true;
+      } else {
+        throw badSyntax(`Unknown select parameter ${describeToken(param)}; this server knows (CONDSTORE) and (QRESYNC (...))`);
+      }
     }
   }
   expectEnd(args, 2);
@@ -66,12 +79,26 @@ function open(session: ImapSession, args: readonly Token[], readOnly: boolean): 
   session.untagged(`OK [UIDVALIDITY ${selected.uidValidity}] UIDs valid`);
   session.untagged(`OK [UIDNEXT ${uidNext}] Predicted next UID`);
   session.untagged(`OK [HIGHESTMODSEQ ${selected.knownModseq}] Highest modification sequence`);
+  // RFC 7162 section 3.2.5: what changed since the client's MODSEQ, when its UIDVALIDITY holds.
+  if (qresync && qresync.uidValidity === selected.uidValidity) resynchronise(session, selected, qresync);
 
   session.selected = selected;
   session.state = 'selected';
   return readOnly
     ? { status: 'OK', code: 'READ-ONLY', text: 'EXAMINE completed, mailbox open read-only' }
     : { status: 'OK', code: 'READ-WRITE', text: 'SELECT completed' };
+}
+
+/**
+ * VANISHED (EARLIER) for the known UIDs expunged since the client's MODSEQ, then a FETCH (UID,
+ * FLAGS, MODSEQ) for every message changed or added since (RFC 7162 section 3.2.5).
+ */
+function resynchronise(session: ImapSession, selected: SelectedMailbox, qresync: QresyncParameters): void {
+  const vanished = vanishedEarlierLine(vanishedSince(session.db, selected, qresync.modseq, qresync.knownUids));
+  if (vanished) session.io.write(`${vanished}\r\n`);
+  for (let i = 0; i < selected.exists; i++) {
+    if (selected.modseqs[i] > qresync.modseq) session.io.write(`${selected.fetchFlagsLine(i, true)}\r\n`);
+  }
 }
 
 export const select: CommandHandler = {

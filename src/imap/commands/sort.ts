@@ -88,7 +88,7 @@ export const sort: CommandHandler = {
     const { options, rest } = parseSearchReturn(command.args);
     const { criteria, search } = parseSort(rest);
     const withModseq = usesModseq(search.key);
-    if (withModseq) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: an enabling command
+    if (withModseq) session.enableCondstore(); // RFC 7162 section 3.1: an enabling command
     const messages = await keyedMessages(session, selected, await matchingIndexes(session, selected, search.key), sortGroups(criteria));
     messages.sort(sortComparator(criteria));
     const values = messages.map((message) => (command.uid ? message.uid : message.seq));

@@ -58,7 +58,7 @@ function itemValue(status: MailboxStatus & { size: number }, item: StatusItem): 
 
 /** `* STATUS name (ITEM n ...)` for a mailbox row; `wireName` as it goes on the wire. */
 export function statusResponse(session: ImapSession, mailboxId: number, wireName: string, items: readonly StatusItem[]): string {
-  if (items.includes('HIGHESTMODSEQ')) session.enabled.add('CONDSTORE');
+  if (items.includes('HIGHESTMODSEQ')) session.enableCondstore();
   const status = { ...mailboxStatus(session.db, mailboxId), size: items.includes('SIZE') ? mailboxSize(session.db, mailboxId) : 0 };
   return `STATUS ${string(wireName)} (${items.map((item) => `${item} ${itemValue(status, item)}`).join(' ')})`;
 }

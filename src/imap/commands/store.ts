@@ -20,7 +20,7 @@ export const store: CommandHandler = {
     const ranges = targetRanges(selected, command.args[0], command.uid);
     const request = parseStoreArguments(command.args.slice(1));
     if (selected.readOnly) return no('The mailbox is open read-only (EXAMINE): flags cannot change', 'CANNOT');
-    if (request.unchangedSince !== null) session.enabled.add('CONDSTORE'); // RFC 7162 section 3.1: a CONDSTORE enabling command
+    if (request.unchangedSince !== null) session.enableCondstore(); // RFC 7162 section 3.1: a CONDSTORE enabling command
     const uids = uidsOf(selected, ranges).filter((uid) => !selected.isExpunged(uid));
     if (uids.length === 0) return ok(rangesSize(ranges) === 0 ? 'STORE completed (no messages)' : 'STORE completed');
 

@@ -1,9 +1,13 @@
-// SUBSCRIBE and UNSUBSCRIBE (RFC 3501 sections 6.3.6, 6.3.7). Subscriptions to ORG mailboxes are
-// kept per member (R6: each member chooses what their client shows).
+// SUBSCRIBE and UNSUBSCRIBE (RFC 3501 sections 6.3.6, 6.3.7). Subscriptions of the personal
+// namespace are kept by name and outlive DELETE and RENAME of the mailbox (store/subscriptions.ts);
+// subscriptions to ORG mailboxes are kept per member (R6: each member chooses what their client
+// shows). CREATE does not subscribe: clients that show only subscribed folders subscribe what
+// they create (Thunderbird, Outlook, imapflow); INBOX and the special folders are subscribed
+// from the start.
 //
 // Decisions: SUBSCRIBE to a name that does not exist is refused (NO [NONEXISTENT]; section 6.3.6
 // allows it), so that a typo does not leave a folder in the client's tree that cannot be
-// opened. UNSUBSCRIBE of a name that is not there answers OK: the client's aim (not subscribed)
+// opened. UNSUBSCRIBE of a name that is neither subscribed nor a mailbox answers OK: the client's aim (not subscribed)
 // holds, and Thunderbird unsubscribes folders it has just deleted (README "Client quirks").
 import { setMailboxSubscribed } from '../../store/imap-mailboxes';
 import { MailboxError } from '../../store/mailbox-view';

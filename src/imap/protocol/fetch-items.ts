@@ -79,6 +79,8 @@ export interface FetchRequest {
   items: FetchItem[];
   /** RFC 7162 §3.1.4.1: only messages whose mod-sequence is greater. */
   changedSince: number | null;
+  /** RFC 7162 §3.2.6: the VANISHED modifier (UID FETCH with CHANGEDSINCE, QRESYNC enabled). */
+  vanished: boolean;
   /**
    * Some item sets \Seen (RFC 3501 §6.4.5: BODY[...] without PEEK, RFC822, RFC822.TEXT); when
    * that changes the flags, the response should carry FLAGS too.
@@ -207,18 +209,28 @@ function parseItem(token: Token): FetchItem {
   throw badSyntax(`Unknown fetch attribute: ${describeToken(token)}`);
 }
 
-/** `(CHANGEDSINCE 42)` (RFC 7162 §3.1.4.1); any other modifier is refused. */
-function parseModifiers(token: Token | undefined): number | null {
-  if (!token) return null;
+/**
+ * `(CHANGEDSINCE 42)` (RFC 7162 §3.1.4.1) and `(CHANGEDSINCE 42 VANISHED)` (§3.2.6: VANISHED
+ * only with CHANGEDSINCE); any other modifier is refused.
+ */
+function parseModifiers(token: Token | undefined): { changedSince: number | null; vanished: boolean } {
+  if (!token) return { changedSince: null, vanished: false };
   if (token.type !== 'list' || token.items.length === 0) throw badSyntax(`Expected fetch modifiers, got ${describeToken(token)}`);
   let changedSince: number | null = null;
+  let vanished = false;
   const items = token.items;
-  for (let i = 0; i < items.length; i += 2) {
+  for (let i = 0; i < items.length; i++) {
+    if (isWord(items[i], 'VANISHED')) {
+      if (vanished) throw badSyntax('VANISHED given twice');
+      vanished = true;
+      continue;
+    }
     if (!isWord(items[i], 'CHANGEDSINCE')) throw badSyntax(`Unknown fetch modifier: ${describeToken(items[i])}`);
     if (changedSince !== null) throw badSyntax('CHANGEDSINCE given twice');
-    changedSince = expectNumber(items[i + 1], 'a mod-sequence', 0, MAX_MODSEQ); // mod-sequence-valzer
+    changedSince = expectNumber(items[++i], 'a mod-sequence', 0, MAX_MODSEQ); // mod-sequence-valzer
   }
-  return changedSince;
+  if (vanished && changedSince === null) throw badSyntax('VANISHED needs CHANGEDSINCE (RFC 7162 section 3.2.6)');
+  return { changedSince, vanished };
 }
 
 /**
@@ -250,7 +262,7 @@ export function parseFetchArguments(args: readonly Token[], options: { uid: bool
     }
   }
 
-  const changedSince = parseModifiers(fetchModifiers);
+  const { changedSince, vanished } = parseModifiers(fetchModifiers);
   if (options.uid) requested.unshift({ type: 'UID' });
   if (changedSince !== null) requested.push({ type: 'MODSEQ' }); // RFC 7162 §3.1.4.1
 
@@ -278,5 +290,5 @@ export function parseFetchArguments(args: readonly Token[], options: { uid: bool
     headerOnly: sections.length > 0 && binaries.length === 0 && sections.every(topHeaderOnly),
     modseq: has('MODSEQ'),
   };
-  return { items, changedSince, setsSeen, needs };
+  return { items, changedSince, vanished, setsSeen, needs };
 }

@@ -124,3 +124,18 @@ t.test('FETCH: syntax errors are BAD, and it needs a selected mailbox', async (t
   t.match(await a.run('FETCH 0 FLAGS'), /^TAG BAD /, 'sequence numbers start at 1');
   t.match(await a.run('FETCH 1 BODY[99]'), /^\* 1 FETCH \(BODY\[99\] \{0\}\r\n FLAGS/, 'a missing part is empty, not an error (RFC 3501 section 6.4.5)');
 });
+
+t.test('FETCH MODSEQ enables CONDSTORE and reports HIGHESTMODSEQ once (RFC 7162 section 3.1)', async (t) => {
+  const { db, jean, inbox } = world(t);
+  const a = testSession(db, jean);
+  a.select('INBOX');
+  const highest = Math.max(...fetchMessages(db, inbox, [1, 2, 3]).map((row) => row.modseq));
+  const first = fetchMessages(db, inbox, [1])[0].modseq;
+  t.equal(
+    await a.run('FETCH 1 MODSEQ'),
+    `* OK [HIGHESTMODSEQ ${highest}] Highest modification sequence\r\n* 1 FETCH (MODSEQ (${first}))\r\nTAG OK FETCH completed\r\n`,
+  );
+  t.equal(await a.run('FETCH 1 MODSEQ'), `* 1 FETCH (MODSEQ (${first}))\r\nTAG OK FETCH completed\r\n`, 'not again');
+  t.match(await a.run('STORE 1 +FLAGS (\\Seen)'), /^\* 1 FETCH \(MODSEQ \(\d+\) FLAGS \(/, 'STORE responses carry MODSEQ from now on');
+  t.match(await a.run('UID STORE 1 -FLAGS (\\Seen)'), /^\* 1 FETCH \(UID 1 MODSEQ \(\d+\) FLAGS \(/, 'and UID for UID STORE');
+});

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { Authenticator } from '../../../src/auth/authenticator';
 import { commandHandlers } from '../../../src/imap/commands';
 import { runCommand } from '../../../src/imap/dispatch';
+import { IdleWatchers } from '../../../src/imap/idle-watchers';
 import { CommandReader, type RawLine } from '../../../src/imap/protocol/reader';
 import { SelectedMailbox } from '../../../src/imap/selected';
 import { ImapSession, type SessionIo } from '../../../src/imap/session';
@@ -88,8 +89,8 @@ const config = loadConfig();
 let tagCounter = 0;
 
 /** A session logged in as `accountId`, in the authenticated state. */
-export function testSession(db: Db, accountId: number, changes = new MailboxChanges(), batcher?: CommitBatcher): TestSession {
-  const test = connectedSession(db, { changes, batcher });
+export function testSession(db: Db, accountId: number, changes = new MailboxChanges(), batcher?: CommitBatcher, idleWatchers?: IdleWatchers): TestSession {
+  const test = connectedSession(db, { changes, batcher, idleWatchers });
   test.session.user = { accountId, login: `account-${accountId}`, type: 'PER', method: 'account' };
   test.session.state = 'authenticated';
   return test;
@@ -105,6 +106,8 @@ export interface ConnectedOptions {
   accountSessions?: ConnectionLimiter;
   /** The daemon's group commit; without it each write commits alone. */
   batcher?: CommitBatcher;
+  /** Sessions in IDLE by mailbox; share one between sessions to wake them as the server does. */
+  idleWatchers?: IdleWatchers;
 }
 
 /** A session as a client finds it on connecting: not authenticated. */
@@ -122,6 +125,7 @@ export function connectedSession(db: Db, options: ConnectedOptions = {}): TestSe
       changes,
       accountSessions: options.accountSessions ?? new ConnectionLimiter(100),
       batcher: options.batcher,
+      idleWatchers: options.idleWatchers ?? new IdleWatchers(),
     },
     io,
     '127.0.0.1',

@@ -19,4 +19,5 @@ t.test('ID: malformed field lists are BAD', async (t) => {
   t.match(await a.run(`ID (${'"k" "v" '.repeat(31).trim()})`), /^TAG BAD /, 'more than 30 pairs (RFC 2971 section 3.3)');
   t.match(await a.run('ID (NIL "v")'), /^TAG BAD ID field names are strings/);
   t.match(await a.run('ID NIL NIL'), /^TAG BAD /, 'one argument only');
+  t.match(await a.run('ID'), /^TAG BAD ID takes one argument/, 'the argument is not optional (RFC 2971 section 4 grammar)');
 });

@@ -35,11 +35,11 @@ t.test('LIST-EXTENDED: SUBSCRIBED selection, SPECIAL-USE, RETURN (STATUS ...)', 
   const a = testSession(db, jean);
   await a.run('CREATE Patients');
   await a.run('CREATE Archives');
-  await a.run('UNSUBSCRIBE Patients');
+  await a.run('SUBSCRIBE Archives');
   const subscribed = await a.run('LIST (SUBSCRIBED) "" "*"');
   t.match(subscribed, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "INBOX"\r\n/m, 'the default folders are subscribed');
-  t.match(subscribed, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "Archives"\r\n/m, 'CREATE subscribes');
-  t.notMatch(subscribed, /"Patients"/, 'a folder not subscribed is not selected');
+  t.match(subscribed, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "Archives"\r\n/m, 'SUBSCRIBE subscribes');
+  t.notMatch(subscribed, /"Patients"/, 'CREATE does not subscribe (RFC 3501 section 6.3.3, RFC 5258): not selected');
   const special = await a.run('LIST (SPECIAL-USE) "" "*"');
   t.equal(special.match(/^\* LIST/gm)?.length, 3, 'Sent, Drafts and Trash only');
   t.equal(
@@ -67,4 +67,33 @@ t.test('LIST and LSUB: arguments and state', async (t) => {
   for (const [command, expected] of cases) t.match(await a.run(command), expected, command);
   t.equal(await connectedSession(db).run('LIST "" "*"'), 'TAG BAD LIST needs you to log in first\r\n');
   t.equal(await connectedSession(db).run('LSUB "" "*"'), 'TAG BAD LSUB needs you to log in first\r\n');
+});
+
+t.test('LIST-EXTENDED: a subscription outlives DELETE and RENAME (\\NonExistent), CHILDINFO only for unlisted descendants', async (t) => {
+  const { db, jean } = world(t);
+  const a = testSession(db, jean);
+  for (const name of ['Gone', 'Old', 'Old/Child', 'Tree/Leaf', 'Tree/Other']) await a.run(`CREATE ${name}`);
+  for (const name of ['Gone', 'Old', 'Old/Child', 'Tree/Leaf']) await a.run(`SUBSCRIBE ${name}`);
+  await a.run('DELETE Gone');
+  await a.run('RENAME Old New');
+  const subscribed = await a.run('LIST (SUBSCRIBED) "" "*"');
+  t.match(subscribed, /^\* LIST \(\\NonExistent \\HasNoChildren \\Subscribed\) "\/" "Gone"\r\n/m, 'RFC 5258 section 3: deleted, still subscribed');
+  t.match(subscribed, /^\* LIST \(\\NonExistent \\HasNoChildren \\Subscribed\) "\/" "Old"\r\n/m, 'renamed away: the old name stays subscribed');
+  t.match(subscribed, /^\* LIST \(\\NonExistent \\HasNoChildren \\Subscribed\) "\/" "Old\/Child"\r\n/m);
+  t.match(subscribed, /^\* LIST \(\\HasChildren \\Subscribed\) "\/" "New"\r\n/m, 'the new name is subscribed too');
+  t.match(subscribed, /^\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "New\/Child"\r\n/m);
+  t.notMatch(await a.run('LIST "" "*"'), /"Gone"|"Old"/, 'a plain LIST shows only what exists');
+  t.match(await a.run('LSUB "" "*"'), /^\* LSUB \(\) "\/" "Gone"\r\n/m, 'LSUB lists the subscription list (RFC 3501 section 6.3.9)');
+  t.equal(
+    await a.run('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Tree"'),
+    '* LIST (\\HasChildren) "/" "Tree" ("CHILDINFO" ("SUBSCRIBED"))\r\nTAG OK LIST completed\r\n',
+    'RFC 5258 section 3.5: the parent of a subscribed child the pattern does not match',
+  );
+  t.equal(
+    await a.run('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Tree*"'),
+    '* LIST (\\HasNoChildren \\Subscribed) "/" "Tree/Leaf"\r\nTAG OK LIST completed\r\n',
+    'no CHILDINFO when the subscribed child is itself listed',
+  );
+  t.equal(await a.run('UNSUBSCRIBE Gone'), 'TAG OK UNSUBSCRIBE completed\r\n', 'a subscription without mailbox can be removed');
+  t.notMatch(await a.run('LSUB "" "*"'), /"Gone"/);
 });

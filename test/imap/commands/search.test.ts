@@ -31,7 +31,12 @@ t.test('SEARCH keys, UTF-8 text, UID SEARCH, MODSEQ', async (t) => {
   t.match(await search('FROBNICATE'), /^TAG BAD /);
   t.equal((await a.run('UID SEARCH UID 2:* UNFLAGGED')).split('\r\n')[0], '* SEARCH 3');
   const modseqs = fetchMessages(db, mailboxId(db, jean, 'INBOX'), [1, 2, 3]).map((row) => row.modseq);
-  t.equal(await search(`MODSEQ ${modseqs[1]}`), `* SEARCH 2 3 (MODSEQ ${Math.max(...modseqs)})`);
+  t.equal(
+    await a.run(`SEARCH MODSEQ ${modseqs[1]}`),
+    `* OK [HIGHESTMODSEQ ${Math.max(...modseqs)}] Highest modification sequence\r\n* SEARCH 2 3 (MODSEQ ${Math.max(...modseqs)})\r\nTAG OK SEARCH completed\r\n`,
+    'RFC 7162 section 3.1: SEARCH MODSEQ enables CONDSTORE, which reports HIGHESTMODSEQ first',
+  );
+  t.equal(await search(`MODSEQ ${modseqs[1]}`), `* SEARCH 2 3 (MODSEQ ${Math.max(...modseqs)})`, 'only the first time');
   t.equal(await search('MODSEQ 99999'), '* SEARCH');
 });
 

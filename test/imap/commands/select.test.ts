@@ -75,7 +75,8 @@ t.test('SELECT and EXAMINE: arguments', async (t) => {
     ['SELECT INBOX INBOX', /^TAG BAD Expected select parameters/],
     ['SELECT INBOX (CONDSTORE) extra', /^TAG BAD Unexpected argument/],
     ['SELECT (INBOX)', /^TAG BAD Expected mailbox name, got a list/],
-    ['EXAMINE INBOX (QRESYNC (1 1))', /^TAG BAD Unknown select parameter QRESYNC/],
+    ['EXAMINE INBOX (QRESYNC (1 1))', /^TAG BAD QRESYNC needs ENABLE QRESYNC first/],
+    ['EXAMINE INBOX (FROB)', /^TAG BAD Unknown select parameter FROB/],
     ['SELECT "R&AOk"', /^TAG NO \[CANNOT\] .*not valid modified UTF-7/],
   ];
   for (const [command, expected] of cases) t.match(await a.run(command), expected, command);

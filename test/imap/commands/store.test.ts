@@ -29,7 +29,7 @@ t.test('STORE: replace, add, remove, .SILENT, keywords, UNCHANGEDSINCE', async (
   const modseq = fetchMessages(db, inbox, [1])[0].modseq;
   t.equal(
     await a.run(`UID STORE 1:3 (UNCHANGEDSINCE ${modseq}) +FLAGS.SILENT (\\Flagged)`),
-    `* 1 FETCH (UID 1 MODSEQ (${modseq + 2}))\r\n* 3 FETCH (UID 3 MODSEQ (${modseq + 2}))\r\nTAG OK [MODIFIED 2] Conditional STORE failed for some messages\r\n`,
+    `* OK [HIGHESTMODSEQ ${modseq + 1}] Highest modification sequence\r\n* 1 FETCH (UID 1 MODSEQ (${modseq + 2}))\r\n* 3 FETCH (UID 3 MODSEQ (${modseq + 2}))\r\nTAG OK [MODIFIED 2] Conditional STORE failed for some messages\r\n`,
   );
   t.ok(a.session.condstore, 'UNCHANGEDSINCE enables CONDSTORE');
   t.equal(await a.run('STORE 3 (UNCHANGEDSINCE 1) -FLAGS (\\Flagged)'), 'TAG OK [MODIFIED 3] Conditional STORE failed for some messages\r\n');
