@@ -177,7 +177,8 @@ export class SelectedMailbox {
     const selected = new SelectedMailbox(mailboxId, name, head.uidvalidity, readOnly, head, db);
     // EXAMINE shows \Recent without claiming it (RFC 3501 section 6.3.2: the state is left as is).
     const below = selected.count > 0 ? selected.uidBuffer[selected.count - 1] + 1 : 1; // what the view holds
-    for (const uid of readOnly ? peekRecent(db, mailboxId, below) : claimRecent(db, mailboxId, below)) selected.recent.add(uid);
+    const claimWaitMs = 50; // another process's commit holds the lock for an fsync at most, as a rule
+    for (const uid of readOnly ? peekRecent(db, mailboxId, below) : claimRecent(db, mailboxId, below, claimWaitMs)) selected.recent.add(uid);
     return selected;
   }
 

@@ -32,13 +32,14 @@ export function openDatabase(dataDir: string): Db {
  * which session saw a message as \Recent: WAL keeps the commit atomic, a process crash loses
  * nothing, and the next durable commit flushes it too; a power cut may undo it, which is
  * harmless. Never for anything a client or peer is told is stored (R14).
- * When another connection holds the write lock, returns `whenLocked` at once instead of
- * sleeping on the event loop: such bookkeeping can wait for a later turn.
+ * When another connection holds the write lock, waits at most `waitMs` (0 by default: returns
+ * `whenLocked` at once instead of sleeping on the event loop, such bookkeeping can wait for a
+ * later turn).
  */
-export function commitUnflushed<T>(db: Db, work: () => T, whenLocked: T): T {
+export function commitUnflushed<T>(db: Db, work: () => T, whenLocked: T, waitMs = 0): T {
   if (db.inTransaction) return db.transaction(work)();
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 0');
+  db.pragma(`busy_timeout = ${waitMs}`);
   try {
     return db.transaction(work).immediate();
   } catch (err) {

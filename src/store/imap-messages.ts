@@ -688,11 +688,14 @@ export function peekRecent(db: Db, mailboxId: number, below = Infinity): number[
  * Claims \Recent for one session: the UIDs from the mailbox's floor up to `below` (exclusive;
  * the first UID the session's view does not hold yet, since another process may have added
  * messages meanwhile), and raises the floor there.
+ * `waitMs`: how long to wait for a write lock another process holds; SELECT waits a little (it is
+ * the moment RFC 3501 section 2.3.2 makes this session the first to be told), the claims that
+ * follow new mail do not.
  */
-export function claimRecent(db: Db, mailboxId: number, below = Infinity): number[] {
+export function claimRecent(db: Db, mailboxId: number, below = Infinity, waitMs = 0): number[] {
   // Every session runs this after every command once new mail arrived: a flush of its own each
   // time would stall the event loop for bookkeeping nobody was promised. When another process
-  // holds the write lock, nothing is claimed now; a later claim takes these UIDs.
+  // holds the write lock past waitMs, nothing is claimed now; a later claim takes these UIDs.
   return commitUnflushed(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
     const end = Math.min(mailbox.uidnext, below);
@@ -703,7 +706,7 @@ export function claimRecent(db: Db, mailboxId: number, below = Infinity): number
         .raw(true)
         .all(mailboxId, mailbox.recent_floor, end) as Array<[number]>
     ).map((row) => row[0]);
-  }, []);
+  }, [], waitMs);
 }
 
 // ---------------------------------------------------------------------------------------------
