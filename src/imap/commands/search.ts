@@ -6,7 +6,7 @@
 import { findHeaderEnd, parseHeaderBlock, searchableText, type HeaderField, type MimePart } from '../../mime';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { readBody } from '../../store/messages';
-import { indexedTexts, searchCandidates, searchIndexReady, type IndexedText } from '../../store/search-index';
+import { indexedTexts, searchCandidates, type IndexedText } from '../../store/search-index';
 import { compileSearch, foldedTextSuffices, fullTextQuery, parseSearch, searchNeeds, usesModseq, type FoldedText, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
@@ -92,14 +92,14 @@ class CandidateMessage implements SearchMessage {
 }
 
 /**
- * Sequence indexes (0-based, ascending) of the messages the full-text index leaves as candidates,
- * or null to check every message (no text key to look up, index not complete yet).
+ * Sequence indexes (0-based, ascending) of the messages the full-text index leaves as candidates
+ * (with those whose body is not indexed yet), or null to check every message (no text key to
+ * look up).
  */
 function candidateIndexes(session: ImapSession, selected: SelectedMailbox, key: SearchKey): Uint32Array | null {
   const query = fullTextQuery(key);
   if (query === null) return null;
   const uids = searchCandidates(session.db, selected.mailboxId, query);
-  if (uids === null) return null;
   const indexes: number[] = [];
   for (let index = 0; index < selected.exists; index++) if (uids.has(selected.uids[index])) indexes.push(index);
   return Uint32Array.from(indexes);
@@ -127,7 +127,8 @@ export async function matchingIndexes(
   const textOnly = !needs.internalDate && !needs.size && foldedTextSuffices(key);
 
   // The full-text index rules out the messages that cannot match; the rest are checked exactly,
-  // against the folded text the index keeps (no body decoded) once every body is indexed.
+  // against the folded text the index keeps (no body decoded), or by decoding the message when
+  // its body is still waiting for the indexer.
   const indexes = candidateIndexes(session, selected, key);
   const total = indexes ? indexes.length : count;
   const found: number[] = [];
@@ -138,7 +139,7 @@ export async function matchingIndexes(
     let texts: Map<number, IndexedText> | null = null;
     if (needsRow) {
       const uids = batch ? Array.from(batch, (index) => selected.uids[index]) : Array.from(selected.uids.subarray(start, end));
-      if (needsText && searchIndexReady(session.db)) texts = indexedTexts(session.db, selected.mailboxId, uids);
+      if (needsText) texts = indexedTexts(session.db, selected.mailboxId, uids);
       // text keys alone read only the indexed text; the message rows serve the other keys and
       // the messages whose text is not there
       const rowUids = texts && textOnly ? uids.filter((uid) => !texts!.has(uid)) : uids;
