@@ -11,7 +11,7 @@ import type { TrustSpace } from './policy/trustspace';
 import { loadAllowlist } from './jobs/allowlist';
 import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
-import { startSearchBackfill } from './jobs/search-backfill';
+import { startSearchIndexer } from './jobs/search-indexer';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { imapWorkerCount, isImapWorker, serveImapWorker, startImapWorkers, type ImapWorkerPool } from './imap/workers';
@@ -242,7 +242,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     scheduler.start();
     // Runs the daemon owes from while it was stopped (the purge above all).
     scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
-    const searchBackfill = startSearchBackfill(db, log); // migration 010's index, for older bodies
+    const searchIndexer = startSearchIndexer(db, log); // SEARCH index, after the fact (migration 014); main process only
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
     const readyDb = db;
     const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
@@ -269,7 +269,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           stoppingNow = true;
           systemd.stop();
           externalChanges.stop();
-          searchBackfill.stop();
+          searchIndexer.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the

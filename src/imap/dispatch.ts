@@ -5,6 +5,7 @@
 import { ImapError } from './protocol/errors';
 import type { Command } from './protocol/reader';
 import type { CommandHandler, Completion } from './commands/registry';
+import { refreshContexts } from './search-context';
 import type { ImapSession } from './session';
 
 /** Commands that have a UID form (RFC 3501 section 6.4.8, RFC 4315, RFC 6851). */
@@ -47,7 +48,12 @@ export async function runCommand(
       }
     }
   }
-  if (session.state === 'selected') session.flushUpdates(allowExpunge);
+  if (session.state === 'selected') {
+    session.flushUpdates(allowExpunge);
+    // RFC 5267 section 4.3: ADDTO / REMOVEFROM of live contexts; a failure there costs the
+    // updates, never the command's answer
+    await refreshContexts(session).catch((err: unknown) => session.log.warn({ imap: session.id, err }, 'search context update failed'));
+  }
   const code = completion.code ? `[${completion.code}] ` : '';
   session.io.write(`${command.tag} ${completion.status} ${code}${completion.text}\r\n`);
   // Unknown names are one label: a client cannot grow the metric's label set.

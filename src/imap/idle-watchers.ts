@@ -50,7 +50,7 @@ export class IdleWatchers {
     // a copy first: a wake-up may end a session (a revoked ORG link) and so change the sets
     const sessions: ImapSession[] = [];
     for (const mailboxId of mailboxes) sessions.push(...(this.byMailbox.get(mailboxId) ?? []));
-    for (const session of sessions) if (session.idling) session.flushUpdates(true);
+    for (const session of sessions) if (session.idling) session.idleUpdate();
   }
 
   /** How many sessions idle now (for tests and metrics). */

@@ -14,6 +14,7 @@ import type { Metrics } from '../util/metrics';
 import { encodeMailboxName, quoted } from './protocol/encode';
 import type { IdleWatchers } from './idle-watchers';
 import type { RawLine, ReaderError } from './protocol/reader';
+import { expungedRemovals, hasContexts, refreshContexts } from './search-context';
 import type { SelectedMailbox } from './selected';
 
 export type SessionState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -136,6 +137,8 @@ export class ImapSession {
       'STATUS=SIZE',
       'MULTIAPPEND',
       'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
+      'CONTEXT=SEARCH', 'CONTEXT=SORT', // RFC 5267: PARTIAL, UPDATE, CANCELUPDATE (search-context.ts)
+      'CATENATE', // RFC 4469: APPEND ... CATENATE (TEXT / URL), commands/catenate.ts
       'QUOTA',
       'QUOTA=RES-STORAGE',
       'QUOTA=RES-MESSAGE',
@@ -194,6 +197,16 @@ export class ImapSession {
     this.idlingOn = null;
   }
 
+  /**
+   * While idling: what changed in the selected mailbox, then the ADDTO / REMOVEFROM of live search
+   * contexts (RFC 5267 section 4.3; nothing to do, and no promise made, without one).
+   */
+  idleUpdate(): void {
+    this.flushUpdates(true);
+    if (!hasContexts(this)) return;
+    refreshContexts(this).catch((err: unknown) => this.log.warn({ imap: this.id, err }, 'search context update failed'));
+  }
+
   get idling(): boolean {
     return this.idlingOn !== null;
   }
@@ -218,8 +231,10 @@ export class ImapSession {
     if (!selected || !this.user) return;
     // Access first: once the link is gone, not even a message count of the ORG box goes out.
     if (this.closeIfRevoked()) return;
+    const before = allowExpunge && hasContexts(this) ? selected.uids.slice() : null; // RFC 5267 contexts
     const outcome = selected.sync({ allowExpunge, condstore: this.condstore, qresync: this.qresync });
-    for (const line of outcome.lines) this.io.write(`${line}\r\n`);
+    const removals = before ? expungedRemovals(this, before, selected.uids) : [];
+    for (const line of [...removals, ...outcome.lines]) this.io.write(`${line}\r\n`);
     if (outcome.gone) this.closeSelected(selected);
   }
 

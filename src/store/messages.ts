@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { MimePart } from '../mime';
 import { cachedStatement, type Db } from './database';
-import { indexBody } from './search-index';
+import { markForIndexing } from './search-index';
 
 /** System flags as stored in messages.flags (a bit mask). */
 export const FLAG_BITS = {
@@ -21,8 +21,9 @@ export function bodyHash(raw: Buffer): string {
 
 /**
  * Adds `references` references to a body, inserting it the first time it is seen. A body stored
- * for mailbox messages comes with its parsed structure and is added to the SEARCH index
- * (search-index.ts) in the same transaction; a body only queued for relay does not need it.
+ * for mailbox messages comes with its parsed structure and is listed for the SEARCH index in the
+ * same transaction (search-index.ts markForIndexing; the background indexer indexes it shortly
+ * after); a body only queued for relay does not need it.
  */
 export function retainBody(db: Db, hash: string, raw: Buffer, references: number, now: number, structure?: MimePart): void {
   cachedStatement(
@@ -30,7 +31,7 @@ export function retainBody(db: Db, hash: string, raw: Buffer, references: number
     `INSERT INTO bodies (hash, size, refcount, content, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount`,
   ).run(hash, raw.length, references, raw, now);
-  if (structure) indexBody(db, hash, raw, structure);
+  if (structure) markForIndexing(db, hash, now);
 }
 
 /** Drops one reference; a body nobody references any more is deleted at once. */

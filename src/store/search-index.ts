@@ -1,12 +1,15 @@
 // The full-text index of IMAP SEARCH (migrations 010, 012) and the SORT/THREAD keys of each
-// stored body (migration 012): one entry per stored body, written when the body is first stored
-// for a mailbox message, removed with the body by a trigger. SEARCH asks the index for candidate
-// messages, then checks each candidate exactly against the folded text kept in the index
-// (src/imap/commands/search.ts): the trigram match only rules messages out.
+// stored body (migration 012): one entry per stored body, removed with the body by a trigger.
+// Indexed after the fact (migration 014): storing a body for a mailbox message only lists it in
+// search_pending, in the same transaction; the daemon's background indexer
+// (src/jobs/search-indexer.ts) indexes pending bodies in small batches shortly after. SEARCH asks
+// the index for candidate messages, adds the mailbox's messages whose body is still pending, then
+// checks each candidate exactly (src/imap/commands/search.ts): against the folded text kept in the
+// index, or by decoding a pending one. The trigram match only rules messages out.
 import { decodeHeaderValue, findHeaderEnd, foldText, parseHeaderBlock, searchableText, sortKeysOf, type HeaderField, type MimePart, type SortKeys } from '../mime';
 import { addressText } from '../mime/address-text';
 import { readBody } from './messages';
-import { cachedStatement, type Db } from './database';
+import { cachedStatement, commitUnflushed, type Db } from './database';
 
 /** Header fields holding addresses: indexed in their parsed form too (see addressText). */
 const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
@@ -38,6 +41,15 @@ export function searchDocument(raw: Buffer, structure: MimePart, fields?: readon
   return { subject: foldText(subjects.join('\n')), headers: foldText(headers.join('\n')), body: foldText(searchableText(raw, structure)) };
 }
 
+/**
+ * Lists a body stored for a mailbox message as waiting for the indexer, unless it is indexed or
+ * listed already (a shared body is indexed once). Inside the caller's transaction: cheap (two
+ * index lookups and a small row), so that APPEND and delivery do not pay the indexing.
+ */
+export function markForIndexing(db: Db, hash: string, now: number): void {
+  cachedStatement(db, 'INSERT OR IGNORE INTO search_pending (hash, queued_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM body_search WHERE hash = ?)').run(hash, now, hash);
+}
+
 /** Indexes a body unless it already is (shared bodies are indexed once). Inside the caller's transaction. */
 export function indexBody(db: Db, hash: string, raw: Buffer, structure: MimePart): void {
   if (cachedStatement(db, 'SELECT 1 FROM body_search WHERE hash = ?').get(hash)) return;
@@ -65,52 +77,90 @@ export function indexBody(db: Db, hash: string, raw: Buffer, structure: MimePart
   cachedStatement(db, 'INSERT INTO body_search_text (rowid, subject, headers, body) VALUES (?, ?, ?, ?)').run(id, doc.subject, doc.headers, doc.body);
 }
 
-/** Whether every body of a mailbox message is indexed (the backfill after migration 010 is done). */
+/**
+ * Whether no stored body waits for the indexer. Only informative: SEARCH is exact either way
+ * (pending bodies are candidates and are decoded), so no answer depends on it.
+ */
 export function searchIndexReady(db: Db): boolean {
-  const row = cachedStatement(db, 'SELECT backfilled FROM search_index_state WHERE id = 1').get() as { backfilled: number } | undefined;
-  return row?.backfilled === 1;
+  return cachedStatement(db, 'SELECT 1 FROM search_pending LIMIT 1').get() === undefined;
+}
+
+/** How many stored bodies wait for the indexer. */
+export function pendingBodyCount(db: Db): number {
+  return (cachedStatement(db, 'SELECT COUNT(*) AS n FROM search_pending').get() as { n: number }).n;
 }
 
 /**
- * UIDs of the messages of a mailbox whose indexed text matches an FTS5 query (built by the IMAP
- * side from the search keys), or null when the index is not complete yet.
+ * UIDs of the messages of a mailbox that may match an FTS5 query (built by the IMAP side from the
+ * search keys): those whose indexed text matches, and those whose body is not indexed yet (the
+ * caller checks every candidate exactly). One statement, so that a body the indexer moves from
+ * pending to indexed meanwhile is seen on one side or the other, never missed.
  */
-export function searchCandidates(db: Db, mailboxId: number, ftsQuery: string): Set<number> | null {
-  if (!searchIndexReady(db)) return null;
+export function searchCandidates(db: Db, mailboxId: number, ftsQuery: string): Set<number> {
   const rows = cachedStatement(
     db,
     // Driven by the index (CROSS JOIN keeps that order): the matching bodies first, then the
-    // messages of this mailbox that hold them (messages_body_hash index).
+    // messages of this mailbox that hold them (messages_body_hash index); then the (few) pending
+    // bodies and their messages in this mailbox.
     `SELECT m.uid FROM body_search_text f
      CROSS JOIN body_search s ON s.id = f.rowid
      CROSS JOIN messages m INDEXED BY messages_body_hash ON m.body_hash = s.hash
-     WHERE body_search_text MATCH ? AND m.mailbox_id = ?`,
+     WHERE body_search_text MATCH ? AND m.mailbox_id = ?
+     UNION ALL
+     SELECT m.uid FROM search_pending p
+     CROSS JOIN messages m INDEXED BY messages_body_hash ON m.body_hash = p.hash
+     WHERE m.mailbox_id = ?`,
   )
     .raw(true)
-    .all(ftsQuery, mailboxId) as Array<[number]>;
+    .all(ftsQuery, mailboxId, mailboxId) as Array<[number]>;
   return new Set(rows.map((row) => row[0]));
 }
 
+/** What one run of the indexer did. */
+export interface IndexerStep {
+  /** Bodies indexed in this run. */
+  indexed: number;
+  /** Whether bodies queued before `queuedBefore` are still pending after it. */
+  more: boolean;
+}
+
+/** Pending bodies looked at per run at most (the time budget usually stops it first). */
+const INDEX_BATCH = 32;
+
 /**
- * Indexes up to `batch` bodies of mailbox messages stored before migration 010 (or 012); returns how many
- * it indexed, and marks the index complete once none is left. The daemon calls it in the
- * background until it returns 0.
+ * Indexes pending bodies queued before `queuedBefore` (ms since the epoch; all by default),
+ * oldest first, in one write transaction, until `budgetMs` has passed
+ * (at least one body, so a big one cannot stall the indexer), and removes them from
+ * search_pending. Returns null at once, without waiting, when another connection holds the write
+ * lock (the caller tries again a moment later). The commit is not flushed to disk
+ * (commitUnflushed): the index is derived data, and a power cut undoes the entry and the removal
+ * of its pending row together, so the body is simply indexed again.
  */
-export function backfillSearchIndex(db: Db, batch = 200): number {
-  if (searchIndexReady(db)) return 0;
-  const pending = cachedStatement(
+export function indexPendingBodies(db: Db, budgetMs: number, queuedBefore = Number.MAX_SAFE_INTEGER, clock: () => number = () => performance.now()): IndexerStep | null {
+  const started = clock();
+  return commitUnflushed(
     db,
-    `SELECT b.hash, b.content, (SELECT structure FROM messages m WHERE m.body_hash = b.hash LIMIT 1) AS structure
-     FROM bodies b
-     WHERE EXISTS (SELECT 1 FROM messages m WHERE m.body_hash = b.hash)
-       AND NOT EXISTS (SELECT 1 FROM body_search s WHERE s.hash = b.hash)
-     LIMIT ?`,
-  ).all(batch) as Array<{ hash: string; content: Buffer; structure: string }>;
-  db.transaction(() => {
-    for (const row of pending) indexBody(db, row.hash, row.content, JSON.parse(row.structure) as MimePart);
-    if (pending.length < batch) cachedStatement(db, 'UPDATE search_index_state SET backfilled = 1 WHERE id = 1').run();
-  }).immediate();
-  return pending.length;
+    () => {
+      const hashes = cachedStatement(db, 'SELECT hash FROM search_pending WHERE queued_at < ? ORDER BY id LIMIT ?').pluck().all(queuedBefore, INDEX_BATCH) as string[];
+      let indexed = 0;
+      for (const hash of hashes) {
+        const body = cachedStatement(
+          db,
+          `SELECT b.content, (SELECT structure FROM messages m INDEXED BY messages_body_hash WHERE m.body_hash = b.hash LIMIT 1) AS structure
+           FROM bodies b WHERE b.hash = ?`,
+        ).get(hash) as { content: Buffer; structure: string | null } | undefined;
+        // no mailbox message holds it any more (only a relay queue entry): nothing to search
+        if (body?.structure) {
+          indexBody(db, hash, body.content, JSON.parse(body.structure) as MimePart);
+          indexed++;
+        }
+        cachedStatement(db, 'DELETE FROM search_pending WHERE hash = ?').run(hash);
+        if (clock() - started >= budgetMs) break;
+      }
+      return { indexed, more: cachedStatement(db, 'SELECT 1 FROM search_pending WHERE queued_at < ? LIMIT 1').get(queuedBefore) !== undefined };
+    },
+    null,
+  );
 }
 
 /** The folded text the index keeps for the given messages of a mailbox (those indexed), by UID. */
@@ -158,7 +208,7 @@ function emptyKeys(): SortKeys {
 /**
  * SORT/THREAD keys of the given messages of a mailbox (UIDs ascending), ascending by UID, only
  * the `groups` asked for: from the index, or from the message's header when its body is not
- * indexed yet (backfill after migration 012). A dense selection (SORT … ALL) is read as one UID
+ * indexed yet (pending, migration 014). A dense selection (SORT … ALL) is read as one UID
  * range of the covering index messages_sort_keys, a sparse one UID by UID; ARRIVAL and SIZE alone
  * never touch body_search.
  */

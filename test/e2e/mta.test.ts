@@ -9,6 +9,7 @@ import nodemailer from 'nodemailer';
 import { issueCertificate } from '../../src/tls/certificates';
 import { cli, createPer, makeEnv, readCa, startDaemon, type TestEnv } from '../helpers/daemon';
 import { luhnCompleted, peerDomain } from '../helpers/fixtures';
+import { waitUntil } from '../helpers/wait';
 
 interface SendOptions {
   from: string;
@@ -133,6 +134,8 @@ t.test('inbound MTA', async (t) => {
   }
 
   await t.test('one log line per transaction with id, peer and outcome, never the body', async (t) => {
+    // Log lines reach the test through a pipe, after the client got its reply.
+    await waitUntil('the refusal log line', () => daemon.logs().some((l) => l.outcome === 'refused' && /gmail\.com/.test(String(l.from))));
     const delivered = daemon.logs().filter((l) => l.outcome === 'delivered');
     t.ok(delivered.length >= 3);
     for (const line of delivered) {

@@ -5,6 +5,8 @@
 // limits.maxMessageBytes (RFC 7889): the reader refuses a larger one before it is sent. A message
 // appended to the selected mailbox reaches this session as EXISTS (dispatch's flushUpdates) and
 // other sessions at once (IDLE) or at their next command.
+// CATENATE (RFC 4469): a message may instead be built from TEXT literals and IMAP URLs
+// (commands/catenate.ts), alone or within MULTIAPPEND.
 // BINARY (RFC 3516 section 4.3): a message may come as literal8 "~{n}"; its parts that hold NUL
 // octets are stored base64-encoded (src/mime/binary.ts), so BODY[...] stays a valid literal and
 // BINARY[...] gives the original octets back.
@@ -15,16 +17,49 @@ import { parseDateTime } from '../protocol/dates';
 import { badSyntax, ImapError } from '../protocol/errors';
 import { parseFlagList } from '../protocol/flags';
 import { formatSequenceSet } from '../protocol/sequence';
-import { describeToken, type Token } from '../protocol/tokens';
+import { describeToken, expectAstring, isWord, type Token } from '../protocol/tokens';
+import { catenate, type CatPart } from './catenate';
 import { announceChange, destinationMailbox, isCompletion, mailboxRefusal, quotaRefusal } from './message-common';
 import { AUTHENTICATED, no, ok, type CommandHandler } from './registry';
 
 /** At most this many messages in one MULTIAPPEND (each literal is bounded on its own). */
 export const MAX_MULTIAPPEND = 1000;
 
-/** append-message *(SP append-message), append-message = [flag-list SP] [date-time SP] literal. */
-function parseMessages(args: readonly Token[]): AppendInput[] {
-  const messages: AppendInput[] = [];
+/** At most this many TEXT and URL parts in one CATENATE. */
+export const MAX_CAT_PARTS = 1000;
+
+/** One message of the command: uploaded whole, or built by CATENATE (RFC 4469) once the destination is known. */
+interface AppendItem {
+  raw: Buffer | null;
+  parts: CatPart[] | null;
+  flags: string[];
+  internalDate?: number;
+}
+
+/** catenate = "CATENATE" SP "(" cat-part *(SP cat-part) ")", cat-part = "TEXT" SP literal / "URL" SP astring (RFC 4469 section 5). */
+function parseCatParts(token: Token | undefined): CatPart[] {
+  if (token?.type !== 'list' || token.items.length === 0) throw badSyntax(`CATENATE needs a list of TEXT and URL parts, got ${describeToken(token)}`);
+  const parts: CatPart[] = [];
+  for (let i = 0; i < token.items.length; i += 2) {
+    const [kind, value] = [token.items[i], token.items[i + 1]];
+    if (isWord(kind, 'TEXT') && value?.type === 'literal') {
+      parts.push({ kind: 'text', data: value.binary ? encodeBinaryParts(value.value) : value.value });
+    } else if (isWord(kind, 'URL')) {
+      parts.push({ kind: 'url', url: expectAstring(value, 'an IMAP URL') });
+    } else {
+      throw badSyntax(`CATENATE parts are TEXT literal or URL "imap-url", got ${describeToken(kind)}`);
+    }
+    if (parts.length > MAX_CAT_PARTS) throw new ImapError('NO', `At most ${MAX_CAT_PARTS} parts in one CATENATE`, 'LIMIT');
+  }
+  return parts;
+}
+
+/**
+ * append-message *(SP append-message), append-message = [flag-list SP] [date-time SP] append-data,
+ * append-data = literal / literal8 / "CATENATE" SP "(" ... ")" (RFC 3502, RFC 4469 section 5).
+ */
+function parseMessages(args: readonly Token[]): AppendItem[] {
+  const messages: AppendItem[] = [];
   let position = 1;
   do {
     let flags: string[] = [];
@@ -38,8 +73,13 @@ function parseMessages(args: readonly Token[]): AppendInput[] {
       position++;
     }
     const message = args[position++];
-    if (message?.type !== 'literal') throw badSyntax(`APPEND needs the message as a literal, got ${describeToken(message)}`);
-    messages.push({ raw: message.binary ? encodeBinaryParts(message.value) : message.value, flags, internalDate });
+    if (isWord(message, 'CATENATE')) {
+      messages.push({ raw: null, parts: parseCatParts(args[position++]), flags, internalDate });
+    } else if (message?.type === 'literal') {
+      messages.push({ raw: message.binary ? encodeBinaryParts(message.value) : message.value, parts: null, flags, internalDate });
+    } else {
+      throw badSyntax(`APPEND needs the message as a literal or CATENATE (...), got ${describeToken(message)}`);
+    }
     if (messages.length > MAX_MULTIAPPEND) throw new ImapError('NO', `At most ${MAX_MULTIAPPEND} messages in one APPEND`, 'LIMIT');
   } while (position < args.length);
   return messages;
@@ -49,15 +89,19 @@ export const append: CommandHandler = {
   name: 'APPEND',
   states: AUTHENTICATED,
   async run(session, command) {
-    const messages = parseMessages(command.args);
+    const items = parseMessages(command.args);
     const limit = session.config.limits.maxMessageBytes;
-    for (const message of messages) {
-      if (message.raw.length > limit) return no(`The message is larger than the limit of ${limit} octets`, 'TOOBIG');
-      if (message.raw.length === 0) return no('An empty message cannot be stored', 'CANNOT');
-    }
+    for (const item of items) if (item.raw && item.raw.length > limit) return no(`The message is larger than the limit of ${limit} octets`, 'TOOBIG');
 
     const destination = destinationMailbox(session, command.args[0]);
-    if (isCompletion(destination)) return destination;
+    if (isCompletion(destination)) return destination; // [TRYCREATE] before any URL is looked at (RFC 4469 section 5)
+    // CATENATE: the URLs are resolved now, for this person only; NO [BADURL] or [TOOBIG] stores nothing
+    const messages: AppendInput[] = items.map((item) => ({
+      raw: item.raw ?? catenate(session, item.parts!, limit),
+      flags: item.flags,
+      internalDate: item.internalDate,
+    }));
+    for (const message of messages) if (message.raw.length === 0) return no('An empty message cannot be stored', 'CANNOT');
     const overQuota = quotaRefusal(session, destination.ownerAccountId, {
       bytes: messages.reduce((total, message) => total + message.raw.length, 0),
       messages: messages.length,

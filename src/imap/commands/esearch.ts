@@ -8,26 +8,62 @@ import { formatSequenceSet } from '../protocol/sequence';
 import { describeToken, isWord, type Token } from '../protocol/tokens';
 
 // SAVE (RFC 5182 SEARCHRES) keeps the result as "$" instead of, or besides, returning it.
-export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+// PARTIAL and UPDATE are RFC 5267's (CONTEXT=SEARCH, CONTEXT=SORT; search-context.ts).
+export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL' | 'UPDATE';
 
-const OPTIONS: readonly ReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
+const OPTIONS: readonly ReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL', 'UPDATE'];
+
+/** PARTIAL low:high (RFC 5267 section 4.4): 1-based positions in the result, low <= high. */
+export interface PartialRange {
+  low: number;
+  high: number;
+}
+
+/** RFC 5267 section 4.4: partial-range = number ":" number, both non-zero; 4:2 means 2:4. */
+function parsePartialRange(token: Token | undefined): PartialRange {
+  const text = token?.type === 'atom' ? token.value : token?.type === 'number' ? String(token.value) : '';
+  const match = /^([1-9][0-9]{0,9}):([1-9][0-9]{0,9})$/.exec(text);
+  if (!match) throw badSyntax(`PARTIAL needs a range of positions such as 1:100, got ${describeToken(token)}`);
+  const a = Number(match[1]);
+  const b = Number(match[2]);
+  if (a > 0xffffffff || b > 0xffffffff) throw badSyntax('PARTIAL positions are at most 4294967295');
+  return { low: Math.min(a, b), high: Math.max(a, b) };
+}
 
 /**
  * Splits `RETURN (options)` off the front of SEARCH's arguments (RFC 4731 section 3.1,
  * search-return-opts). Returns null options for a plain SEARCH.
  */
-export function parseSearchReturn(args: readonly Token[]): { options: Set<ReturnOption> | null; rest: readonly Token[] } {
-  if (!isWord(args[0], 'RETURN')) return { options: null, rest: args };
+export function parseSearchReturn(args: readonly Token[]): { options: Set<ReturnOption> | null; partial: PartialRange | null; rest: readonly Token[] } {
+  if (!isWord(args[0], 'RETURN')) return { options: null, partial: null, rest: args };
   const list = args[1];
   if (list?.type !== 'list') throw badSyntax(`RETURN needs a list of options such as (MIN MAX COUNT), got ${describeToken(list)}`);
   const options = new Set<ReturnOption>();
-  for (const item of list.items) {
+  let partial: PartialRange | null = null;
+  for (let i = 0; i < list.items.length; i++) {
+    const item = list.items[i];
     const name = item.type === 'atom' ? item.value.toUpperCase() : '';
-    if (!OPTIONS.includes(name as ReturnOption)) throw badSyntax(`Unknown SEARCH return option ${describeToken(item)}; use MIN, MAX, ALL, COUNT or SAVE`);
+    if (!OPTIONS.includes(name as ReturnOption)) {
+      throw badSyntax(`Unknown SEARCH return option ${describeToken(item)}; use MIN, MAX, ALL, COUNT, SAVE, PARTIAL or UPDATE`);
+    }
+    if (name === 'PARTIAL') {
+      if (partial) throw badSyntax('PARTIAL may be given once');
+      partial = parsePartialRange(list.items[++i]);
+    }
     options.add(name as ReturnOption);
   }
   if (options.size === 0) options.add('ALL');
-  return { options, rest: args.slice(2) };
+  return { options, partial, rest: args.slice(2) };
+}
+
+/** The values at positions low..high (1-based) of a result in its order (RFC 5267 section 4.4). */
+export function partialValues<T>(range: PartialRange, values: readonly T[]): T[] {
+  return values.slice(range.low - 1, range.high);
+}
+
+/** ` PARTIAL (low:high set)`, or NIL in place of the set when no message is in the range. */
+export function partialResponse(range: PartialRange, set: string): string {
+  return ` PARTIAL (${range.low}:${range.high} ${set === '' ? 'NIL' : set})`;
 }
 
 /**
@@ -54,7 +90,14 @@ export interface EsearchMatch {
 }
 
 /** The untagged ESEARCH line (without "* " and CRLF) for the matches, ascending by value. */
-export function esearchResponse(tag: string, uid: boolean, options: ReadonlySet<ReturnOption>, matches: readonly EsearchMatch[], withModseq: boolean): string {
+export function esearchResponse(
+  tag: string,
+  uid: boolean,
+  options: ReadonlySet<ReturnOption>,
+  matches: readonly EsearchMatch[],
+  withModseq: boolean,
+  partial: PartialRange | null = null,
+): string {
   let line = `ESEARCH (TAG ${quoted(tag)})${uid ? ' UID' : ''}`;
   const first = matches[0];
   const last = matches[matches.length - 1];
@@ -70,6 +113,11 @@ export function esearchResponse(tag: string, uid: boolean, options: ReadonlySet<
   if (options.has('COUNT')) line += ` COUNT ${matches.length}`;
   if (options.has('ALL') && first) line += ` ALL ${formatSequenceSet(matches.map((match) => match.value))}`;
   if (options.has('ALL') || options.has('COUNT')) for (const match of matches) modseq = Math.max(modseq, match.modseq);
+  if (partial) {
+    const part = partialValues(partial, matches);
+    line += partialResponse(partial, part.length > 0 ? formatSequenceSet(part.map((match) => match.value)) : '');
+    for (const match of part) modseq = Math.max(modseq, match.modseq);
+  }
   if (withModseq && modseq > 0) line += ` MODSEQ ${modseq}`;
   return line;
 }

@@ -9,7 +9,7 @@ export const idle: CommandHandler = {
   async run(session, command) {
     expectEnd(command.args, 0);
     session.io.write('+ idling\r\n');
-    session.flushUpdates(true);
+    session.idleUpdate();
     session.startIdling();
     try {
       const line = await session.io.readLine();

@@ -2,6 +2,7 @@
 import { deleteacl, getacl, listrights, myrights, setacl } from './acl';
 import { append } from './append';
 import { authenticate } from './authenticate';
+import { cancelupdate } from './cancelupdate';
 import { capability } from './capability';
 import { close, unselect } from './close';
 import { compress } from './compress';
@@ -44,6 +45,8 @@ ALL.push(sort, thread);
 ALL.push(myrights, getacl, listrights, setacl, deleteacl);
 // COMPRESS=DEFLATE (RFC 4978).
 ALL.push(compress);
+// CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267): RETURN (UPDATE) contexts end with CANCELUPDATE.
+ALL.push(cancelupdate);
 
 export function commandHandlers(): ReadonlyMap<string, CommandHandler> {
   return new Map(ALL.map((handler) => [handler.name, handler]));

@@ -6,11 +6,13 @@
 import { findHeaderEnd, parseHeaderBlock, searchableText, type HeaderField, type MimePart } from '../../mime';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
 import { readBody } from '../../store/messages';
-import { indexedTexts, searchCandidates, searchIndexReady, type IndexedText } from '../../store/search-index';
+import { indexedTexts, searchCandidates, type IndexedText } from '../../store/search-index';
 import { compileSearch, foldedTextSuffices, fullTextQuery, parseSearch, searchNeeds, usesModseq, type FoldedText, type SearchKey, type SearchMessage } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
 import { saveSearchResult, savedUids } from '../saved-search';
+import { addContext } from '../search-context';
+import { quoted } from '../protocol/encode';
 import { esearchResponse, onlySave, parseSearchReturn, savedSubset } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
@@ -90,14 +92,14 @@ class CandidateMessage implements SearchMessage {
 }
 
 /**
- * Sequence indexes (0-based, ascending) of the messages the full-text index leaves as candidates,
- * or null to check every message (no text key to look up, index not complete yet).
+ * Sequence indexes (0-based, ascending) of the messages the full-text index leaves as candidates
+ * (with those whose body is not indexed yet), or null to check every message (no text key to
+ * look up).
  */
 function candidateIndexes(session: ImapSession, selected: SelectedMailbox, key: SearchKey): Uint32Array | null {
   const query = fullTextQuery(key);
   if (query === null) return null;
   const uids = searchCandidates(session.db, selected.mailboxId, query);
-  if (uids === null) return null;
   const indexes: number[] = [];
   for (let index = 0; index < selected.exists; index++) if (uids.has(selected.uids[index])) indexes.push(index);
   return Uint32Array.from(indexes);
@@ -125,7 +127,8 @@ export async function matchingIndexes(
   const textOnly = !needs.internalDate && !needs.size && foldedTextSuffices(key);
 
   // The full-text index rules out the messages that cannot match; the rest are checked exactly,
-  // against the folded text the index keeps (no body decoded) once every body is indexed.
+  // against the folded text the index keeps (no body decoded), or by decoding the message when
+  // its body is still waiting for the indexer.
   const indexes = candidateIndexes(session, selected, key);
   const total = indexes ? indexes.length : count;
   const found: number[] = [];
@@ -136,7 +139,7 @@ export async function matchingIndexes(
     let texts: Map<number, IndexedText> | null = null;
     if (needsRow) {
       const uids = batch ? Array.from(batch, (index) => selected.uids[index]) : Array.from(selected.uids.subarray(start, end));
-      if (needsText && searchIndexReady(session.db)) texts = indexedTexts(session.db, selected.mailboxId, uids);
+      if (needsText) texts = indexedTexts(session.db, selected.mailboxId, uids);
       // text keys alone read only the indexed text; the message rows serve the other keys and
       // the messages whose text is not there
       const rowUids = texts && textOnly ? uids.filter((uid) => !texts!.has(uid)) : uids;
@@ -161,7 +164,7 @@ export const search: CommandHandler = {
   holdsExpunges: (command) => !command.uid,
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
-    const { options: returnOptions, rest } = parseSearchReturn(command.args);
+    const { options: returnOptions, partial, rest } = parseSearchReturn(command.args);
     const saving = returnOptions?.has('SAVE') ?? false;
     const previous = new Set(savedUids(selected)); // "$" may be used by the SEARCH that replaces it
     if (saving) saveSearchResult(selected, []); // RFC 5182 section 2.1: a SEARCH ... SAVE that fails leaves "$" empty
@@ -179,7 +182,13 @@ export const search: CommandHandler = {
         const kept = savedSubset(returnOptions, found);
         saveSearchResult(selected, command.uid ? kept : kept.map((seq) => selected.uids[seq - 1]));
       }
-      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq));
+      if (!onlySave(returnOptions)) session.untagged(esearchResponse(command.tag, command.uid, returnOptions, matches, withModseq, partial));
+      if (returnOptions.has('UPDATE')) {
+        // RFC 5267 section 4.2: the context stays live; refused (NOUPDATE) beyond the limit or with PARTIAL
+        const uids = indexes.map((index) => selected.uids[index]);
+        const kept = !partial && addContext(session, { tag: command.tag, uid: command.uid, selected, key: request.key, criteria: null, uids });
+        if (!kept) return ok(`${command.uid ? 'UID ' : ''}SEARCH completed, without updates`, `NOUPDATE ${quoted(command.tag)}`);
+      }
       return ok(`${command.uid ? 'UID ' : ''}SEARCH completed`);
     }
     const out = new ResponseStream(session.io);

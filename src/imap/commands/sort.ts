@@ -8,7 +8,8 @@ import { orderedSequenceSet, parseSort, sortComparator, type SortCriterion, type
 import { usesModseq } from '../protocol/search';
 import type { SelectedMailbox } from '../selected';
 import type { ImapSession } from '../session';
-import { parseSearchReturn, type ReturnOption } from './esearch';
+import { addContext } from '../search-context';
+import { parseSearchReturn, partialResponse, partialValues, type PartialRange, type ReturnOption } from './esearch';
 import { currentMailbox, ResponseStream } from './message-common';
 import { ok, SELECTED, type CommandHandler } from './registry';
 import { matchingIndexes } from './search';
@@ -68,13 +69,14 @@ export async function keyedMessages(
   return result;
 }
 
-function esortResponse(tag: string, uid: boolean, options: ReadonlySet<ReturnOption>, values: readonly number[], modseq: number): string {
+function esortResponse(tag: string, uid: boolean, options: ReadonlySet<ReturnOption>, values: readonly number[], modseq: number, partial: PartialRange | null): string {
   let line = `ESEARCH (TAG ${quoted(tag)})${uid ? ' UID' : ''}`;
   // MIN and MAX: the first and the last message in sort order (RFC 5267 section 3.2)
   if (options.has('MIN') && values.length > 0) line += ` MIN ${values[0]}`;
   if (options.has('MAX') && values.length > 0) line += ` MAX ${values[values.length - 1]}`;
   if (options.has('COUNT')) line += ` COUNT ${values.length}`;
   if (options.has('ALL') && values.length > 0) line += ` ALL ${orderedSequenceSet(values)}`;
+  if (partial) line += partialResponse(partial, orderedSequenceSet(partialValues(partial, values))); // RFC 5267 section 4.4, in sort order
   if (modseq > 0) line += ` MODSEQ ${modseq}`;
   return line;
 }
@@ -85,7 +87,7 @@ export const sort: CommandHandler = {
   holdsExpunges: (command) => !command.uid,
   async run(session, command) {
     const selected = currentMailbox(session, command.uid);
-    const { options, rest } = parseSearchReturn(command.args);
+    const { options, partial, rest } = parseSearchReturn(command.args);
     const { criteria, search } = parseSort(rest);
     const withModseq = usesModseq(search.key);
     if (withModseq) session.enableCondstore(); // RFC 7162 section 3.1: an enabling command
@@ -96,7 +98,13 @@ export const sort: CommandHandler = {
     const modseq = withModseq ? messages.reduce((highest, message) => Math.max(highest, selected.modseqs[message.index]), 0) : 0;
     const done = ok(`${command.uid ? 'UID ' : ''}SORT completed`);
     if (options) {
-      session.untagged(esortResponse(command.tag, command.uid, options, values, modseq));
+      session.untagged(esortResponse(command.tag, command.uid, options, values, modseq, partial));
+      if (options.has('UPDATE')) {
+        // RFC 5267 section 4.2 (CONTEXT=SORT): the sorted result stays live; NOUPDATE beyond the limit or with PARTIAL
+        const uids = messages.map((message) => message.uid);
+        const kept = !partial && addContext(session, { tag: command.tag, uid: command.uid, selected, key: search.key, criteria, uids });
+        if (!kept) return ok(`${command.uid ? 'UID ' : ''}SORT completed, without updates`, `NOUPDATE ${quoted(command.tag)}`);
+      }
       return done;
     }
     const out = new ResponseStream(session.io);

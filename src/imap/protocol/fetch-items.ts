@@ -161,6 +161,18 @@ function parseSection(token: SectionToken): Section {
   return { part, text, fields };
 }
 
+/**
+ * A section-spec written as text, as in an IMAP URL's ";SECTION=" (RFC 5092 isection):
+ * `1.2.TEXT`, `HEADER`, `HEADER.FIELDS (DATE FROM)`. Same rules as FETCH's BODY[...].
+ */
+export function parseSectionText(text: string): Section {
+  const match = /^([^ ()]+)(?: ?\(([^()]*)\))?$/.exec(text.trim());
+  if (!match) throw badSyntax(`Invalid section: ${text.slice(0, 40)}`);
+  const items: Token[] = [{ type: 'atom', value: match[1] }];
+  if (match[2] !== undefined) items.push({ type: 'list', items: match[2].split(' ').filter(Boolean).map((value) => ({ type: 'atom', value })) });
+  return parseSection({ type: 'section', name: 'BODY', items, partial: null });
+}
+
 /** `0.100` → origin 0, count 100 (RFC 3501 §9 partial = "<" number "." nz-number ">"). */
 function parsePartial(text: string): Partial {
   const match = /^([0-9]{1,10})\.([0-9]{1,10})$/.exec(text);

@@ -6,6 +6,7 @@ import type { TapTest } from '../../helpers/tap';
 import { appendManyToMailbox, appendToMailbox } from '../../../src/store/imap-messages';
 import { freshWorld, mailboxId } from '../../store/imap-fixtures';
 import { testSession } from './harness';
+import { indexPendingBodies } from '../../../src/store/search-index';
 
 function message(id: string, subject: string, hour: number, links: string[] = []): Buffer {
   return Buffer.from(
@@ -37,6 +38,7 @@ function setup(t: TapTest) {
     message('h', 'Re: Planning', 15), // 8: no reference, same base subject as 5
   ];
   for (const raw of messages) appendToMailbox(world.db, inbox, raw);
+  indexPendingBodies(world.db, 60_000); // as the daemon's background indexer does shortly after a store
   const s = testSession(world.db, world.jean);
   s.select('INBOX');
   return { ...world, s };
