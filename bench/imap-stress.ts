@@ -22,7 +22,7 @@
 //
 // imaptest is never part of this repository: build it with ../shared/anchors/build-imaptest.sh.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { envNumber, machine, prepare, runCli, startDaemon, stopDaemon, BENCH_PASSWORD, type BenchDaemon } from './lib/harness';
@@ -117,8 +117,14 @@ function startAnchors(anchorRoot: string): boolean {
   const status = spawnSync('bash', [script, 'status', anchorRoot], { encoding: 'utf8' });
   if (status.status === 0) return false;
   console.log(`starting the reference Dovecot (bash ${script} start ${anchorRoot}; installs dovecot from Debian if missing)`);
-  const started = spawnSync('bash', [script, 'start', anchorRoot], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (started.status !== 0) fail(`setup-anchors.sh start failed:\n${started.stdout}${started.stderr}`);
+  // The daemons it starts inherit its output: a pipe would stay open after the script ends (and
+  // spawnSync would wait for them), so the output goes to a file.
+  mkdirSync(anchorRoot, { recursive: true });
+  const logFile = path.join(anchorRoot, 'setup-anchors.log');
+  const log = openSync(logFile, 'w');
+  const started = spawnSync('bash', [script, 'start', anchorRoot], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  if (started.status !== 0) fail(`setup-anchors.sh start failed:\n${readFileSync(logFile, 'utf8')}`);
   return true;
 }
 
