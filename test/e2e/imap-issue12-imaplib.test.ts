@@ -3,21 +3,10 @@
 // FROM matching a display name, LIST patterns that are not modified UTF-7) and, as they land,
 // the extensions (test/e2e/clients/imaplib_issue12.py).
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
-
-const script = path.join(__dirname, 'clients', 'imaplib_issue12.py');
+import { runImaplibScenario } from '../helpers/imaplib';
 
 t.test('Python imaplib: issue 12', async (t) => {
-  const env = await makeEnv();
-  const alice = createPer(env, 'Alice', 'Martin', '10000000001');
-  const daemon = await startDaemon(env);
-  t.teardown(() => daemon.stop());
-
-  const run = spawnSync('python3', [script, '127.0.0.1', String(env.ports.imaps), env.caFile, alice.login, TEST_PASSWORD], { encoding: 'utf8', timeout: 30_000 });
-  t.equal(run.status, 0, `imaplib scenario: ${run.stderr}`);
-  const out = JSON.parse(run.stdout) as Record<string, unknown>;
+  const out = await runImaplibScenario(t, 'imaplib_issue12.py');
 
   t.same(out.examine_recent, ['2'], 'EXAMINE reports the two new messages as recent');
   t.same(out.select_recent, ['2'], 'and leaves them recent for the SELECT that follows');

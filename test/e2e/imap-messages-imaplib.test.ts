@@ -2,10 +2,7 @@
 // runs APPEND, SELECT, FETCH, STORE, SEARCH, COPY and EXPUNGE against the real daemon.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
-
-const script = path.join(__dirname, 'clients', 'imaplib_scenario.py');
+import { runImaplibScenario } from '../helpers/imaplib';
 
 t.test('Python imaplib', async (t) => {
   const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
@@ -14,14 +11,7 @@ t.test('Python imaplib', async (t) => {
     t.fail('python3 is needed to run the imaplib client');
     return;
   }
-  const env = await makeEnv();
-  const alice = createPer(env, 'Alice', 'Martin', '10000000001');
-  const daemon = await startDaemon(env);
-  t.teardown(() => daemon.stop());
-
-  const run = spawnSync('python3', [script, '127.0.0.1', String(env.ports.imaps), env.caFile, alice.login, TEST_PASSWORD], { encoding: 'utf8', timeout: 30_000 });
-  t.equal(run.status, 0, `imaplib scenario: ${run.stderr}`);
-  const out = JSON.parse(run.stdout) as Record<string, unknown>;
+  const out = await runImaplibScenario(t, 'imaplib_scenario.py');
 
   for (const capability of ['UIDPLUS', 'MOVE', 'CONDSTORE', 'IDLE', 'APPENDLIMIT=26214400']) {
     t.ok((out.capabilities as string[]).includes(capability), capability);

@@ -1,21 +1,10 @@
 // SORT and THREAD (RFC 5256, issue 12) with Python's imaplib against the real daemon over TLS:
 // imap.sort, imap.thread and UID SORT as a script calls them (test/e2e/clients/imaplib_sort.py).
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
-
-const script = path.join(__dirname, 'clients', 'imaplib_sort.py');
+import { runImaplibScenario } from '../helpers/imaplib';
 
 t.test('Python imaplib: SORT and THREAD', async (t) => {
-  const env = await makeEnv();
-  const alice = createPer(env, 'Alice', 'Martin', '10000000001');
-  const daemon = await startDaemon(env);
-  t.teardown(() => daemon.stop());
-
-  const run = spawnSync('python3', [script, '127.0.0.1', String(env.ports.imaps), env.caFile, alice.login, TEST_PASSWORD], { encoding: 'utf8', timeout: 30_000 });
-  t.equal(run.status, 0, `imaplib scenario: ${run.stderr}`);
-  const out = JSON.parse(run.stdout) as Record<string, unknown>;
+  const out = await runImaplibScenario(t, 'imaplib_sort.py');
 
   const capabilities = out.capabilities as string[];
   for (const name of ['SORT', 'THREAD=REFERENCES', 'THREAD=ORDEREDSUBJECT']) t.ok(capabilities.includes(name), `${name} advertised`);

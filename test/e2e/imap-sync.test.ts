@@ -4,14 +4,11 @@
 // CONDSTORE, QRESYNC's SELECT parameter and UID FETCH VANISHED, ID without argument).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { connectedClient } from '../helpers/imap';
+import { runImaplibScenario } from '../helpers/imaplib';
 import { answered } from '../helpers/tap';
-
-const script = path.join(__dirname, 'clients', 'imaplib_sync.py');
 
 t.test('imapflow with QRESYNC', async (t) => {
   const env = await makeEnv();
@@ -68,14 +65,7 @@ t.test('imapflow with QRESYNC', async (t) => {
 });
 
 t.test('Python imaplib: subscriptions, CONDSTORE, QRESYNC, ID', async (t) => {
-  const env = await makeEnv();
-  const alice = createPer(env, 'Alice', 'Martin', '10000000001');
-  const daemon = await startDaemon(env);
-  t.teardown(() => daemon.stop());
-
-  const run = spawnSync('python3', [script, '127.0.0.1', String(env.ports.imaps), env.caFile, alice.login, TEST_PASSWORD], { encoding: 'utf8', timeout: 30_000 });
-  t.equal(run.status, 0, `imaplib scenario: ${run.stderr}`);
-  const out = JSON.parse(run.stdout) as Record<string, unknown>;
+  const out = await runImaplibScenario(t, 'imaplib_sync.py');
 
   t.equal(out.id_bare, 'BAD', 'ID needs its argument (RFC 2971)');
   t.same(out.lsub_after_create, [null], 'CREATE does not subscribe');
