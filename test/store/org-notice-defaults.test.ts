@@ -13,9 +13,10 @@ import { setOrgMemberNotify } from '../../src/store/org-members';
 const domains = { mssante: ['exemple.mssante.fr'] };
 
 t.test('009 applies the default only to switches never touched', async (t) => {
-  // A store as it stood before 009: the earlier migrations only.
+  // A store as it stood before 009: the earlier migrations only, plus 011's subscriptions table,
+  // which today's account creation (used below to fill the store) writes to.
   const before = mkdtempSync(path.join(os.tmpdir(), 'mssd-mig-'));
-  for (const file of readdirSync(migrationsDir).filter((f) => Number(f.slice(0, 3)) < 9)) {
+  for (const file of readdirSync(migrationsDir).filter((f) => Number(f.slice(0, 3)) < 9 || Number(f.slice(0, 3)) === 11)) {
     cpSync(path.join(migrationsDir, file), path.join(before, file));
   }
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'mssd-009-')));
