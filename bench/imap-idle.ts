@@ -24,7 +24,7 @@ import { appendToMailbox } from '../src/store/imap-messages';
 import { resolveMailbox } from '../src/store/mailbox-view';
 import { migrate, openDatabase } from '../src/store/database';
 import { issueCertificate } from '../src/tls/certificates';
-import { machine, percentile, prepare, type BenchDaemon } from './lib/harness';
+import { machine, percentile, prepare, untilReady, type BenchDaemon } from './lib/harness';
 import type { MemoryProbe } from './lib/memory-probe';
 import { BenchSmtpClient } from './lib/smtp-client';
 
@@ -139,19 +139,7 @@ async function startProbedDaemon(bench: BenchDaemon): Promise<ChildProcess> {
   });
   bench.child = child;
   running = child;
-  await new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      if (buffered.includes('"msg":"mssd ready"')) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)));
-  });
+  await untilReady(child);
   return child;
 }
 

@@ -17,6 +17,7 @@ import { appendManyToMailbox, type AppendInput } from '../src/store/imap-message
 import { resolveMailbox } from '../src/store/mailbox-view';
 import { BenchImapClient, type CommandResult } from './lib/imap-client';
 import { BENCH_PASSWORD, envNumber, machine, percentile, prepare, provisionBoxes, startDaemon, stopDaemon, type BenchDaemon } from './lib/harness';
+import { generator, WORDS } from './lib/corpus';
 
 const PEER_DOMAIN = 'hopital-fictif.mssante.fr';
 /** In 1 % of the messages. */
@@ -25,20 +26,6 @@ export const COMMON_WORD = 'pneumothorax';
 const RARE_WORD = 'mésothéliome';
 const THREAD_LENGTH = 5;
 const FILL_BATCH = 2000;
-
-const WORDS = (
-  'patient consultation examen clinique bilan sanguin créatinine hémoglobine ordonnance traitement suivi cabinet ' +
-  'radiographie thorax échographie abdominale compte rendu hospitalisation sortie rendez-vous contrôle résultats ' +
-  'allergie antécédents tension artérielle fréquence cardiaque glycémie cholestérol vaccin rappel médecin traitant'
-).split(' ');
-
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 function searchMessage(index: number, to: string, random: () => number): Buffer {
   const thread = Math.floor(index / THREAD_LENGTH);

@@ -22,6 +22,7 @@ import { fillSearchBox, measureSearch, searchReport } from './imap-search';
 import { BenchImapClient, type CommandResult } from './lib/imap-client';
 import { BenchSmtpClient } from './lib/smtp-client';
 import { BENCH_PASSWORD, currentRssMiB, envNumber, machine, percentile, prepare, provisionBoxes, startDaemon, stopDaemon } from './lib/harness';
+import { generator, WORDS } from './lib/corpus';
 
 const MESSAGES = envNumber('BENCH_MESSAGES', 10_000);
 const BIG = envNumber('BENCH_BIG', 100_000);
@@ -36,21 +37,6 @@ const IDLE_BOXES = 10;
 const PEER_DOMAIN = 'hopital-fictif.mssante.fr';
 const PEER_DN = { CN: 'mx.operateur-fictif.fr', OU: '00000000000001', O: 'Operateur Fictif', ST: 'Paris (75)', C: 'FR' };
 const NEEDLE = 'pneumothorax';
-
-const WORDS = (
-  'patient consultation examen clinique bilan sanguin créatinine hémoglobine ordonnance traitement suivi cabinet ' +
-  'radiographie thorax échographie abdominale compte rendu hospitalisation sortie rendez-vous contrôle résultats ' +
-  'allergie antécédents tension artérielle fréquence cardiaque glycémie cholestérol vaccin rappel médecin traitant'
-).split(' ');
-
-/** A deterministic pseudo-random generator, so that every run stores the same mailbox. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 function benchMessage(index: number, to: string, random: () => number, approxBytes: number): Buffer {
   const sender = `dr.expediteur${index % 50}@${PEER_DOMAIN}`;

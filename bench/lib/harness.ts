@@ -77,12 +77,17 @@ export async function startDaemon(bench: BenchDaemon): Promise<ChildProcess> {
   const profile = process.env.BENCH_PROFILE_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const child = spawn(process.execPath, [...profile, mssd, 'serve', '--config', bench.configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   bench.child = child;
-  await new Promise<void>((resolve, reject) => {
+  await untilReady(child);
+  return child;
+}
+
+/** Resolves when the daemon logs "mssd ready", then keeps draining its log so it never blocks on a full pipe. */
+export function untilReady(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
       if (buffered.includes('"msg":"mssd ready"')) {
-        // Keep draining the daemon's log so it never blocks on a full pipe.
         child.stdout!.off('data', onData);
         child.stdout!.resume();
         resolve();
@@ -91,7 +96,6 @@ export async function startDaemon(bench: BenchDaemon): Promise<ChildProcess> {
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)));
   });
-  return child;
 }
 
 export async function stopDaemon(bench: BenchDaemon): Promise<void> {
