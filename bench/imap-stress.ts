@@ -12,6 +12,7 @@
 //   ANCHOR_ROOT=/tmp/mssd-anchors (where setup-anchors.sh keeps Dovecot's files)
 //   BENCH_PROFILE_DIR=/tmp/prof (a V8 CPU profile of every mssd process)
 //   BENCH_CREDENTIAL=device|password (how imaptest logs in to mssd; default device)
+//   BENCH_RAW_DIR=/tmp/raw (keeps imaptest's whole output of each run there: its per-second lines)
 //
 // Credentials: mail programs log in to mssd with device passwords (R16, issue 11: a 120-bit
 // random secret, one SHA-256 to check), and that is what imaptest uses by default, from a
@@ -88,7 +89,7 @@ export function parseTotals(output: string): Map<string, number> {
   throw new Error(`no counts under imaptest's "Totals:":\n${output.slice(-2000)}`);
 }
 
-function runImaptest(imaptest: string, target: string[], mbox: string, mix: Mix): Promise<RunResult> {
+function runImaptest(imaptest: string, target: string[], mbox: string, mix: Mix, label: string): Promise<RunResult> {
   const args = [...target, `mbox=${mbox}`, `clients=${CLIENTS}`, `users=1-${USERS}`, `secs=${SECS},10`, ...mix.args];
   return new Promise((resolve, reject) => {
     const child = spawn(imaptest, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,6 +101,11 @@ function runImaptest(imaptest: string, target: string[], mbox: string, mix: Mix)
     child.once('error', reject);
     child.once('exit', () => {
       clearTimeout(timer);
+      const rawDir = process.env.BENCH_RAW_DIR;
+      if (rawDir) {
+        mkdirSync(rawDir, { recursive: true });
+        writeFileSync(path.join(rawDir, `${label}.txt`), output);
+      }
       try {
         const errorLines = output.split('\n').filter((line) => /Error:/.test(line));
         resolve({ totals: parseTotals(output), errors: errorLines.length, firstErrors: errorLines.slice(0, 3) });
@@ -225,7 +231,7 @@ async function main(): Promise<void> {
       const runs = { dovecot: [] as RunResult[], mssd: [] as RunResult[] };
       for (let round = 0; round < ROUNDS; round++) {
         for (const server of servers) {
-          const result = await runImaptest(imaptest, targets[server], mbox, mix);
+          const result = await runImaptest(imaptest, targets[server], mbox, mix, `${mix.name}-${round + 1}-${server}`);
           runs[server].push(result);
           const all = [...result.totals.values()].reduce((n, count) => n + count, 0);
           console.log(`  ${mix.name} round ${round + 1} ${server.padEnd(7)}: ${all} commands, ${result.errors} errors`);

@@ -287,6 +287,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           await new Promise((resolve) => setImmediate(resolve));
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
           await admin?.close();
+          batcher.close();
           openDb.close();
           await heldLock.release();
           log.info('mssd stopped');

@@ -378,6 +378,7 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
     await servers.close();
     await new Promise((resolve) => setImmediate(resolve));
     while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    batcher.close();
     db.close();
     process.exit(0);
   };

@@ -7,7 +7,12 @@
 // another one holds the write lock, the batch does not wait inside SQLite (its busy handler
 // sleeps on the event loop, stalling every session of this process); it stays queued and is
 // tried again a moment later while the event loop goes on serving.
+//
+// The commit itself does not wait for the disk: it runs with synchronous=NORMAL and the WAL is
+// flushed afterwards on libuv's thread pool (src/store/wal-flush.ts), with the write lock already
+// released; the jobs' promises settle once that flush returned.
 import { BUSY_TIMEOUT_MS, type Db } from './database';
+import { WalFlusher } from './wal-flush';
 
 /** How long a batch may keep finding the write lock taken before its jobs fail. */
 const LOCK_WAIT_LIMIT_MS = BUSY_TIMEOUT_MS;
@@ -29,11 +34,17 @@ export class CommitBatcher {
   /** When the batch at the head of the queue first found the write lock taken (0: it did not). */
   private lockedSince = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Jobs committed whose WAL flush has not returned yet. */
+  private flushing = 0;
+  /** Flushes the WAL after each commit; null (not a WAL file) = the commit flushes by itself. */
+  private readonly flusher: WalFlusher | null;
 
   constructor(
     private readonly db: Db,
     private readonly maxBatch = 64,
-  ) {}
+  ) {
+    this.flusher = WalFlusher.forDatabase(db);
+  }
 
   /** Runs `work` inside a transaction shared with other work of this turn; resolves once durable. */
   run<T>(work: (db: Db) => T): Promise<T> {
@@ -43,9 +54,9 @@ export class CommitBatcher {
     });
   }
 
-  /** Number of jobs waiting for the next commit. */
+  /** Number of jobs not settled yet: waiting for their commit, or for the flush after it. */
   get queued(): number {
-    return this.pending.length;
+    return this.pending.length + this.flushing;
   }
 
   private schedule(): void {
@@ -65,12 +76,14 @@ export class CommitBatcher {
     // busy_timeout says. Without waiting: see retryLater.
     try {
       this.db.pragma('busy_timeout = 0');
+      if (this.flusher) this.db.pragma('synchronous = NORMAL');
       try {
         this.db.transaction(() => {
           started = true;
           for (const job of batch) results.push(job.work(this.db));
         }).immediate();
       } finally {
+        if (this.flusher) this.db.pragma('synchronous = FULL');
         this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       }
     } catch (err) {
@@ -81,6 +94,7 @@ export class CommitBatcher {
         batch[0].reject(err);
         return;
       }
+      // These commits run with synchronous=FULL: this path is rare and flushes on its own.
       for (const job of batch) {
         try {
           job.resolve(this.db.transaction(() => job.work(this.db)).immediate());
@@ -91,7 +105,20 @@ export class CommitBatcher {
       return;
     }
     this.lockedSince = 0;
-    batch.forEach((job, index) => job.resolve(results[index]));
+    if (!this.flusher) {
+      batch.forEach((job, index) => job.resolve(results[index]));
+      return;
+    }
+    this.flushing += batch.length;
+    this.flusher.flush().then(
+      () => batch.forEach((job, index) => job.resolve(results[index])),
+      (err: unknown) => batch.forEach((job) => job.reject(err)),
+    ).finally(() => (this.flushing -= batch.length));
+  }
+
+  /** Closes the WAL descriptor kept for flushing (before the database is closed). */
+  close(): void {
+    this.flusher?.close();
   }
 
   /** Puts a batch that found the write lock taken back at the head of the queue; false once it waited too long. */

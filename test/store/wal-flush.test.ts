@@ -1,0 +1,108 @@
+// The group commit answers only once the WAL is on disk (R14), without stopping the event loop
+// for the flush: the commit runs with synchronous=NORMAL, then an fdatasync of the WAL file on
+// libuv's thread pool settles the jobs. These tests watch node:fs's fdatasync to see that order.
+import fs from 'node:fs';
+import t from 'tap';
+import { CommitBatcher } from '../../src/store/commit-batcher';
+import type { Db } from '../../src/store/database';
+import { WalFlusher } from '../../src/store/wal-flush';
+import { freshDb } from '../jobs/fixtures';
+
+type Fdatasync = typeof fs.fdatasync;
+
+/** Replaces fs.fdatasync by one that waits for `release()`; counts the calls and their files. */
+function holdFlushes(t: Parameters<typeof freshDb>[0]) {
+  const original = fs.fdatasync;
+  const held: Array<() => void> = [];
+  const files: string[] = [];
+  (fs as { fdatasync: Fdatasync }).fdatasync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    files.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
+    held.push(() => original(fd, callback));
+  }) as Fdatasync;
+  t.teardown(() => {
+    (fs as { fdatasync: Fdatasync }).fdatasync = original;
+  });
+  return {
+    calls: () => files.length,
+    files,
+    /** Lets the oldest held flush run for real. */
+    release: () => held.shift()?.(),
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+t.test('a committed job settles only after an fdatasync of the WAL file has returned', async (t) => {
+  const db = freshDb(t);
+  db.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
+  const flushes = holdFlushes(t);
+  const batcher = new CommitBatcher(db);
+  t.teardown(() => batcher.close());
+  let settled = false;
+  const job = batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes).then((changes) => {
+    settled = true;
+    return changes;
+  });
+  for (let i = 0; i < 5; i++) await tick();
+  t.equal(flushes.calls(), 1, 'one flush asked for after the commit');
+  t.match(flushes.files[0], /mssd\.sqlite-wal$/, 'the flush is of the WAL file');
+  t.same(db.prepare('SELECT COUNT(*) AS n FROM flush_test').get(), { n: 1 }, 'the row is committed (visible) meanwhile');
+  t.equal(settled, false, 'but the job is not acknowledged before the flush returned');
+  t.equal(batcher.queued, 1, 'and still counts as queued (the shutdown waits for it)');
+  flushes.release();
+  t.equal(await job, 1, 'it resolves once the flush returned');
+  t.equal(batcher.queued, 0);
+  t.equal(db.pragma('synchronous', { simple: true }), 2, 'the connection is back to synchronous=FULL for every other commit');
+});
+
+t.test('commits made while a flush runs share the next one', async (t) => {
+  const db = freshDb(t);
+  db.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
+  const flushes = holdFlushes(t);
+  const batcher = new CommitBatcher(db);
+  t.teardown(() => batcher.close());
+  const insert = (n: number) => batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (?)').run(n).changes);
+  const first = insert(1);
+  for (let i = 0; i < 3; i++) await tick();
+  // two more turns, two more commits, while the first flush is still held
+  const second = insert(2);
+  await tick();
+  await tick();
+  const third = insert(3);
+  for (let i = 0; i < 3; i++) await tick();
+  t.equal(flushes.calls(), 1, 'no second flush while the first runs');
+  flushes.release();
+  await first;
+  for (let i = 0; i < 3; i++) await tick();
+  t.equal(flushes.calls(), 2, 'one flush for both commits made meanwhile');
+  flushes.release();
+  t.same(await Promise.all([second, third]), [1, 1]);
+});
+
+t.test('a failed flush fails the jobs it was to acknowledge', async (t) => {
+  const db = freshDb(t);
+  db.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
+  const original = fs.fdatasync;
+  (fs as { fdatasync: Fdatasync }).fdatasync = ((_fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    const err: NodeJS.ErrnoException = new Error('EIO: i/o error, fdatasync');
+    err.code = 'EIO';
+    process.nextTick(callback, err);
+  }) as Fdatasync;
+  t.teardown(() => {
+    (fs as { fdatasync: Fdatasync }).fdatasync = original;
+  });
+  const batcher = new CommitBatcher(db);
+  t.teardown(() => batcher.close());
+  await t.rejects(batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes), { code: 'EIO' });
+  t.equal(batcher.queued, 0);
+});
+
+t.test('no flusher for a database that is not a WAL file (the commit then flushes by itself)', async (t) => {
+  const Database = (await import('better-sqlite3')).default;
+  const memory = new Database(':memory:');
+  t.teardown(() => memory.close());
+  t.equal(WalFlusher.forDatabase(memory), null);
+  const batcher = new CommitBatcher(memory);
+  memory.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
+  t.equal(await batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes), 1);
+});
