@@ -5,7 +5,7 @@
 import { ImapError } from './protocol/errors';
 import type { Command } from './protocol/reader';
 import type { CommandHandler, Completion } from './commands/registry';
-import { refreshContexts } from './search-context';
+import { hasContexts, refreshContexts } from './search-context';
 import type { ImapSession } from './session';
 
 /** Commands that have a UID form (RFC 3501 section 6.4.8, RFC 4315, RFC 6851). */
@@ -38,7 +38,10 @@ export async function runCommand(
   } else {
     allowExpunge = !(handler.holdsExpunges?.(command) ?? false);
     try {
-      completion = await handler.run(session, command);
+      // A handler that answers synchronously is not awaited: its untagged lines and the tagged
+      // completion then leave in one synchronous run, one TLS record (connection.ts write).
+      const running = handler.run(session, command);
+      completion = running instanceof Promise ? await running : running;
     } catch (err) {
       if (err instanceof ImapError) {
         completion = { status: err.kind, code: err.code, text: err.message };
@@ -51,8 +54,8 @@ export async function runCommand(
   if (session.state === 'selected') {
     session.flushUpdates(allowExpunge);
     // RFC 5267 section 4.3: ADDTO / REMOVEFROM of live contexts; a failure there costs the
-    // updates, never the command's answer
-    await refreshContexts(session).catch((err: unknown) => session.log.warn({ imap: session.id, err }, 'search context update failed'));
+    // updates, never the command's answer (no await, hence no pause, without a live context)
+    if (hasContexts(session)) await refreshContexts(session).catch((err: unknown) => session.log.warn({ imap: session.id, err }, 'search context update failed'));
   }
   const code = completion.code ? `[${completion.code}] ` : '';
   session.io.write(`${command.tag} ${completion.status} ${code}${completion.text}\r\n`);
