@@ -12,6 +12,7 @@ import {
   messageIndex,
   type FlagState,
 } from '../store/imap-messages';
+import type { MailboxStatus, MailboxStatusHead } from '../store/imap-mailboxes';
 import { mailboxCounters, type MailboxCounters } from '../store/mailbox-view';
 import { FLAG_BITS } from '../store/messages';
 import { formatSequenceSet } from './protocol/sequence';
@@ -30,6 +31,7 @@ export type SyncOutcome = { gone: false; lines: string[] } | { gone: true; lines
 const NO_KEYWORDS: readonly string[] = Object.freeze([]);
 const SYSTEM_FLAG_NAMES = Object.keys(FLAG_BITS);
 const MAX_UINT32 = 0xffff_ffff;
+const SEEN = FLAG_BITS['\\Seen'];
 
 export class SelectedMailbox {
   // Per-message state in typed arrays (9 bytes a message instead of about 50 for JS arrays):
@@ -226,6 +228,37 @@ export class SelectedMailbox {
   /** Marks UIDs this session itself expunged; the next sync() that may announce them does. */
   markExpunged(uids: readonly number[]): void {
     for (const uid of uids) if (this.seqOf(uid) > 0) this.pendingExpunge.add(uid);
+  }
+
+  /**
+   * STATUS counts of this mailbox exactly as the store has them (RFC 3501 section 6.3.10: the
+   * store's numbers, not this session's), counted from the view instead of the messages table —
+   * only while the view holds exactly the store's messages and flags: same UIDVALIDITY, the
+   * store's HIGHESTMODSEQ still the one the view was last brought to (every append, flag change
+   * and expunge raises it), no expunge waiting to be announced, no flag change of this session's
+   * own not yet synchronised. Otherwise null, and the caller asks the store.
+   */
+  statusFromView(head: MailboxStatusHead): MailboxStatus | null {
+    if (head.uidvalidity !== this.uidValidity || head.highestmodseq !== this.knownModseq || this.pendingExpunge.size > 0) return null;
+    for (let i = 0; i < this.count; i++) if (this.modseqBuffer[i] > this.knownModseq) return null;
+    let unseen = 0;
+    for (let i = 0; i < this.count; i++) if ((this.flagBuffer[i] & SEEN) === 0) unseen++;
+    // \Recent for the store: UIDs from recent_floor up (UIDs ascend: the first one there, by bisection)
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.uidBuffer[mid] < head.recent_floor) low = mid + 1;
+      else high = mid;
+    }
+    return {
+      messages: this.count,
+      recent: this.count - low,
+      unseen,
+      uidnext: head.uidnext,
+      uidvalidity: head.uidvalidity,
+      highestmodseq: head.highestmodseq,
+    };
   }
 
   /**

@@ -300,8 +300,6 @@ export interface MailboxStatus {
   uidnext: number;
   uidvalidity: number;
   highestmodseq: number;
-  /** Sequence number of the first message without \Seen (SELECT's [UNSEEN n]), if any. */
-  firstUnseenSeq: number | null;
 }
 
 /** RFC 8438 STATUS SIZE: the total of the RFC822.SIZE of the mailbox's messages (covering index, migration 010). */
@@ -312,39 +310,37 @@ export function mailboxSize(db: Db, mailboxId: number): number {
   return row.size;
 }
 
+/**
+ * STATUS of a mailbox (RFC 3501 section 6.3.10): one statement, hence one consistent snapshot
+ * without a transaction around it, over the covering index of migration 002 (\Seen is bit 1,
+ * messages.ts FLAG_BITS). The aggregate always yields one row: no mailbox leaves its columns NULL.
+ */
 export function mailboxStatus(db: Db, mailboxId: number): MailboxStatus {
-  return db.transaction(() => {
-    const mailbox = cachedStatement(
-      db,
-      'SELECT uidnext, uidvalidity, highestmodseq, recent_floor FROM mailboxes WHERE id = ?',
-    ).get(mailboxId) as { uidnext: number; uidvalidity: number; highestmodseq: number; recent_floor: number } | undefined;
-    if (!mailbox) throw new MailboxError('NONEXISTENT', 'the mailbox no longer exists');
-    // One pass over the covering index (migration 002); \Seen is bit 1 (messages.ts FLAG_BITS).
-    const counts = cachedStatement(
-      db,
-      `SELECT COUNT(*) AS messages,
-              COUNT(*) FILTER (WHERE uid >= ?) AS recent,
-              COUNT(*) FILTER (WHERE flags & 1 = 0) AS unseen,
-              MIN(uid) FILTER (WHERE flags & 1 = 0) AS firstUnseenUid
-       FROM messages INDEXED BY messages_flags_by_uid WHERE mailbox_id = ?`,
-    ).get(mailbox.recent_floor, mailboxId) as { messages: number; recent: number; unseen: number; firstUnseenUid: number | null };
-    const firstUnseenSeq =
-      counts.firstUnseenUid === null
-        ? null
-        : (
-            cachedStatement(db, 'SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = ? AND uid <= ?').get(
-              mailboxId,
-              counts.firstUnseenUid,
-            ) as { n: number }
-          ).n;
-    return {
-      messages: counts.messages,
-      recent: counts.recent,
-      unseen: counts.unseen,
-      uidnext: mailbox.uidnext,
-      uidvalidity: mailbox.uidvalidity,
-      highestmodseq: mailbox.highestmodseq,
-      firstUnseenSeq,
-    };
-  })();
+  const row = cachedStatement(
+    db,
+    `SELECT mb.uidnext, mb.uidvalidity, mb.highestmodseq,
+            COUNT(m.uid) AS messages,
+            COUNT(m.uid) FILTER (WHERE m.uid >= mb.recent_floor) AS recent,
+            COUNT(m.uid) FILTER (WHERE m.flags & 1 = 0) AS unseen
+     FROM mailboxes mb LEFT JOIN messages m INDEXED BY messages_flags_by_uid ON m.mailbox_id = mb.id
+     WHERE mb.id = ?`,
+  ).get(mailboxId) as { uidnext: number | null; uidvalidity: number | null; highestmodseq: number | null; messages: number; recent: number; unseen: number };
+  if (row.uidvalidity === null) throw new MailboxError('NONEXISTENT', 'the mailbox no longer exists');
+  return row as MailboxStatus;
+}
+
+/** What STATUS reads of a mailbox besides its messages: enough to answer from a view in step with the store. */
+export interface MailboxStatusHead {
+  uidnext: number;
+  uidvalidity: number;
+  highestmodseq: number;
+  /** Messages from this UID up are \Recent for the store (not yet claimed by any session). */
+  recent_floor: number;
+}
+
+/** The row behind MailboxStatusHead; undefined once the mailbox no longer exists. */
+export function mailboxStatusHead(db: Db, mailboxId: number): MailboxStatusHead | undefined {
+  return cachedStatement(db, 'SELECT uidnext, uidvalidity, highestmodseq, recent_floor FROM mailboxes WHERE id = ?').get(mailboxId) as
+    | MailboxStatusHead
+    | undefined;
 }

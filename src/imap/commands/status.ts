@@ -10,7 +10,10 @@
 //   the answer to its question whatever case it used for INBOX.
 // - STATUS of the selected mailbox answers from the store, as another session would see it
 //   (section 6.3.10 lets a client do it and warns the numbers may differ from its own view).
-import { mailboxSize, mailboxStatus, type MailboxStatus } from '../../store/imap-mailboxes';
+//   While the session's view is in step with the store, the view counts the same messages and
+//   flags (selected.ts statusFromView): only the mailbox row is read then, not every message.
+import { mailboxSize, mailboxStatus, mailboxStatusHead, type MailboxStatus } from '../../store/imap-mailboxes';
+import { MailboxError } from '../../store/mailbox-view';
 import { resolveMailbox } from '../../store/mailbox-view';
 import { string } from '../protocol/encode';
 import { badSyntax } from '../protocol/errors';
@@ -56,10 +59,19 @@ function itemValue(status: MailboxStatus & { size: number }, item: StatusItem): 
   }
 }
 
+/** The store's STATUS numbers of a mailbox; from the session's view when it is that mailbox's and in step. */
+function storeStatus(session: ImapSession, mailboxId: number): MailboxStatus {
+  const selected = session.selected;
+  if (selected?.mailboxId !== mailboxId) return mailboxStatus(session.db, mailboxId);
+  const head = mailboxStatusHead(session.db, mailboxId);
+  if (!head) throw new MailboxError('NONEXISTENT', 'the mailbox no longer exists');
+  return selected.statusFromView(head) ?? mailboxStatus(session.db, mailboxId);
+}
+
 /** `* STATUS name (ITEM n ...)` for a mailbox row; `wireName` as it goes on the wire. */
 export function statusResponse(session: ImapSession, mailboxId: number, wireName: string, items: readonly StatusItem[]): string {
   if (items.includes('HIGHESTMODSEQ')) session.enableCondstore();
-  const status = { ...mailboxStatus(session.db, mailboxId), size: items.includes('SIZE') ? mailboxSize(session.db, mailboxId) : 0 };
+  const status = { ...storeStatus(session, mailboxId), size: items.includes('SIZE') ? mailboxSize(session.db, mailboxId) : 0 };
   return `STATUS ${string(wireName)} (${items.map((item) => `${item} ${itemValue(status, item)}`).join(' ')})`;
 }
 

@@ -2,7 +2,9 @@
 import t from 'tap';
 import { connectedSession, testSession } from './harness';
 import { world } from './messages-world';
-import { appendToMailbox } from '../../../src/store/imap-messages';
+import path from 'node:path';
+import { openDatabase } from '../../../src/store/database';
+import { appendToMailbox, expungeMessages, storeFlags } from '../../../src/store/imap-messages';
 import { freshWorld, mailboxId } from '../../store/imap-fixtures';
 
 t.test('STATUS: the items asked for, in order, the name echoed as sent', async (t) => {
@@ -44,4 +46,41 @@ t.test('STATUS SIZE is the sum of RFC822.SIZE, kept in step with APPEND and EXPU
   await s.run('EXPUNGE');
   t.match(await s.run('STATUS INBOX (SIZE)'), new RegExp(`\\(SIZE ${a.length}\\)`));
   t.match(await s.run('LIST "" INBOX RETURN (STATUS (SIZE))'), new RegExp(`\\* STATUS "INBOX" \\(SIZE ${a.length}\\)`), 'LIST-STATUS too');
+});
+
+t.test('STATUS of the selected mailbox gives the store\'s numbers while another process changes it, before the view is told', async (t) => {
+  const { db, jean } = freshWorld(t);
+  // Another process (a second IMAP worker, `mssd` on the command line): its own SQLite connection.
+  const other = openDatabase(path.dirname(db.name));
+  t.teardown(() => other.close());
+  const inbox = mailboxId(db, jean, 'INBOX');
+  const [one, two] = [1, 2].map((i) => appendToMailbox(db, inbox, Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`)).uid);
+  const a = testSession(db, jean);
+  a.select('INBOX'); // claims \Recent for both
+  const b = testSession(db, jean); // not selected: always counts in the store
+  const statusLine = async (s: typeof a) => /^\* STATUS .*$/m.exec(await s.run('STATUS INBOX (MESSAGES UNSEEN RECENT)'))?.[0];
+  t.equal(await statusLine(a), '* STATUS "INBOX" (MESSAGES 2 UNSEEN 2 RECENT 0)');
+
+  const three = appendToMailbox(other, inbox, Buffer.from('Subject: 3\r\n\r\nbody 3\r\n')).uid;
+  t.equal(await a.run('STATUS INBOX (MESSAGES UNSEEN RECENT)'), '* STATUS "INBOX" (MESSAGES 3 UNSEEN 3 RECENT 1)\r\n* 3 EXISTS\r\n* 3 RECENT\r\nTAG OK STATUS completed\r\n', 'a new message, counted before EXISTS announces it');
+  t.equal(await statusLine(b), '* STATUS "INBOX" (MESSAGES 3 UNSEEN 3 RECENT 0)', 'the first session claimed its \\Recent');
+
+  storeFlags(other, inbox, [one], 'add', ['\\Seen']);
+  t.equal(await statusLine(a), '* STATUS "INBOX" (MESSAGES 3 UNSEEN 2 RECENT 0)', 'a flag changed elsewhere');
+
+  await a.run('STORE 2 +FLAGS.SILENT (\\Seen)');
+  t.equal(await statusLine(a), '* STATUS "INBOX" (MESSAGES 3 UNSEEN 1 RECENT 0)', 'its own STORE');
+
+  storeFlags(other, inbox, [two], 'add', ['\\Deleted']);
+  expungeMessages(other, inbox, [two]);
+  // A FETCH may not announce the expunge (RFC 3501 section 7.4.1): the view keeps the message
+  // while the store no longer has it.
+  t.match(await a.run('FETCH 1 (FLAGS)'), /^\* 1 FETCH/);
+  t.equal(await statusLine(b), '* STATUS "INBOX" (MESSAGES 2 UNSEEN 1 RECENT 0)');
+  t.match(await a.run('STATUS INBOX (MESSAGES UNSEEN RECENT)'), /^\* STATUS "INBOX" \(MESSAGES 2 UNSEEN 1 RECENT 0\)\r\n\* 2 EXPUNGE\r\n/, 'an expunge the client has not heard of yet');
+  t.equal(await statusLine(a), '* STATUS "INBOX" (MESSAGES 2 UNSEEN 1 RECENT 0)');
+
+  storeFlags(other, inbox, [one, three], 'add', ['\\Deleted']);
+  expungeMessages(other, inbox);
+  t.match(await a.run('STATUS INBOX (MESSAGES UNSEEN RECENT UIDNEXT)'), /^\* STATUS "INBOX" \(MESSAGES 0 UNSEEN 0 RECENT 0 UIDNEXT 4\)\r\n/, 'all gone');
 });
