@@ -6,6 +6,7 @@ import type { Config } from '../config/schema';
 import type { MailboxChanges } from '../store/mailbox-changes';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';
+import { credentialChanges } from '../store/devices';
 import { canAccessMailbox } from '../store/mailbox-view';
 import { mailboxOwner } from '../store/quota';
 import type { ConnectionLimiter } from '../util/connection-limits';
@@ -69,6 +70,9 @@ export class ImapSession {
   unregister: (() => void) | null = null;
   /** The last mailbox found to be the person's own (canStillAccess). */
   private ownMailboxId = 0;
+  /** The credential_changes counter when `credentialsHeldFor` last passed the full check (R16). */
+  private credentialsHeldAt = -1;
+  private credentialsHeldFor: AuthenticatedAccount | null = null;
 
   constructor(
     readonly services: ImapServices,
@@ -174,11 +178,22 @@ export class ImapSession {
     this.io.close();
   }
 
-  /** Before each command: cuts the session when its credentials stopped holding; true if cut. */
+  /**
+   * Before each command: cuts the session when its credentials stopped holding; true if cut. The
+   * full check runs only when a credential row changed since it last passed, in this process or
+   * another (store/devices.ts credentialChanges): one number read per command otherwise.
+   */
   cutIfNoLongerAllowed(): boolean {
-    if (!this.user || this.state === 'logout') return false;
-    const reason = this.services.authenticator.stillValid(this.user);
-    if (reason === null) return false;
+    const user = this.user;
+    if (!user || this.state === 'logout') return false;
+    const counter = credentialChanges(this.db);
+    if (counter === this.credentialsHeldAt && user === this.credentialsHeldFor) return false;
+    const reason = this.services.authenticator.stillValid(user);
+    if (reason === null) {
+      this.credentialsHeldAt = counter;
+      this.credentialsHeldFor = user;
+      return false;
+    }
     this.cut(reason);
     return true;
   }

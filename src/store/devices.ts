@@ -83,6 +83,14 @@ export function loginInvalidity(db: Db, accountId: number, deviceId: number | nu
   return null;
 }
 
+/**
+ * A number that moves whenever a row loginInvalidity reads changes, in any connection (migration
+ * 016's triggers): while it stays the same, a verdict of "still valid" stays true.
+ */
+export function credentialChanges(db: Db): number {
+  return cachedStatement(db, 'SELECT counter FROM credential_changes WHERE id = 1').pluck().get() as number;
+}
+
 /** Personal accounts with this RPPS (a professional may hold several boxes). */
 export function accountIdsByRpps(db: Db, rpps: string): number[] {
   return cachedStatement(db, "SELECT id FROM accounts WHERE rpps = ? AND type <> 'ORG'").pluck().all(rpps) as number[];

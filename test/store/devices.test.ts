@@ -8,6 +8,7 @@ import { addOrgMember, removeOrgMember } from '../../src/store/org-members';
 import { migrate, openDatabase, type Db } from '../../src/store/database';
 import {
   accountIdsByRpps,
+  credentialChanges,
   deleteDevice,
   findDeviceBySecret,
   insertDevice,
@@ -51,4 +52,41 @@ t.test('devices and login validity', async (t) => {
   setAccountStatus(db, 'jean@hopital.fr', 'active');
   removeOrgMember(db, 'pharmacie@exemple.mssante.fr', 'jean@hopital.fr');
   t.equal(loginInvalidity(db, org.id, null, jean.id), 'unlinked');
+});
+
+t.test('the credential counter moves with every change an open session\'s check reads, from any connection, and with nothing else', async (t) => {
+  const db: Db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'mssd-store-devices-')));
+  migrate(db);
+  t.teardown(() => db.close());
+  // Another process (the CLI, another IMAP worker): its own connection to the same file.
+  const other: Db = openDatabase(path.dirname(db.name));
+  t.teardown(() => other.close());
+  const jean = createPersonAccount(db, domains, { type: 'PER', login: 'jean@hopital.fr', firstName: 'Jean', lastName: 'Dupont', rpps: '10000000001' });
+  createOrgAccount(db, domains, { login: 'pharma@hopital.fr', address: 'pharmacie@exemple.mssante.fr', name: 'Pharmacie', finess: '750000010', responsibleRpps: '10000000001' });
+  addOrgMember(db, 'pharmacie@exemple.mssante.fr', 'jean@hopital.fr');
+  const phone = insertDevice(db, jean.id, 'Phone', 'a'.repeat(64), 1000);
+  const tablet = insertDevice(db, jean.id, 'Tablet', 'b'.repeat(64), 1000);
+
+  let last = credentialChanges(db);
+  const moved = (what: string) => {
+    const now = credentialChanges(db);
+    t.ok(now > last, `moves: ${what}`);
+    last = now;
+  };
+  const still = (what: string) => t.equal(credentialChanges(db), last, `stays: ${what}`);
+
+  markDeviceUsed(other, phone, 2000, 'imap', '10.0.0.9');
+  insertDevice(other, jean.id, 'Laptop', 'c'.repeat(64), 3000);
+  still('a device used, a device added');
+  deleteDevice(other, jean.id, tablet);
+  moved('a device revoked by another connection');
+  setAccountStatus(other, 'jean@hopital.fr', 'suspended');
+  moved('an account suspended');
+  setAccountStatus(db, 'jean@hopital.fr', 'active');
+  moved('an account reactivated (by this connection)');
+  removeOrgMember(other, 'pharmacie@exemple.mssante.fr', 'jean@hopital.fr');
+  moved('a person unlinked from an ORG box');
+  other.prepare('DELETE FROM accounts WHERE id = ?').run(jean.id);
+  moved('an account deleted');
+  t.equal(loginInvalidity(db, jean.id, phone, null), 'account-suspended');
 });
