@@ -26,6 +26,8 @@ const uncork = (socket: Socket) => socket.uncork();
 
 /** Stop reading when this much input waits unprocessed (pipelined floods). */
 const MAX_BUFFERED = 1024 * 1024;
+/** Answers of pipelined commands held for one write (write()) are sent once they reach this size. */
+const MAX_HELD_OUTPUT = 64 * 1024;
 
 export interface ConnectionOptions {
   services: ImapServices;
@@ -45,6 +47,8 @@ export class ImapConnection implements SessionIo, Inactive {
   private socket: Socket;
   private reader: CommandReader;
   private busy = false;
+  /** The socket stays corked for the answers of commands the client pipelined (write()). */
+  private holdingOutput = false;
   private closed = false;
   /** close() was called: finish writing, read nothing more. */
   private closing = false;
@@ -139,6 +143,7 @@ export class ImapConnection implements SessionIo, Inactive {
 
   private pump(): void {
     this.pumpEvents();
+    if (!this.busy || this.lineWaiter) this.releaseOutput(); // input ran dry, or a command waits for the client
     this.watchDeadlines();
   }
 
@@ -174,6 +179,9 @@ export class ImapConnection implements SessionIo, Inactive {
       }
       this.busy = true;
       void this.execute(event);
+      // A command still running once the ones already due ran (it awaits a commit, a body...)
+      // must not keep earlier answers held: checked after this turn's microtasks.
+      if (this.holdingOutput || this.reader.buffered > 0) setImmediate(ImapConnection.releaseIfWaiting, this);
       return;
     }
     if (this.reader.closed) this.close();
@@ -280,12 +288,29 @@ export class ImapConnection implements SessionIo, Inactive {
     // Not before STARTTLS: its OK must be on the wire before the handshake takes the socket.
     if (this.secure && this.socket.writableCorked === 0) {
       this.socket.cork();
-      process.nextTick(uncork, this.socket);
+      // Commands the client pipelined (RFC 3501 section 5.5) already wait in the reader: their
+      // answers join this one's in one record and one system call. The pump lets them go once
+      // the input runs dry, or as soon as a command waits (for the client, the socket, a commit).
+      if (this.busy && this.reader.buffered > 0) this.holdingOutput = true;
+      else process.nextTick(uncork, this.socket);
     }
     this.socket.write(data);
+    if (this.holdingOutput && this.socket.writableLength >= MAX_HELD_OUTPUT) this.releaseOutput();
+  }
+
+  /** Sends what the pipelined commands' answers held back (write()). */
+  private releaseOutput(): void {
+    if (!this.holdingOutput) return;
+    this.holdingOutput = false;
+    this.socket.uncork();
+  }
+
+  private static releaseIfWaiting(connection: ImapConnection): void {
+    if (connection.busy) connection.releaseOutput();
   }
 
   waitForDrain(): Promise<boolean> {
+    this.releaseOutput();
     const socket = this.socket;
     if (this.closed || socket.destroyed) return Promise.resolve(false);
     const compression = this.compression;
