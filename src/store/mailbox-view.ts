@@ -343,6 +343,15 @@ export function listMailboxes(db: Db, userAccountId: number, options: { withSubs
   return [...entries.values()].sort(compareViewNames);
 }
 
+/**
+ * A number that moves whenever something listMailboxes reads changes, in any connection or
+ * process (migration 016's triggers): while it stays the same, a listing read earlier is still
+ * exactly what listMailboxes would return (unlinking from an ORG box moves it: R6 at once).
+ */
+export function listingChanges(db: Db): number {
+  return cachedStatement(db, 'SELECT counter FROM listing_changes WHERE id = 1').pluck().get() as number;
+}
+
 function compareViewNames(a: ListedMailbox, b: ListedMailbox): number {
   const rank = (entry: ListedMailbox) => (entry.isShared ? 2 : entry.name === 'INBOX' ? 0 : 1);
   return rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

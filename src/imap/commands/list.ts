@@ -5,7 +5,8 @@
 //
 // What a person sees is decided by the store (mailbox-view.ts listMailboxes): their own
 // mailboxes, then under "Partagé/<ORG address>/" those of every ORG box they are linked to (R6),
-// read again at every command so that an unlinked box disappears at once.
+// checked at every command so that an unlinked box disappears at once (read again whenever the
+// store's listing counter moved, currentListing below).
 //
 // Decisions:
 // - Names go out in modified UTF-7, always as quoted strings; patterns and references come in
@@ -36,6 +37,7 @@
 //   namespace, "Partagé/" for a reference in the shared one.
 import {
   HIERARCHY_DELIMITER,
+  listingChanges,
   listMailboxes,
   listPatternMatcher,
   SHARED_NAMESPACE_PREFIX,
@@ -65,6 +67,40 @@ const DELIMITER = quoted(HIERARCHY_DELIMITER);
 
 function wireName(name: string): string {
   return string(encodeMailboxName(name));
+}
+
+/** A session's last listing, kept while the store's listing counter stays the same. */
+interface KeptListing {
+  changes: number;
+  withSubscribedNames: boolean;
+  entries: readonly ListedMailbox[];
+  /** View name -> name on the wire, filled as names are sent. */
+  wire: Map<string, string>;
+}
+
+const keptListings = new WeakMap<ImapSession, KeptListing>();
+
+/**
+ * What the person sees (store/mailbox-view.ts listMailboxes), read again only when something it
+ * depends on changed since this session last read it (store listingChanges; the counter is read
+ * first, so a change made meanwhile is seen next time).
+ */
+function currentListing(session: ImapSession, withSubscribedNames: boolean): KeptListing {
+  const changes = listingChanges(session.db);
+  const kept = keptListings.get(session);
+  if (kept && kept.changes === changes && kept.withSubscribedNames === withSubscribedNames) return kept;
+  const listing = { changes, withSubscribedNames, entries: listMailboxes(session.db, session.user!.accountId, { withSubscribedNames }), wire: new Map() };
+  keptListings.set(session, listing);
+  return listing;
+}
+
+function keptWireName(listing: KeptListing, name: string): string {
+  let wire = listing.wire.get(name);
+  if (wire === undefined) {
+    wire = wireName(name);
+    listing.wire.set(name, wire);
+  }
+  return wire;
 }
 
 /**
@@ -180,7 +216,8 @@ function runList(session: ImapSession, args: readonly Token[]): Completion {
   if (!matches) return ok('LIST completed');
 
   // RFC 5258 section 3: subscribed names whose mailbox is gone are listed, \NonExistent.
-  const entries = listMailboxes(session.db, session.user!.accountId, { withSubscribedNames: request.selectSubscribed });
+  const listing = currentListing(session, request.selectSubscribed);
+  const entries = listing.entries;
   const selecting = request.selectSubscribed || request.selectSpecialUse;
   // CHILDINFO (RFC 5258 sections 3.5 and 5, example 9): for each name, the criteria met by a
   // descendant that is not itself returned because no pattern matches it.
@@ -212,7 +249,7 @@ function runList(session: ImapSession, args: readonly Token[]): Completion {
     if (entry.specialUse) attributes.push(entry.specialUse);
     if (showSubscribed && entry.subscribed) attributes.push('\\Subscribed');
     const extra = info ? ` ("CHILDINFO" (${[...info].map((criterion) => quoted(criterion)).join(' ')}))` : '';
-    const name = wireName(entry.name);
+    const name = keptWireName(listing, entry.name);
     session.untagged(`LIST (${attributes.join(' ')}) ${DELIMITER} ${name}${extra}`);
     if (request.returnStatus && entry.mailboxId !== null) {
       try {
@@ -234,7 +271,7 @@ function runLsub(session: ImapSession, args: readonly Token[]): Completion {
     return ok('LSUB completed');
   }
   const matches = listPatternMatcher(joinReference(reference, pattern));
-  const entries = listMailboxes(session.db, session.user!.accountId, { withSubscribedNames: true });
+  const entries = currentListing(session, true).entries;
   const subscribed = entries.filter((entry) => entry.subscribed);
   const subscribedNames = new Set(subscribed.map((entry) => entry.name));
   // Parents returned \Noselect: not subscribed, matching, above a subscribed name that does not match.

@@ -3,6 +3,11 @@
 import t from 'tap';
 import { connectedSession, testSession } from './harness';
 import { world } from './messages-world';
+import path from 'node:path';
+import { openDatabase } from '../../../src/store/database';
+import { createUserMailbox, deleteUserMailbox, renameUserMailbox } from '../../../src/store/imap-mailboxes';
+import { removeOrgMember } from '../../../src/store/org-members';
+import { subscribeName } from '../../../src/store/subscriptions';
 
 const ORG = 'Partag&AOk-/pharmacie@x.mssante.fr';
 
@@ -96,4 +101,35 @@ t.test('LIST-EXTENDED: a subscription outlives DELETE and RENAME (\\NonExistent)
   );
   t.equal(await a.run('UNSUBSCRIBE Gone'), 'TAG OK UNSUBSCRIBE completed\r\n', 'a subscription without mailbox can be removed');
   t.notMatch(await a.run('LSUB "" "*"'), /"Gone"/);
+});
+
+t.test('LIST and LSUB show what another process just changed: folders, subscriptions, ORG links (R6 at once)', async (t) => {
+  const { db, jean, pharmacy } = world(t);
+  // Another process (the CLI, another IMAP worker): its own connection to the same store.
+  const other = openDatabase(path.dirname(db.name));
+  t.teardown(() => other.close());
+  const a = testSession(db, jean);
+  const listed = async (command = 'LIST "" "*"') => (await a.run(command)).split('\r\n').filter((line) => line.startsWith('* '));
+  const before = await listed();
+  t.same(await listed(), before, 'nothing changed, the same answer');
+
+  createUserMailbox(other, jean, 'Patients/2026');
+  t.ok((await listed()).includes('* LIST (\\HasNoChildren) "/" "Patients/2026"'), 'a folder created elsewhere');
+  t.ok((await listed()).includes('* LIST (\\HasChildren) "/" "Patients"'));
+  renameUserMailbox(other, jean, 'Patients/2026', 'Patients/2027');
+  const renamed = await listed();
+  t.ok(renamed.includes('* LIST (\\HasNoChildren) "/" "Patients/2027"') && !renamed.some((line) => line.includes('2026')), 'renamed elsewhere');
+  t.same(await listed('LSUB "" "Patients*"'), [], 'not subscribed');
+  subscribeName(other, jean, 'Patients/2027');
+  t.same(await listed('LSUB "" "Patients*"'), ['* LSUB () "/" "Patients/2027"'], 'subscribed elsewhere');
+  t.ok((await listed('LIST (SUBSCRIBED) "" "*"')).includes('* LIST (\\HasNoChildren \\Subscribed) "/" "Patients/2027"'));
+  deleteUserMailbox(other, jean, 'Patients/2027');
+  t.ok((await listed('LIST (SUBSCRIBED) "" "*"')).includes('* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Patients/2027"'), 'deleted elsewhere, still subscribed');
+  const afterDelete = await listed();
+  t.ok(afterDelete.includes('* LIST (\\HasNoChildren) "/" "Patients"') && !afterDelete.some((line) => line.includes('2027')), 'deleted elsewhere');
+
+  t.ok((await listed()).some((line) => line.includes(ORG)), 'the linked ORG box is listed');
+  removeOrgMember(other, 'pharmacie@x.mssante.fr', 'jean.dupont@hopital.fr');
+  t.notOk((await listed()).some((line) => line.includes('Partag')), 'unlinked elsewhere: gone at the next LIST');
+  t.ok(pharmacy > 0);
 });
