@@ -12,6 +12,7 @@ import { loadAllowlist } from './jobs/allowlist';
 import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
 import { startSearchIndexer } from './jobs/search-indexer';
+import { forkSearchIndexer, isSearchIndexerProcess, serveSearchIndexer } from './jobs/search-indexer-process';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { imapWorkerCount, isImapWorker, serveImapWorker, startImapWorkers, type ImapWorkerPool } from './imap/workers';
@@ -24,6 +25,7 @@ import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { MailboxChanges } from './store/mailbox-changes';
+import { startCheckpointer, type Checkpointer } from './store/checkpointer';
 import { migrate, openDatabase, storeCreatedAt, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { createPortal, type Portal } from './web/portal/server';
@@ -85,6 +87,8 @@ function closeSmtp(server: SMTPServer): Promise<void> {
 export interface DaemonOptions {
   /** IMAP worker processes to fork (src/imap/workers.ts); 0 = IMAP in this process. */
   imapWorkers?: number;
+  /** Run the search indexer in a process of its own at the lowest priority (src/jobs/search-indexer-process.ts). */
+  searchIndexerProcess?: boolean;
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level), options: DaemonOptions = {}): Promise<Daemon> {
@@ -92,15 +96,18 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   /** IMAP worker processes, when imap.workers asks for them (stopped again if the start fails). */
   let imapWorkers: ImapWorkerPool | undefined;
   let db: Db | undefined;
+  let checkpointer: Checkpointer | undefined;
   /** Every protocol listener, for GET /readyz (and closed again if the start fails). */
   const servers: Record<string, Server> = {};
   try {
     const { mkdirSync, statSync } = await import('node:fs');
     mkdirSync(config.dataDir, { recursive: true });
     lock = await acquireInstanceLock(config.dataDir);
-    db = openDatabase(config.dataDir);
+    db = openDatabase(config.dataDir, { externalCheckpoints: true });
     const applied = migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    // WAL checkpoints for this process and the IMAP workers, off every event loop.
+    checkpointer = startCheckpointer(db.name, log);
 
     const tls = serverTlsOptions(config);
     const relayTls = relayTlsOptions(config);
@@ -242,7 +249,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     scheduler.start();
     // Runs the daemon owes from while it was stopped (the purge above all).
     scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
-    const searchIndexer = startSearchIndexer(db, log); // SEARCH index, after the fact (migration 014); main process only
+    // SEARCH index, after the fact (migration 014): one indexer for the whole daemon
+    const searchIndexer = options.searchIndexerProcess ? forkSearchIndexer(log) : startSearchIndexer(db, log);
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
     const readyDb = db;
     const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
@@ -269,7 +277,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           stoppingNow = true;
           systemd.stop();
           externalChanges.stop();
-          searchIndexer.stop();
+          await searchIndexer.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the
@@ -288,6 +296,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
           await admin?.close();
           batcher.close();
+          await checkpointer?.stop();
           openDb.close();
           await heldLock.release();
           log.info('mssd stopped');
@@ -298,6 +307,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   } catch (err) {
     await imapWorkers?.stop(0);
     for (const server of Object.values(servers)) server.close();
+    await checkpointer?.stop();
     db?.close();
     await lock?.release();
     throw err;
@@ -309,7 +319,8 @@ export async function serve(configFile?: string): Promise<void> {
   const config = loadConfig(configFile ?? configFileFromEnv());
   const log = createLogger(config.log.level);
   if (isImapWorker()) return serveImapWorker(config, log.child({ imapWorker: process.pid }));
-  const daemon = await startDaemon(config, log, { imapWorkers: imapWorkerCount(config) });
+  if (isSearchIndexerProcess()) return serveSearchIndexer(config, log.child({ searchIndexer: process.pid }));
+  const daemon = await startDaemon(config, log, { imapWorkers: imapWorkerCount(config), searchIndexerProcess: true });
   // SIGHUP refreshes the allowlist now (download when configured, then reload), as its schedule does.
   process.on('SIGHUP', () => void daemon.scheduler.trigger('allowlist', 'sighup'));
   await new Promise<void>((resolve) => {
