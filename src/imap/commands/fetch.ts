@@ -17,12 +17,12 @@
 //   still answered; for anything else the message is left out and the command ends in
 //   NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
 import { messagePreview, type MimePart } from '../../mime';
-import type { Envelope } from '../../mime';
 import { setFlags } from '../../store/flags';
 import { commitWrite } from '../store-writes';
 import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
-import { FLAG_BITS, readBody } from '../../store/messages';
-import { bodyStructure, envelope, internalDate, string } from '../protocol/encode';
+import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
+import { bodyStructureText, envelopeText, headerOctets, structureOf, type StructureEntry } from '../fetch-cache';
+import { internalDate, string } from '../protocol/encode';
 import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
 import { fetchBinary, fetchSection, type BinaryAnswer } from '../protocol/sections';
@@ -110,6 +110,19 @@ async function markSeen(session: ImapSession, selected: SelectedMailbox, indexes
   return new Set(result.changed.map((state) => state.uid));
 }
 
+/**
+ * Whether every item that needs the message's octets is a section of the top-level header
+ * (BODY[HEADER], BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT (...)], RFC822.HEADER): then
+ * the header block alone is read (the structure says where it ends), never the whole body.
+ */
+function headerOnly(items: readonly FetchItem[]): boolean {
+  return items.every(
+    (item) =>
+      (item.type !== 'section' && item.type !== 'binary' && item.type !== 'PREVIEW') ||
+      (item.type === 'section' && item.section.part.length === 0 && item.section.text !== null && item.section.text.startsWith('HEADER')),
+  );
+}
+
 async function fetchFromStore(
   session: ImapSession,
   selected: SelectedMailbox,
@@ -125,6 +138,7 @@ async function fetchFromStore(
   const needsRow = request.items.some((item) => !VIEW_ITEMS.has(item.type));
   const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
   const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
+  const onlyHeader = needsContent && headerOnly(request.items);
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
   const batch: number[] = [];
@@ -154,8 +168,14 @@ async function fetchFromStore(
         outcome.missing = true;
         continue;
       }
-      const structure = needsStructure && row ? (JSON.parse(row.structureJson) as MimePart) : null;
-      const content = needsContent && row ? readBody(session.db, row.bodyHash) : undefined;
+      const entry: StructureEntry | null = needsStructure && row ? structureOf(row.structureJson) : null;
+      const structure = entry ? entry.part : null;
+      let content: Buffer | undefined;
+      if (needsContent && row) {
+        const hash = row.bodyHash;
+        const headerEnd = (structure as MimePart).bodyStart;
+        content = onlyHeader ? headerOctets(hash, headerEnd, () => readBodyPrefix(session.db, hash, headerEnd)) : readBody(session.db, hash);
+      }
       if (needsContent && !content) {
         outcome.missing = true;
         continue;
@@ -192,13 +212,13 @@ async function fetchFromStore(
             text(`RFC822.SIZE ${message.size}`);
             break;
           case 'ENVELOPE':
-            text(`ENVELOPE ${envelope(JSON.parse(message.envelopeJson) as Envelope)}`);
+            text(`ENVELOPE ${envelopeText(message.envelopeJson)}`);
             break;
           case 'BODY':
-            text(`BODY ${bodyStructure(structure as MimePart, false)}`);
+            text(`BODY ${bodyStructureText(entry as StructureEntry, false)}`);
             break;
           case 'BODYSTRUCTURE':
-            text(`BODYSTRUCTURE ${bodyStructure(structure as MimePart, true)}`);
+            text(`BODYSTRUCTURE ${bodyStructureText(entry as StructureEntry, true)}`);
             break;
           case 'PREVIEW': // RFC 8970 section 3: UTF-8 text, a literal when not plain ASCII
             text(`PREVIEW ${string(messagePreview(content as Buffer, structure as MimePart))}`);
