@@ -1,13 +1,15 @@
 // What FETCH renders again and again for the same messages (clients and imaptest's stress mix
 // fetch ENVELOPE, BODY, BODYSTRUCTURE and header fields of the same messages over and over),
-// kept per process in bounded caches so a repeated FETCH neither parses the stored JSON nor
-// re-encodes it (RFC 3501 §7.4.2).
+// kept per process in bounded caches so a repeated FETCH neither reads nor parses the stored
+// JSON, nor re-encodes it (RFC 3501 §7.4.2).
 //
 // Never stale, by construction:
-// - ENVELOPE text is keyed by the stored ENVELOPE JSON itself, the MIME structure (parsed, and
-//   its BODY / BODYSTRUCTURE texts) by the stored structure JSON itself: the rendering is a pure
-//   function of that text, so two messages share an entry only if they would render the same.
-// - Header octets are keyed by body hash and length: the body store is content-addressed (the
+// - ENVELOPE and the MIME structure (parsed, with its BODY / BODYSTRUCTURE texts) are kept by the
+//   message's IMAP identity: mailbox, UIDVALIDITY and UID, which RFC 3501 §2.3.1.1 binds to one
+//   message for good (a UID is never reused while UIDVALIDITY holds; this store gives a renamed or
+//   recreated mailbox a new UIDVALIDITY), plus its body hash; a message's ENVELOPE and structure
+//   are written once, when it is stored, and never changed.
+// - Header octets are kept by body hash and length: the body store is content-addressed (the
 //   hash names the octets), so the same key always stands for the same octets.
 // Each cache holds at most a budget of characters (or octets); past it the oldest entries go.
 import type { Envelope, MimePart } from '../mime';
@@ -59,31 +61,44 @@ export interface StructureEntry {
   bodyStructure: string | null;
 }
 
-/** About 8 M characters of ENVELOPE JSON and text (a few thousand messages). */
-const envelopes = new BoundedCache<string>(8 << 20);
-/** About 16 M characters of structure JSON and texts (the parsed object counted as its JSON). */
-const structures = new BoundedCache<StructureEntry>(16 << 20);
+/** What is kept of one message: each member filled the first time a FETCH needs it. */
+export interface Rendered {
+  /** ENVELOPE text (RFC 3501 §7.4.2). */
+  envelope: string | null;
+  structure: StructureEntry | null;
+}
+
+/** About 16 M characters of renderings (a few thousand messages). */
+const messages = new BoundedCache<Rendered>(16 << 20);
 /** About 8 MB of header octets. */
 const headers = new BoundedCache<Buffer>(8 << 20);
 
-/** The ENVELOPE text (RFC 3501 §7.4.2) of a message, from its stored ENVELOPE JSON. */
-export function envelopeText(envelopeJson: string): string {
-  let text = envelopes.get(envelopeJson);
-  if (text === undefined) {
-    text = envelope(JSON.parse(envelopeJson) as Envelope);
-    envelopes.set(envelopeJson, text, envelopeJson.length + text.length);
-  }
-  return text;
+/** The cache key of a message: its IMAP identity (mailbox, UIDVALIDITY, UID) and body hash. */
+export function messageKey(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): string {
+  return `${mailboxId}/${uidValidity}/${uid}/${bodyHash}`;
 }
 
-/** The parsed MIME structure of a message, from its stored structure JSON. */
-export function structureOf(structureJson: string): StructureEntry {
-  let entry = structures.get(structureJson);
-  if (entry === undefined) {
-    entry = { part: JSON.parse(structureJson) as MimePart, body: null, bodyStructure: null };
-    // the parsed object and the two texts rendered later are each counted as long as the JSON
-    structures.set(structureJson, entry, structureJson.length * 3);
+/** What is kept of the message `key` (messageKey()), or undefined. */
+export function renderedOf(key: string): Rendered | undefined {
+  return messages.get(key);
+}
+
+/**
+ * Fills what `rendered` lacks (and `wanted` asks for) from the message's stored JSON, and keeps
+ * it under `key`. The budget counts each JSON three times (parsed object and texts).
+ */
+export function fillRendered(
+  key: string,
+  rendered: Rendered | undefined,
+  wanted: { envelope: boolean; structure: boolean },
+  stored: { envelopeJson: string; structureJson: string },
+): Rendered {
+  const entry = rendered ?? { envelope: null, structure: null };
+  if (wanted.envelope && entry.envelope === null) entry.envelope = envelope(JSON.parse(stored.envelopeJson) as Envelope);
+  if (wanted.structure && entry.structure === null) {
+    entry.structure = { part: JSON.parse(stored.structureJson) as MimePart, body: null, bodyStructure: null };
   }
+  if (!rendered) messages.set(key, entry, 3 * (stored.envelopeJson.length + stored.structureJson.length));
   return entry;
 }
 
@@ -111,7 +126,6 @@ export function headerOctets(bodyHash: string, length: number, read: () => Buffe
 
 /** Empties every cache (tests compare cached and fresh renderings). */
 export function clearFetchCaches(): void {
-  envelopes.clear();
-  structures.clear();
+  messages.clear();
   headers.clear();
 }

@@ -19,9 +19,9 @@
 import { messagePreview, type MimePart } from '../../mime';
 import { setFlags } from '../../store/flags';
 import { commitWrite } from '../store-writes';
-import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
+import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
 import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
-import { bodyStructureText, envelopeText, headerOctets, structureOf, type StructureEntry } from '../fetch-cache';
+import { bodyStructureText, fillRendered, headerOctets, messageKey, renderedOf, type Rendered, type StructureEntry } from '../fetch-cache';
 import { internalDate, string } from '../protocol/encode';
 import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
@@ -139,6 +139,8 @@ async function fetchFromStore(
   const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
   const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
   const onlyHeader = needsContent && headerOnly(request.items);
+  const needsEnvelope = request.items.some((item) => item.type === 'ENVELOPE');
+  const wanted = { envelope: needsEnvelope, structure: needsStructure };
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
   const batch: number[] = [];
@@ -156,19 +158,37 @@ async function fetchFromStore(
     if (!done) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run between batches
 
     const seenNow = setSeen ? await markSeen(session, selected, batch) : new Set<number>();
-    const rows = new Map<number, FetchedMessage>();
+    const rows = new Map<number, MessageKey>();
+    const renderings = new Map<number, Rendered>();
     if (needsRow) {
-      for (const row of fetchMessages(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
+      for (const row of fetchMessageKeys(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
+    }
+    if (needsEnvelope || needsStructure) {
+      // ENVELOPE and structure from the per-process cache (../fetch-cache.ts); the stored JSON
+      // is read only for the messages it does not hold yet
+      const misses: number[] = [];
+      for (const row of rows.values()) {
+        const kept = renderedOf(messageKey(selected.mailboxId, selected.uidValidity, row.uid, row.bodyHash));
+        if (kept && (!needsEnvelope || kept.envelope !== null) && (!needsStructure || kept.structure !== null)) renderings.set(row.uid, kept);
+        else misses.push(row.uid);
+      }
+      if (misses.length > 0) {
+        for (const stored of fetchMessages(session.db, selected.mailboxId, misses)) {
+          const key = messageKey(selected.mailboxId, selected.uidValidity, stored.uid, stored.bodyHash);
+          renderings.set(stored.uid, fillRendered(key, renderedOf(key), wanted, stored));
+        }
+      }
     }
 
     for (const index of batch) {
       const uid = selected.uids[index];
       const row = rows.get(uid);
-      if (needsRow && !row) {
+      const rendered = renderings.get(uid);
+      if (needsRow && (!row || ((needsEnvelope || needsStructure) && !rendered))) {
         outcome.missing = true;
         continue;
       }
-      const entry: StructureEntry | null = needsStructure && row ? structureOf(row.structureJson) : null;
+      const entry: StructureEntry | null = needsStructure && rendered ? rendered.structure : null;
       const structure = entry ? entry.part : null;
       let content: Buffer | undefined;
       if (needsContent && row) {
@@ -203,7 +223,7 @@ async function fetchFromStore(
           text(parts[0]);
           continue;
         }
-        const message = row as FetchedMessage;
+        const message = row as MessageKey;
         switch (item.type) {
           case 'INTERNALDATE':
             text(`INTERNALDATE ${internalDate(message.internalDate)}`);
@@ -212,7 +232,7 @@ async function fetchFromStore(
             text(`RFC822.SIZE ${message.size}`);
             break;
           case 'ENVELOPE':
-            text(`ENVELOPE ${envelopeText(message.envelopeJson)}`);
+            text(`ENVELOPE ${(rendered as Rendered).envelope as string}`);
             break;
           case 'BODY':
             text(`BODY ${bodyStructureText(entry as StructureEntry, false)}`);
