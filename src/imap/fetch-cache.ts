@@ -13,6 +13,7 @@
 //   hash names the octets), so the same key always stands for the same octets.
 // Each cache holds at most a budget of characters (or octets); past it the oldest entries go.
 import type { Envelope, MimePart } from '../mime';
+import type { BodySectionItem } from './protocol/fetch-items';
 import { bodyStructure, envelope } from './protocol/encode';
 
 /** A map that forgets its oldest entries once the sizes of what it holds pass `budget`. */
@@ -124,8 +125,43 @@ export function headerOctets(bodyHash: string, length: number, read: () => Buffe
   return octets;
 }
 
+/** About 4 MB of header sections (BODY[HEADER.FIELDS (...)] answers). */
+const headerSections = new BoundedCache<Buffer>(4 << 20);
+
+/** How a top-level header section is named in headerSectionKey(): its text, field names and partial range. */
+const sectionSpecs = new WeakMap<BodySectionItem, string>();
+function sectionSpec(item: BodySectionItem): string {
+  let spec = sectionSpecs.get(item);
+  if (spec === undefined) {
+    const { text, fields } = item.section;
+    spec = `${text ?? ''} (${fields.map((name) => name.toLowerCase()).join(' ')})${item.partial ? `<${item.partial.origin}.${item.partial.count}>` : ''}`;
+    sectionSpecs.set(item, spec);
+  }
+  return spec;
+}
+
+/**
+ * The cache key of a section of a message's top-level header (HEADER, HEADER.FIELDS[.NOT]):
+ * the answer is a pure function of the header octets (named by body hash and length) and of
+ * the section spec.
+ */
+export function headerSectionKey(bodyHash: string, headerLength: number, item: BodySectionItem): string {
+  return `${bodyHash}:${headerLength}:${sectionSpec(item)}`;
+}
+
+/** A kept header section answer, or undefined. */
+export function keptHeaderSection(key: string): Buffer | undefined {
+  return headerSections.get(key);
+}
+
+/** Keeps a header section answer (a copy, so it holds no larger buffer alive). */
+export function keepHeaderSection(key: string, octets: Buffer): void {
+  headerSections.set(key, Buffer.from(octets), octets.length);
+}
+
 /** Empties every cache (tests compare cached and fresh renderings). */
 export function clearFetchCaches(): void {
   messages.clear();
   headers.clear();
+  headerSections.clear();
 }

@@ -21,9 +21,20 @@ import { setFlags } from '../../store/flags';
 import { commitWrite } from '../store-writes';
 import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
 import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
-import { bodyStructureText, fillRendered, headerOctets, messageKey, renderedOf, type Rendered, type StructureEntry } from '../fetch-cache';
+import {
+  bodyStructureText,
+  fillRendered,
+  headerOctets,
+  headerSectionKey,
+  keepHeaderSection,
+  keptHeaderSection,
+  messageKey,
+  renderedOf,
+  type Rendered,
+  type StructureEntry,
+} from '../fetch-cache';
 import { internalDate, string } from '../protocol/encode';
-import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
+import { parseFetchArguments, type BodySectionItem, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
 import { fetchBinary, fetchSection, type BinaryAnswer } from '../protocol/sections';
 import { vanishedEarlierLine, vanishedSince } from '../qresync';
@@ -123,6 +134,15 @@ function headerOnly(items: readonly FetchItem[]): boolean {
   );
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** A BODY[section] answer; a top-level header section's is kept for the next FETCH of the same octets. */
+function sectionAnswer(item: BodySectionItem, content: Buffer, structure: MimePart, onlyHeader: boolean, row: MessageKey): Buffer {
+  const answer = fetchSection(content, structure, item);
+  if (onlyHeader) keepHeaderSection(headerSectionKey(row.bodyHash, structure.bodyStart, item), answer);
+  return answer;
+}
+
 async function fetchFromStore(
   session: ImapSession,
   selected: SelectedMailbox,
@@ -140,6 +160,7 @@ async function fetchFromStore(
   const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
   const onlyHeader = needsContent && headerOnly(request.items);
   const needsEnvelope = request.items.some((item) => item.type === 'ENVELOPE');
+  const sectionCount = request.items.filter((item) => item.type === 'section').length;
   const wanted = { envelope: needsEnvelope, structure: needsStructure };
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
@@ -191,10 +212,20 @@ async function fetchFromStore(
       const entry: StructureEntry | null = needsStructure && rendered ? rendered.structure : null;
       const structure = entry ? entry.part : null;
       let content: Buffer | undefined;
+      // header-only FETCHes: the answers kept from an earlier FETCH of the same header octets
+      const keptSections = new Map<FetchItem, Buffer>();
       if (needsContent && row) {
         const hash = row.bodyHash;
         const headerEnd = (structure as MimePart).bodyStart;
-        content = onlyHeader ? headerOctets(hash, headerEnd, () => readBodyPrefix(session.db, hash, headerEnd)) : readBody(session.db, hash);
+        if (onlyHeader) {
+          for (const item of request.items) {
+            const kept = item.type === 'section' ? keptHeaderSection(headerSectionKey(hash, headerEnd, item)) : undefined;
+            if (kept) keptSections.set(item, kept);
+          }
+        }
+        if (!onlyHeader) content = readBody(session.db, hash);
+        else if (keptSections.size < sectionCount) content = headerOctets(hash, headerEnd, () => readBodyPrefix(session.db, hash, headerEnd));
+        else content = EMPTY; // every answer is kept: the octets are not needed
       }
       if (needsContent && !content) {
         outcome.missing = true;
@@ -245,7 +276,7 @@ async function fetchFromStore(
             break;
           case 'section':
             text(`${item.responseName} `);
-            out.literal(fetchSection(content as Buffer, structure as MimePart, item));
+            out.literal(keptSections.get(item) ?? sectionAnswer(item, content as Buffer, structure as MimePart, onlyHeader, row as MessageKey));
             break;
           case 'binary': {
             const answer = binaries.get(item) as BinaryAnswer;
