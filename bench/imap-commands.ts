@@ -137,7 +137,7 @@ interface Kind {
 }
 
 function kinds(messages: Buffer[]): Kind[] {
-  const pick = (i: number) => ((i * 7919) % MESSAGES) + 1;
+  const pick = (i: number) => ((i * 7919) % messages.length) + 1;
   return [
     { name: 'NOOP', command: () => ['NOOP'] },
     { name: 'LIST "" *', command: () => ['LIST "" *'] },
@@ -188,7 +188,7 @@ async function settle(cpu: () => number): Promise<void> {
   for (let quiet = 0; quiet < 3; ) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const now = cpu();
-    quiet = now - last <= 0.01 ? quiet + 1 : 0;
+    quiet = now - last < 0.015 ? quiet + 1 : 0;
     last = now;
   }
 }
@@ -222,6 +222,7 @@ async function main(): Promise<void> {
   const mbox = path.join(anchorRoot, 'imap', 'test.mbox');
   if (!existsSync(mbox)) throw new Error(`${mbox} is missing`);
   const messages = mboxMessages(mbox, MESSAGES);
+  if (messages.length < MESSAGES) throw new Error(`${mbox} holds only ${messages.length} messages (BENCH_MESSAGES=${MESSAGES})`);
   if (COUNT / 2 > MESSAGES) throw new Error('BENCH_COUNT must be at most twice BENCH_MESSAGES (each EXPUNGE removes one)');
 
   const bench = await prepare({ log: { level: 'info' }, imap: { workers: 1 } });
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
     const mssd = await run(bench.ports.imaps, login, device.password, messages, () => cpuSeconds(() => [child.pid!]));
     const dovecot = await run(DOVECOT_PORT, 'testuser99', 'pass', messages, () => cpuSeconds(() => processesNamed(['imap', 'imap-login'])));
 
-    console.log(`CPU time per command (µs), ${COUNT} of each, pipelined by ${PIPELINE}, one TLS connection, ${MESSAGES} messages in INBOX`);
+    console.log(`CPU time per command (µs), ${COUNT} of each, pipelined by ${PIPELINE}, one TLS connection, ${messages.length} messages in INBOX`);
     console.log(`  ${'command'.padEnd(52)} ${'Dovecot'.padStart(8)} ${'mssd'.padStart(8)} ${'ratio'.padStart(7)}   wall µs (Dovecot | mssd)`);
     for (const [name, b] of mssd) {
       const a = dovecot.get(name) as Measured;

@@ -24,6 +24,7 @@ import { throttleOptions } from './auth/throttle';
 import { CommitBatcher } from './store/commit-batcher';
 import { watchExternalChanges } from './store/external-changes';
 import { MailboxChanges } from './store/mailbox-changes';
+import { startCheckpointer, type Checkpointer } from './store/checkpointer';
 import { migrate, openDatabase, storeCreatedAt, type Db } from './store/database';
 import { relayTlsOptions, serverTlsOptions } from './tls/server-options';
 import { createPortal, type Portal } from './web/portal/server';
@@ -92,15 +93,18 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   /** IMAP worker processes, when imap.workers asks for them (stopped again if the start fails). */
   let imapWorkers: ImapWorkerPool | undefined;
   let db: Db | undefined;
+  let checkpointer: Checkpointer | undefined;
   /** Every protocol listener, for GET /readyz (and closed again if the start fails). */
   const servers: Record<string, Server> = {};
   try {
     const { mkdirSync, statSync } = await import('node:fs');
     mkdirSync(config.dataDir, { recursive: true });
     lock = await acquireInstanceLock(config.dataDir);
-    db = openDatabase(config.dataDir);
+    db = openDatabase(config.dataDir, { externalCheckpoints: true });
     const applied = migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    // WAL checkpoints for this process and the IMAP workers, off every event loop.
+    checkpointer = startCheckpointer(db.name, log);
 
     const tls = serverTlsOptions(config);
     const relayTls = relayTlsOptions(config);
@@ -288,6 +292,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           while (batcher.queued > 0) await new Promise((resolve) => setTimeout(resolve, 5));
           await admin?.close();
           batcher.close();
+          await checkpointer?.stop();
           openDb.close();
           await heldLock.release();
           log.info('mssd stopped');
@@ -298,6 +303,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   } catch (err) {
     await imapWorkers?.stop(0);
     for (const server of Object.values(servers)) server.close();
+    await checkpointer?.stop();
     db?.close();
     await lock?.release();
     throw err;

@@ -272,7 +272,7 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
       toPrimary(message);
     });
 
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(config.dataDir, { externalCheckpoints: true }); // the main process's thread checkpoints
   const tls = serverTlsOptions(config); // the main process created the development certificates
   const batcher = new CommitBatcher(db);
 

@@ -75,16 +75,15 @@ export class CommitBatcher {
     // write while another process committed meanwhile fails at once with SQLITE_BUSY, whatever
     // busy_timeout says. Without waiting: see retryLater.
     try {
-      this.db.pragma('busy_timeout = 0');
-      if (this.flusher) this.db.pragma('synchronous = NORMAL');
+      // exec, not pragma(): no statement object to build for these two settings at every batch
+      this.db.exec(this.flusher ? 'PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL' : 'PRAGMA busy_timeout = 0');
       try {
         this.db.transaction(() => {
           started = true;
           for (const job of batch) results.push(job.work(this.db));
         }).immediate();
       } finally {
-        if (this.flusher) this.db.pragma('synchronous = FULL');
-        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}${this.flusher ? '; PRAGMA synchronous = FULL' : ''}`);
       }
     } catch (err) {
       if (!started && isBusy(err) && this.retryLater(batch)) return;

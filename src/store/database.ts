@@ -12,17 +12,26 @@ export const BUSY_TIMEOUT_MS = 5000;
 
 export const migrationsDir = path.join(projectRoot, 'migrations');
 
+export interface OpenOptions {
+  /**
+   * The daemon's checkpoint thread copies the WAL back (src/store/checkpointer.ts): this
+   * connection never runs a checkpoint inside one of its commits.
+   */
+  externalCheckpoints?: boolean;
+}
+
 /**
  * Opens `dataDir/mssd.sqlite` in WAL mode with synchronous=FULL: a commit is on disk before the
  * call returns, which is what lets SMTP answer 250 only for durable messages (R14).
  */
-export function openDatabase(dataDir: string): Db {
+export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(path.join(dataDir, 'mssd.sqlite'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  if (options.externalCheckpoints) db.pragma('wal_autocheckpoint = 0');
   return db;
 }
 

@@ -1,5 +1,7 @@
-// The full-text index of IMAP SEARCH (migrations 010, 012) and the SORT/THREAD keys of each
-// stored body (migration 012): one entry per stored body, removed with the body by a trigger.
+// The full-text index of IMAP SEARCH (migrations 010, 012, 017) and the SORT/THREAD keys of each
+// stored body (migration 012): one entry per stored body. Its keys and folded text are removed
+// with the body by a trigger; its FTS5 entry is listed in search_forget and removed by the
+// background indexer (migration 017: removing it inside the EXPUNGE cost milliseconds).
 // Indexed after the fact (migration 014): storing a body for a mailbox message only lists it in
 // search_pending, in the same transaction; the daemon's background indexer
 // (src/jobs/search-indexer.ts) indexes pending bodies in small batches shortly after. SEARCH asks
@@ -27,7 +29,7 @@ export interface IndexedText {
 
 const oneLine = (text: string): string => (text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]+/g, ' ') : text);
 
-/** The three columns of body_search_text for one message, folded. */
+/** The three columns of body_search_folded (and body_search_fts) for one message, folded. */
 export function searchDocument(raw: Buffer, structure: MimePart, fields?: readonly HeaderField[]): IndexedText {
   fields ??= parseHeaderBlock(raw, 0, findHeaderEnd(raw, 0).bodyStart);
   const subjects: string[] = [];
@@ -74,7 +76,8 @@ export function indexBody(db: Db, hash: string, raw: Buffer, structure: MimePart
     keys.references.join(' '),
   ) as { id: number };
   const doc = searchDocument(raw, structure, fields);
-  cachedStatement(db, 'INSERT INTO body_search_text (rowid, subject, headers, body) VALUES (?, ?, ?, ?)').run(id, doc.subject, doc.headers, doc.body);
+  cachedStatement(db, 'INSERT INTO body_search_folded (id, subject, headers, body) VALUES (?, ?, ?, ?)').run(id, doc.subject, doc.headers, doc.body);
+  cachedStatement(db, 'INSERT INTO body_search_fts (rowid, subject, headers, body) VALUES (?, ?, ?, ?)').run(id, doc.subject, doc.headers, doc.body);
 }
 
 /**
@@ -102,10 +105,11 @@ export function searchCandidates(db: Db, mailboxId: number, ftsQuery: string): S
     // Driven by the index (CROSS JOIN keeps that order): the matching bodies first, then the
     // messages of this mailbox that hold them (messages_body_hash index); then the (few) pending
     // bodies and their messages in this mailbox.
-    `SELECT m.uid FROM body_search_text f
+    // An entry whose body is gone (listed in search_forget) has no body_search row: no match.
+    `SELECT m.uid FROM body_search_fts f
      CROSS JOIN body_search s ON s.id = f.rowid
      CROSS JOIN messages m INDEXED BY messages_body_hash ON m.body_hash = s.hash
-     WHERE body_search_text MATCH ? AND m.mailbox_id = ?
+     WHERE body_search_fts MATCH ? AND m.mailbox_id = ?
      UNION ALL
      SELECT m.uid FROM search_pending p
      CROSS JOIN messages m INDEXED BY messages_body_hash ON m.body_hash = p.hash
@@ -126,9 +130,12 @@ export interface IndexerStep {
 
 /** Pending bodies looked at per run at most (the time budget usually stops it first). */
 const INDEX_BATCH = 32;
+/** Index entries of deleted bodies removed per run at most (the time budget applies too). */
+const FORGET_BATCH = 64;
 
 /**
- * Indexes pending bodies queued before `queuedBefore` (ms since the epoch; all by default),
+ * Removes the index entries of deleted bodies (search_forget), then
+ * indexes pending bodies queued before `queuedBefore` (ms since the epoch; all by default),
  * oldest first, in one write transaction, until `budgetMs` has passed
  * (at least one body, so a big one cannot stall the indexer), and removes them from
  * search_pending. Returns null at once, without waiting, when another connection holds the write
@@ -141,6 +148,15 @@ export function indexPendingBodies(db: Db, budgetMs: number, queuedBefore = Numb
   return commitUnflushed(
     db,
     () => {
+      // The entries of deleted bodies go first: their body_search ids may be handed out again
+      // to the bodies indexed below, whose new entries must not meet the old ones.
+      const forgotten = cachedStatement(db, 'SELECT id FROM search_forget ORDER BY id LIMIT ?').pluck().all(FORGET_BATCH) as number[];
+      for (const id of forgotten) {
+        cachedStatement(db, 'DELETE FROM body_search_fts WHERE rowid = ?').run(id);
+        cachedStatement(db, 'DELETE FROM search_forget WHERE id = ?').run(id);
+        if (clock() - started >= budgetMs) return { indexed: 0, more: true };
+      }
+      if (forgotten.length === FORGET_BATCH) return { indexed: 0, more: true };
       const hashes = cachedStatement(db, 'SELECT hash FROM search_pending WHERE queued_at < ? ORDER BY id LIMIT ?').pluck().all(queuedBefore, INDEX_BATCH) as string[];
       let indexed = 0;
       for (const hash of hashes) {
@@ -169,7 +185,7 @@ export function indexedTexts(db: Db, mailboxId: number, uids: readonly number[])
     db,
     `SELECT m.uid, f.subject, f.headers, f.body FROM messages m
      JOIN body_search s ON s.hash = m.body_hash
-     JOIN body_search_text f ON f.rowid = s.id
+     JOIN body_search_folded f ON f.id = s.id
      WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))`,
   )
     .raw(true)

@@ -99,7 +99,7 @@ t.test('a body stored before the index (or whose entry is lost) is pending like 
   appendToMailbox(db, inbox, message('Autre', 'Rien'));
   indexAll(db);
   // as migration 014 lists the bodies of an older store
-  db.exec('DELETE FROM body_search_text; DELETE FROM body_search; INSERT INTO search_pending (hash) SELECT DISTINCT body_hash FROM messages');
+  db.exec('DELETE FROM body_search_fts; DELETE FROM body_search_folded; DELETE FROM search_forget; DELETE FROM body_search; INSERT INTO search_pending (hash) SELECT DISTINCT body_hash FROM messages');
   t.same([...searchCandidates(db, inbox, '"glycemie"')].sort(), [1, 2], 'every pending message is a candidate meanwhile');
   const first = indexPendingBodies(db, 0)!;
   t.same(first, { indexed: 1, more: true }, 'a batch past its time budget stops after one body');
@@ -133,4 +133,31 @@ t.test('the indexer leaves a body queued after its cutoff for a later run (bodie
   appendToMailbox(db, inbox, message('Brouillon', 'Version 2'));
   t.same(indexPendingBodies(db, 1000, Date.now() + 1), { indexed: 1, more: false }, 'past the cutoff: indexed');
   t.equal(count(db, 'SELECT COUNT(*) AS n FROM body_search'), 1);
+});
+
+t.test('an expunge only lists the index entry; the indexer removes it before indexing new bodies (migration 017)', async (t) => {
+  const { db, jean } = freshWorld(t);
+  const inbox = mailboxId(db, jean, 'INBOX');
+  appendToMailbox(db, inbox, message('Bilan', 'Hyperglycémie à jeun'));
+  indexAll(db);
+  const entries = () => count(db, 'SELECT COUNT(*) AS n FROM body_search_fts_docsize');
+  t.equal(entries(), 1);
+  const oldId = count(db, 'SELECT id AS n FROM body_search');
+
+  db.exec('UPDATE messages SET flags = flags | 8');
+  t.same(expungeMessages(db, inbox, [1]), [1]);
+  t.equal(count(db, 'SELECT COUNT(*) AS n FROM body_search'), 0, 'sort keys gone with the body');
+  t.equal(count(db, 'SELECT COUNT(*) AS n FROM body_search_folded'), 0, 'folded text gone with the body');
+  t.equal(count(db, 'SELECT COUNT(*) AS n FROM search_forget'), 1, 'the index entry is listed for removal');
+  t.equal(entries(), 1, 'and still in the index: the expunge did not pay for its removal');
+  t.same([...searchCandidates(db, inbox, '"glycemie"')], [], 'an entry whose body is gone matches nothing');
+
+  // A new body may get the same body_search id: the old entry must be gone before it is indexed.
+  appendToMailbox(db, inbox, message('Planning', 'Garde du week-end'));
+  indexAll(db);
+  t.equal(count(db, 'SELECT id AS n FROM body_search'), oldId, 'SQLite handed the id out again');
+  t.equal(count(db, 'SELECT COUNT(*) AS n FROM search_forget'), 0, 'the listed entry was removed');
+  t.equal(entries(), 1, 'only the new body is in the index');
+  t.same([...searchCandidates(db, inbox, '"glycemie"')], [], 'the old body\'s words do not find the new message');
+  t.same([...searchCandidates(db, inbox, '"garde"')], [2]);
 });

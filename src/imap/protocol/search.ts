@@ -524,7 +524,7 @@ function ftsPhrase(column: string | null, needle: string): string | null {
 }
 
 /**
- * An FTS5 query (migration 010's body_search_text: columns subject, headers, body) that every
+ * An FTS5 query (migration 017's body_search_fts: columns subject, headers, body) that every
  * message matching `key` also matches, or null when the key cannot be narrowed that way (no
  * text key, a needle under three characters, NOT, an OR with a side that is not text). SEARCH
  * evaluates the key exactly on the candidates the query returns, so the query only has to be

@@ -44,6 +44,6 @@ t.test('indexed and direct answers agree', async (t) => {
   t.match(indexed.get('HEADER X-MSS-INS ""'), /^\* SEARCH 1\r\n/, 'an empty HEADER string: the field is there');
 
   // the same searches with every body waiting for the indexer: every message is read and decoded
-  w.db.exec('DELETE FROM body_search_text; DELETE FROM body_search; INSERT INTO search_pending (hash) SELECT DISTINCT body_hash FROM messages');
+  w.db.exec('DELETE FROM body_search_fts; DELETE FROM body_search_folded; DELETE FROM search_forget; DELETE FROM body_search; INSERT INTO search_pending (hash) SELECT DISTINCT body_hash FROM messages');
   for (const search of SEARCHES) t.equal(await s.run(`SEARCH ${search}`), indexed.get(search), search);
 });

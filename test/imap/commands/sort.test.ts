@@ -105,7 +105,7 @@ t.test('errors: BAD with a reason, NO [BADCHARSET]', async (t) => {
 
 t.test('messages stored before their index entry are sorted from their header', async (t) => {
   const { db, s } = setup(t);
-  db.exec('DELETE FROM body_search_text; DELETE FROM body_search; INSERT OR IGNORE INTO search_pending (hash) SELECT DISTINCT body_hash FROM messages');
+  db.exec('DELETE FROM body_search_fts; DELETE FROM body_search_folded; DELETE FROM search_forget; DELETE FROM body_search; INSERT OR IGNORE INTO search_pending (hash) SELECT DISTINCT body_hash FROM messages');
   t.equal(await first(s, 'SORT (SUBJECT) UTF-8 ALL'), '* SORT 5 1 3 4 2');
   t.equal(await first(s, 'SORT (DATE) UTF-8 ALL'), '* SORT 5 3 2 4 1');
 });
