@@ -3,57 +3,16 @@
 // kept per process in bounded caches so a repeated FETCH neither reads nor parses the stored
 // JSON, nor re-encodes it (RFC 3501 §7.4.2).
 //
-// Never stale, by construction:
-// - ENVELOPE and the MIME structure (parsed, with its BODY / BODYSTRUCTURE texts) are kept by the
-//   message's IMAP identity: mailbox, UIDVALIDITY and UID, which RFC 3501 §2.3.1.1 binds to one
-//   message for good (a UID is never reused while UIDVALIDITY holds; this store gives a renamed or
-//   recreated mailbox a new UIDVALIDITY), plus its body hash; a message's ENVELOPE and structure
-//   are written once, when it is stored, and never changed.
-// - Header octets are kept by body hash and length: the body store is content-addressed (the
-//   hash names the octets), so the same key always stands for the same octets.
-// Each cache holds at most a budget of characters (or octets); past it the oldest entries go.
+// Never stale, by construction: everything is kept by the message's IMAP identity, mailbox and
+// UID, which RFC 3501 §2.3.1.1 binds to one message for good while UIDVALIDITY holds (this store
+// gives a recreated mailbox, or one renamed over a retired name, a new UIDVALIDITY); each entry
+// also records the UIDVALIDITY and the body hash it was made for and is used only when both
+// match. A message's ENVELOPE, structure and octets are written once, when it is stored, and
+// never changed; header octets are named by the body hash (the body store is content-addressed).
+// The cache holds at most a budget of characters and octets; past it the oldest entries go.
 import type { Envelope, MimePart } from '../mime';
 import type { BodySectionItem } from './protocol/fetch-items';
 import { bodyStructure, envelope } from './protocol/encode';
-
-/** A map that forgets its oldest entries once the sizes of what it holds pass `budget`. */
-export class BoundedCache<V> {
-  private readonly entries = new Map<string, { value: V; size: number }>();
-  private used = 0;
-
-  constructor(private readonly budget: number) {}
-
-  get(key: string): V | undefined {
-    return this.entries.get(key)?.value;
-  }
-
-  /** Keeps `value`, counted as `size` (plus its key's length); an entry bigger than the budget is not kept. */
-  set(key: string, value: V, size: number): void {
-    const cost = size + key.length;
-    if (cost > this.budget) return;
-    const old = this.entries.get(key);
-    if (old) {
-      this.used -= old.size;
-      this.entries.delete(key);
-    }
-    while (this.used + cost > this.budget) {
-      const oldest = this.entries.entries().next().value as [string, { size: number }];
-      this.used -= oldest[1].size;
-      this.entries.delete(oldest[0]);
-    }
-    this.entries.set(key, { value, size: cost });
-    this.used += cost;
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  clear(): void {
-    this.entries.clear();
-    this.used = 0;
-  }
-}
 
 /** A stored MIME structure, parsed, with its BODY and BODYSTRUCTURE texts once rendered. */
 export interface StructureEntry {
@@ -64,73 +23,132 @@ export interface StructureEntry {
 
 /** What is kept of one message: each member filled the first time a FETCH needs it. */
 export interface Rendered {
+  readonly uidValidity: number;
+  readonly bodyHash: string;
   /** ENVELOPE text (RFC 3501 §7.4.2). */
   envelope: string | null;
   structure: StructureEntry | null;
+  /** The header block, octets [0, structure.bodyStart) of the body. */
+  header: Buffer | null;
+  /** Answers of top-level header sections (HEADER, HEADER.FIELDS[.NOT]), by sectionSpec(). */
+  sections: Map<string, Buffer> | null;
+  /** Characters and octets counted against the budget. */
+  cost: number;
 }
 
-/** About 16 M characters of renderings (a few thousand messages). */
-const messages = new BoundedCache<Rendered>(16 << 20);
-/** About 8 MB of header octets. */
-const headers = new BoundedCache<Buffer>(8 << 20);
+/** Per-mailbox maps of entries by UID, forgetting the oldest entries past a budget. */
+export class RenderingCache {
+  private readonly byMailbox = new Map<number, Map<number, Rendered>>();
+  /** Entries in the order they were made, for eviction; stale records are skipped. */
+  private order: Array<{ mailboxId: number; uid: number; entry: Rendered }> = [];
+  private head = 0;
+  private used = 0;
 
-/** The cache key of a message: its IMAP identity (mailbox, UIDVALIDITY, UID) and body hash. */
-export function messageKey(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): string {
-  return `${mailboxId}/${uidValidity}/${uid}/${bodyHash}`;
+  constructor(private readonly budget: number) {}
+
+  /** The entry of a message, made empty when none is kept or the kept one is for another UIDVALIDITY or body. */
+  entryFor(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): Rendered {
+    let uids = this.byMailbox.get(mailboxId);
+    const kept = uids?.get(uid);
+    if (kept && kept.uidValidity === uidValidity && kept.bodyHash === bodyHash) return kept;
+    if (kept) this.used -= kept.cost;
+    const entry: Rendered = { uidValidity, bodyHash, envelope: null, structure: null, header: null, sections: null, cost: 0 };
+    if (!uids) {
+      uids = new Map();
+      this.byMailbox.set(mailboxId, uids);
+    }
+    uids.set(uid, entry);
+    this.order.push({ mailboxId, uid, entry });
+    return entry;
+  }
+
+  /** Counts `size` more for `entry`, then forgets the oldest entries while over budget. */
+  charge(entry: Rendered, size: number): void {
+    entry.cost += size;
+    this.used += size;
+    while (this.used > this.budget && this.head < this.order.length) {
+      const { mailboxId, uid, entry: oldest } = this.order[this.head++];
+      const uids = this.byMailbox.get(mailboxId);
+      if (uids?.get(uid) !== oldest) continue; // replaced meanwhile
+      uids.delete(uid);
+      if (uids.size === 0) this.byMailbox.delete(mailboxId);
+      this.used -= oldest.cost;
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Messages kept. */
+  get size(): number {
+    let count = 0;
+    for (const uids of this.byMailbox.values()) count += uids.size;
+    return count;
+  }
+
+  clear(): void {
+    this.byMailbox.clear();
+    this.order = [];
+    this.head = 0;
+    this.used = 0;
+  }
 }
 
-/** What is kept of the message `key` (messageKey()), or undefined. */
-export function renderedOf(key: string): Rendered | undefined {
-  return messages.get(key);
+/** About 32 M characters and octets of renderings and headers (a few thousand messages). */
+const cache = new RenderingCache(32 << 20);
+
+/** The entry of a message (RenderingCache.entryFor). */
+export function renderingOf(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): Rendered {
+  return cache.entryFor(mailboxId, uidValidity, uid, bodyHash);
 }
 
-/**
- * Fills what `rendered` lacks (and `wanted` asks for) from the message's stored JSON, and keeps
- * it under `key`. The budget counts each JSON three times (parsed object and texts).
- */
-export function fillRendered(
-  key: string,
-  rendered: Rendered | undefined,
-  wanted: { envelope: boolean; structure: boolean },
-  stored: { envelopeJson: string; structureJson: string },
-): Rendered {
-  const entry = rendered ?? { envelope: null, structure: null };
-  if (wanted.envelope && entry.envelope === null) entry.envelope = envelope(JSON.parse(stored.envelopeJson) as Envelope);
+/** Fills what `entry` lacks (and `wanted` asks for) from the message's stored JSON. */
+export function fillRendered(entry: Rendered, wanted: { envelope: boolean; structure: boolean }, stored: { envelopeJson: string; structureJson: string }): void {
+  if (wanted.envelope && entry.envelope === null) {
+    entry.envelope = envelope(JSON.parse(stored.envelopeJson) as Envelope);
+    cache.charge(entry, stored.envelopeJson.length + entry.envelope.length);
+  }
   if (wanted.structure && entry.structure === null) {
     entry.structure = { part: JSON.parse(stored.structureJson) as MimePart, body: null, bodyStructure: null };
+    cache.charge(entry, stored.structureJson.length);
   }
-  if (!rendered) messages.set(key, entry, 3 * (stored.envelopeJson.length + stored.structureJson.length));
-  return entry;
 }
 
-/** BODY (`extensible` false) or BODYSTRUCTURE (true) text of a structure entry. */
-export function bodyStructureText(entry: StructureEntry, extensible: boolean): string {
-  if (extensible) return (entry.bodyStructure ??= bodyStructure(entry.part, true));
-  return (entry.body ??= bodyStructure(entry.part, false));
+/** BODY (`extensible` false) or BODYSTRUCTURE (true) text of a message's structure. */
+export function bodyStructureText(entry: Rendered, extensible: boolean): string {
+  const structure = entry.structure as StructureEntry;
+  if (extensible) {
+    if (structure.bodyStructure === null) {
+      structure.bodyStructure = bodyStructure(structure.part, true);
+      cache.charge(entry, structure.bodyStructure.length);
+    }
+    return structure.bodyStructure;
+  }
+  if (structure.body === null) {
+    structure.body = bodyStructure(structure.part, false);
+    cache.charge(entry, structure.body.length);
+  }
+  return structure.body;
 }
 
 /**
- * The first `length` octets of the body named `bodyHash` (a message's header block): from the
- * cache, or read by `read` (which must return exactly those octets, or undefined if the body is
- * gone) and kept.
+ * The header block of a message (its structure must be filled): kept, or read by `read` (which
+ * must return exactly octets [0, bodyStart) of the body, or undefined if the body is gone).
  */
-export function headerOctets(bodyHash: string, length: number, read: () => Buffer | undefined): Buffer | undefined {
-  const key = `${bodyHash}:${length}`;
-  let octets = headers.get(key);
-  if (octets === undefined) {
-    octets = read();
+export function headerOctets(entry: Rendered, read: (length: number) => Buffer | undefined): Buffer | undefined {
+  if (entry.header === null) {
+    const octets = read((entry.structure as StructureEntry).part.bodyStart);
     if (octets === undefined) return undefined;
-    headers.set(key, octets, octets.length);
+    entry.header = octets;
+    cache.charge(entry, octets.length);
   }
-  return octets;
+  return entry.header;
 }
 
-/** About 4 MB of header sections (BODY[HEADER.FIELDS (...)] answers). */
-const headerSections = new BoundedCache<Buffer>(4 << 20);
-
-/** How a top-level header section is named in headerSectionKey(): its text, field names and partial range. */
+/** How a top-level header section is named among a message's kept answers: text, field names, partial range. */
 const sectionSpecs = new WeakMap<BodySectionItem, string>();
-function sectionSpec(item: BodySectionItem): string {
+export function sectionSpec(item: BodySectionItem): string {
   let spec = sectionSpecs.get(item);
   if (spec === undefined) {
     const { text, fields } = item.section;
@@ -140,28 +158,19 @@ function sectionSpec(item: BodySectionItem): string {
   return spec;
 }
 
-/**
- * The cache key of a section of a message's top-level header (HEADER, HEADER.FIELDS[.NOT]):
- * the answer is a pure function of the header octets (named by body hash and length) and of
- * the section spec.
- */
-export function headerSectionKey(bodyHash: string, headerLength: number, item: BodySectionItem): string {
-  return `${bodyHash}:${headerLength}:${sectionSpec(item)}`;
+/** A kept answer of a top-level header section, or undefined. */
+export function keptHeaderSection(entry: Rendered, item: BodySectionItem): Buffer | undefined {
+  return entry.sections?.get(sectionSpec(item));
 }
 
-/** A kept header section answer, or undefined. */
-export function keptHeaderSection(key: string): Buffer | undefined {
-  return headerSections.get(key);
+/** Keeps the answer of a top-level header section (a copy: it holds no larger buffer alive). */
+export function keepHeaderSection(entry: Rendered, item: BodySectionItem, octets: Buffer): void {
+  const spec = sectionSpec(item);
+  (entry.sections ??= new Map()).set(spec, Buffer.from(octets));
+  cache.charge(entry, spec.length + octets.length);
 }
 
-/** Keeps a header section answer (a copy, so it holds no larger buffer alive). */
-export function keepHeaderSection(key: string, octets: Buffer): void {
-  headerSections.set(key, Buffer.from(octets), octets.length);
-}
-
-/** Empties every cache (tests compare cached and fresh renderings). */
+/** Forgets everything (tests compare kept and fresh renderings). */
 export function clearFetchCaches(): void {
-  messages.clear();
-  headers.clear();
-  headerSections.clear();
+  cache.clear();
 }

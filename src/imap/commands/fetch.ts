@@ -21,18 +21,7 @@ import { setFlags } from '../../store/flags';
 import { commitWrite } from '../store-writes';
 import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
 import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
-import {
-  bodyStructureText,
-  fillRendered,
-  headerOctets,
-  headerSectionKey,
-  keepHeaderSection,
-  keptHeaderSection,
-  messageKey,
-  renderedOf,
-  type Rendered,
-  type StructureEntry,
-} from '../fetch-cache';
+import { bodyStructureText, fillRendered, headerOctets, keepHeaderSection, keptHeaderSection, renderingOf, type Rendered } from '../fetch-cache';
 import { internalDate, string } from '../protocol/encode';
 import { parseFetchArguments, type BodySectionItem, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
@@ -136,10 +125,14 @@ function headerOnly(items: readonly FetchItem[]): boolean {
 
 const EMPTY = Buffer.alloc(0);
 
-/** A BODY[section] answer; a top-level header section's is kept for the next FETCH of the same octets. */
-function sectionAnswer(item: BodySectionItem, content: Buffer, structure: MimePart, onlyHeader: boolean, row: MessageKey): Buffer {
-  const answer = fetchSection(content, structure, item);
-  if (onlyHeader) keepHeaderSection(headerSectionKey(row.bodyHash, structure.bodyStart, item), answer);
+/** A BODY[section] answer; in a header-only FETCH, kept for the next FETCH of the message. */
+function sectionAnswer(item: BodySectionItem, content: Buffer, structure: MimePart, onlyHeader: boolean, rendered: Rendered): Buffer {
+  if (!onlyHeader) return fetchSection(content, structure, item);
+  let answer = keptHeaderSection(rendered, item);
+  if (!answer) {
+    answer = fetchSection(content, structure, item);
+    keepHeaderSection(rendered, item, answer);
+  }
   return answer;
 }
 
@@ -160,7 +153,7 @@ async function fetchFromStore(
   const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
   const onlyHeader = needsContent && headerOnly(request.items);
   const needsEnvelope = request.items.some((item) => item.type === 'ENVELOPE');
-  const sectionCount = request.items.filter((item) => item.type === 'section').length;
+  const hasBinary = request.items.some((item) => item.type === 'binary');
   const wanted = { envelope: needsEnvelope, structure: needsStructure };
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
@@ -189,15 +182,19 @@ async function fetchFromStore(
       // is read only for the messages it does not hold yet
       const misses: number[] = [];
       for (const row of rows.values()) {
-        const kept = renderedOf(messageKey(selected.mailboxId, selected.uidValidity, row.uid, row.bodyHash));
-        if (kept && (!needsEnvelope || kept.envelope !== null) && (!needsStructure || kept.structure !== null)) renderings.set(row.uid, kept);
-        else misses.push(row.uid);
+        const rendered = renderingOf(selected.mailboxId, selected.uidValidity, row.uid, row.bodyHash);
+        renderings.set(row.uid, rendered);
+        if ((needsEnvelope && rendered.envelope === null) || (needsStructure && rendered.structure === null)) misses.push(row.uid);
       }
       if (misses.length > 0) {
+        const filled = new Set<number>();
         for (const stored of fetchMessages(session.db, selected.mailboxId, misses)) {
-          const key = messageKey(selected.mailboxId, selected.uidValidity, stored.uid, stored.bodyHash);
-          renderings.set(stored.uid, fillRendered(key, renderedOf(key), wanted, stored));
+          const rendered = renderings.get(stored.uid);
+          if (!rendered || rendered.bodyHash !== stored.bodyHash) continue; // replaced meanwhile: treated as gone
+          fillRendered(rendered, wanted, stored);
+          filled.add(stored.uid);
         }
+        for (const uid of misses) if (!filled.has(uid)) renderings.delete(uid); // expunged meanwhile
       }
     }
 
@@ -209,23 +206,18 @@ async function fetchFromStore(
         outcome.missing = true;
         continue;
       }
-      const entry: StructureEntry | null = needsStructure && rendered ? rendered.structure : null;
-      const structure = entry ? entry.part : null;
+      const structure = needsStructure && rendered?.structure ? rendered.structure.part : null;
       let content: Buffer | undefined;
-      // header-only FETCHes: the answers kept from an earlier FETCH of the same header octets
-      const keptSections = new Map<FetchItem, Buffer>();
       if (needsContent && row) {
         const hash = row.bodyHash;
-        const headerEnd = (structure as MimePart).bodyStart;
-        if (onlyHeader) {
-          for (const item of request.items) {
-            const kept = item.type === 'section' ? keptHeaderSection(headerSectionKey(hash, headerEnd, item)) : undefined;
-            if (kept) keptSections.set(item, kept);
-          }
+        if (!onlyHeader) {
+          content = readBody(session.db, hash);
+        } else if (request.items.every((item) => item.type !== 'section' || keptHeaderSection(rendered as Rendered, item))) {
+          content = EMPTY; // every answer is kept: the octets are not needed
+        } else {
+          // the header block alone (the structure says where it ends), kept for the next FETCH
+          content = headerOctets(rendered as Rendered, (length) => readBodyPrefix(session.db, hash, length));
         }
-        if (!onlyHeader) content = readBody(session.db, hash);
-        else if (keptSections.size < sectionCount) content = headerOctets(hash, headerEnd, () => readBodyPrefix(session.db, hash, headerEnd));
-        else content = EMPTY; // every answer is kept: the octets are not needed
       }
       if (needsContent && !content) {
         outcome.missing = true;
@@ -233,13 +225,15 @@ async function fetchFromStore(
       }
       // BINARY answers first: a part that cannot be decoded leaves the whole message out
       const binaries = new Map<FetchItem, BinaryAnswer>();
-      for (const item of request.items) {
-        if (item.type === 'binary') binaries.set(item, fetchBinary(content as Buffer, structure as MimePart, item));
-      }
-      const undecodable = [...binaries.values()].find((answer) => answer.kind === 'unknown-cte');
-      if (undecodable?.kind === 'unknown-cte') {
-        outcome.unknownCte = undecodable.encoding;
-        continue;
+      if (hasBinary) {
+        for (const item of request.items) {
+          if (item.type === 'binary') binaries.set(item, fetchBinary(content as Buffer, structure as MimePart, item));
+        }
+        const undecodable = [...binaries.values()].find((answer) => answer.kind === 'unknown-cte');
+        if (undecodable?.kind === 'unknown-cte') {
+          outcome.unknownCte = undecodable.encoding;
+          continue;
+        }
       }
       out.write(`* ${index + 1} FETCH (`);
       let first = true;
@@ -266,17 +260,17 @@ async function fetchFromStore(
             text(`ENVELOPE ${(rendered as Rendered).envelope as string}`);
             break;
           case 'BODY':
-            text(`BODY ${bodyStructureText(entry as StructureEntry, false)}`);
+            text(`BODY ${bodyStructureText(rendered as Rendered, false)}`);
             break;
           case 'BODYSTRUCTURE':
-            text(`BODYSTRUCTURE ${bodyStructureText(entry as StructureEntry, true)}`);
+            text(`BODYSTRUCTURE ${bodyStructureText(rendered as Rendered, true)}`);
             break;
           case 'PREVIEW': // RFC 8970 section 3: UTF-8 text, a literal when not plain ASCII
             text(`PREVIEW ${string(messagePreview(content as Buffer, structure as MimePart))}`);
             break;
           case 'section':
             text(`${item.responseName} `);
-            out.literal(keptSections.get(item) ?? sectionAnswer(item, content as Buffer, structure as MimePart, onlyHeader, row as MessageKey));
+            out.literal(sectionAnswer(item, content as Buffer, structure as MimePart, onlyHeader, rendered as Rendered));
             break;
           case 'binary': {
             const answer = binaries.get(item) as BinaryAnswer;
