@@ -95,8 +95,8 @@ export class RenderingCache {
   }
 }
 
-/** About 32 M characters and octets of renderings and headers (a few thousand messages). */
-const cache = new RenderingCache(32 << 20);
+/** About 16 M characters and octets of renderings and headers (a few thousand messages per process). */
+const cache = new RenderingCache(16 << 20);
 
 /** The entry of a message (RenderingCache.entryFor). */
 export function renderingOf(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): Rendered {
