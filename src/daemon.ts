@@ -12,6 +12,7 @@ import { loadAllowlist } from './jobs/allowlist';
 import type { AllowlistReload } from './jobs/services';
 import { createScheduler } from './jobs/registry';
 import { startSearchIndexer } from './jobs/search-indexer';
+import { forkSearchIndexer, isSearchIndexerProcess, serveSearchIndexer } from './jobs/search-indexer-process';
 import type { Scheduler } from './jobs/scheduler';
 import { createImapServers, type ImapServers } from './imap/server';
 import { imapWorkerCount, isImapWorker, serveImapWorker, startImapWorkers, type ImapWorkerPool } from './imap/workers';
@@ -86,6 +87,8 @@ function closeSmtp(server: SMTPServer): Promise<void> {
 export interface DaemonOptions {
   /** IMAP worker processes to fork (src/imap/workers.ts); 0 = IMAP in this process. */
   imapWorkers?: number;
+  /** Run the search indexer in a process of its own at the lowest priority (src/jobs/search-indexer-process.ts). */
+  searchIndexerProcess?: boolean;
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.log.level), options: DaemonOptions = {}): Promise<Daemon> {
@@ -246,7 +249,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     scheduler.start();
     // Runs the daemon owes from while it was stopped (the purge above all).
     scheduler.catchUp(lastJobSuccesses(db), storeCreatedAt(db));
-    const searchIndexer = startSearchIndexer(db, log); // SEARCH index, after the fact (migration 014); main process only
+    // SEARCH index, after the fact (migration 014): one indexer for the whole daemon
+    const searchIndexer = options.searchIndexerProcess ? forkSearchIndexer(log) : startSearchIndexer(db, log);
     log.info({ listening, dataDir: config.dataDir, pid: process.pid }, 'mssd ready');
     const readyDb = db;
     const systemd = notifySystemdReady(log, () => storeWriteProblem(readyDb, config.dataDir) === undefined);
@@ -273,7 +277,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           stoppingNow = true;
           systemd.stop();
           externalChanges.stop();
-          searchIndexer.stop();
+          await searchIndexer.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the
@@ -315,7 +319,8 @@ export async function serve(configFile?: string): Promise<void> {
   const config = loadConfig(configFile ?? configFileFromEnv());
   const log = createLogger(config.log.level);
   if (isImapWorker()) return serveImapWorker(config, log.child({ imapWorker: process.pid }));
-  const daemon = await startDaemon(config, log, { imapWorkers: imapWorkerCount(config) });
+  if (isSearchIndexerProcess()) return serveSearchIndexer(config, log.child({ searchIndexer: process.pid }));
+  const daemon = await startDaemon(config, log, { imapWorkers: imapWorkerCount(config), searchIndexerProcess: true });
   // SIGHUP refreshes the allowlist now (download when configured, then reload), as its schedule does.
   process.on('SIGHUP', () => void daemon.scheduler.trigger('allowlist', 'sighup'));
   await new Promise<void>((resolve) => {

@@ -44,11 +44,32 @@ export function imapWorkerCount(config: Config): number {
 
 type MetricName = 'imapConnection' | 'imapCommand' | 'connectionRefused';
 
+/** A MailboxChanges event: its name and arguments. */
+type ChangeEvent = [string, unknown[]];
+
+/**
+ * Collects change events and hands them over once per turn of the event loop: one IPC message
+ * for all the changes a turn's group commit made, instead of one per change.
+ */
+function perTurn(deliver: (list: ChangeEvent[]) => void): (event: ChangeEvent) => void {
+  let list: ChangeEvent[] = [];
+  return (event) => {
+    if (list.length === 0) {
+      setImmediate(() => {
+        const due = list;
+        list = [];
+        deliver(due);
+      });
+    }
+    list.push(event);
+  };
+}
+
 /** Worker -> main process. */
 type WorkerMessage =
   | { t: 'ready'; listening: Record<string, string> }
   | { t: 'failed'; message: string }
-  | { t: 'event'; name: string; args: unknown[] }
+  | { t: 'events'; list: ChangeEvent[] }
   | { t: 'auth'; id: number; kind: 'password' | 'token'; args: [string | null, string, string] }
   | { t: 'admit'; id: number; address: string }
   | { t: 'leave'; address: string }
@@ -57,7 +78,7 @@ type WorkerMessage =
 
 /** Main process -> worker. */
 type PrimaryMessage =
-  | { t: 'event'; name: string; args: unknown[] }
+  | { t: 'events'; list: ChangeEvent[] }
   | { t: 'auth'; id: number; result?: AuthResult; slot?: boolean; error?: string }
   | { t: 'admit'; id: number; ok: boolean }
   | { t: 'recheck'; accountId?: number }
@@ -109,10 +130,21 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
   };
 
   // Every change committed here (SMTP delivery, portal, jobs) or re-emitted from a worker reaches
-  // the other workers' sessions.
+  // the other workers' sessions, a batch per worker and turn.
+  const eventsFor = new Map<Worker, (event: ChangeEvent) => void>();
   const emit = changes.emit.bind(changes);
   changes.emit = (name: string | symbol, ...args: unknown[]) => {
-    if (typeof name === 'string') broadcast({ t: 'event', name, args }, origin);
+    if (typeof name === 'string') {
+      for (const worker of counts.keys()) {
+        if (worker === origin) continue;
+        let queue = eventsFor.get(worker);
+        if (!queue) {
+          queue = perTurn((list) => send(worker, { t: 'events', list }));
+          eventsFor.set(worker, queue);
+        }
+        queue([name, args]);
+      }
+    }
     return emit(name, ...args);
   };
   const recheck = authenticator.recheckSessions.bind(authenticator);
@@ -127,10 +159,10 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
     const mine = counts.get(worker);
     if (!mine) return;
     switch (message.t) {
-      case 'event':
+      case 'events':
         origin = worker;
         try {
-          changes.emit(message.name, ...message.args);
+          for (const [name, args] of message.list) changes.emit(name, ...args);
         } finally {
           origin = null;
         }
@@ -184,6 +216,7 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
   };
 
   const giveBack = (worker: Worker) => {
+    eventsFor.delete(worker);
     const mine = counts.get(worker);
     if (!mine) return;
     for (const [address, n] of mine.addresses) for (let i = 0; i < n; i++) perAddress.release(address);
@@ -279,8 +312,9 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
   // Changes committed here are announced locally and, through the main process, everywhere else.
   const changes = new MailboxChanges();
   const emitLocally = changes.emit.bind(changes);
+  const toOthers = perTurn((list) => toPrimary({ t: 'events', list }));
   changes.emit = (name: string | symbol, ...args: unknown[]) => {
-    if (typeof name === 'string') toPrimary({ t: 'event', name, args });
+    if (typeof name === 'string') toOthers([name, args]);
     return emitLocally(name, ...args);
   };
 
@@ -384,8 +418,8 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
   };
   process.on('message', (message: PrimaryMessage) => {
     switch (message.t) {
-      case 'event':
-        emitLocally(message.name, ...message.args);
+      case 'events':
+        for (const [name, args] of message.list) emitLocally(name, ...args);
         return;
       case 'recheck':
         authenticator.recheckSessions(message.accountId);
