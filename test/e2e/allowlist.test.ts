@@ -87,7 +87,8 @@ t.test('allowlist refresh on SIGHUP: refused lists keep the old one working, a g
     t.equal(run.outcome, 'failed');
     t.match(run.error, /SHA-256 is [0-9a-f]{64} but .* expects/);
     t.match(run.counts, { trigger: 'sighup' });
-    t.ok(daemon.logs().some((l) => l.msg === 'trust space reload refused; the previous list stays in force'));
+    // the job's row can be visible before its log line has come through the daemon's stdout
+    await waitUntil('the refusal log line', () => daemon.logs().some((l) => l.msg === 'trust space reload refused; the previous list stays in force'));
     t.match(await send(env, listed, alice.mssante), /^250 /);
     t.match(await send(env, newcomer, alice.mssante), /^550 5\.7\.1 /);
   });
