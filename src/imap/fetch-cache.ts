@@ -36,6 +36,9 @@ export interface Rendered {
   cost: number;
 }
 
+/** What an entry costs before anything is kept in it (the maps, the record, the object itself). */
+export const ENTRY_OVERHEAD = 256;
+
 /** Per-mailbox maps of entries by UID, forgetting the oldest entries past a budget. */
 export class RenderingCache {
   private readonly byMailbox = new Map<number, Map<number, Rendered>>();
@@ -59,6 +62,7 @@ export class RenderingCache {
     }
     uids.set(uid, entry);
     this.order.push({ mailboxId, uid, entry });
+    this.charge(entry, ENTRY_OVERHEAD);
     return entry;
   }
 
