@@ -319,6 +319,62 @@ export function fetchMessages(db: Db, mailboxId: number, uids: readonly number[]
   }));
 }
 
+/** What every FETCH of stored data needs of a message, without its ENVELOPE and structure JSON. */
+export interface MessageKey {
+  uid: number;
+  /** Milliseconds since the epoch (INTERNALDATE). */
+  internalDate: number;
+  /** RFC822.SIZE. */
+  size: number;
+  /** For readBody (messages.ts). */
+  bodyHash: string;
+}
+
+/**
+ * UID, INTERNALDATE, RFC822.SIZE and body hash of the messages with these UIDs, in UID order:
+ * read from the index messages_sort_keys alone (it covers them), never from the rows. UIDs that
+ * lie close together (a FETCH 1:50) are read as one UID range, without a JSON list to build and
+ * walk; the messages of the range not asked for are left out.
+ */
+export function fetchMessageKeys(db: Db, mailboxId: number, uids: readonly number[]): MessageKey[] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const uid of uids) {
+    if (uid < low) low = uid;
+    if (uid > high) high = uid;
+  }
+  if (uids.length === 0) return [];
+  const span = high - low + 1;
+  let rows: Array<[number, number, number, string]>;
+  if (Number.isInteger(low) && Number.isInteger(high) && span <= 2 * uids.length + 16) {
+    rows = cachedStatement(
+      db,
+      `SELECT uid, internal_date, size, body_hash FROM messages
+       WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+    )
+      .raw(true)
+      .all(mailboxId, low, high) as Array<[number, number, number, string]>;
+    if (span !== uids.length) {
+      const asked = new Set(uids);
+      rows = rows.filter((row) => asked.has(row[0]));
+    }
+  } else {
+    rows = cachedStatement(
+      db,
+      `SELECT uid, internal_date, size, body_hash FROM messages
+       WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+    )
+      .raw(true)
+      .all(mailboxId, uidList(uids)) as Array<[number, number, number, string]>;
+  }
+  const keys: MessageKey[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    keys[i] = { uid: row[0], internalDate: row[1], size: row[2], bodyHash: row[3] };
+  }
+  return keys;
+}
+
 // ---------------------------------------------------------------------------------------------
 // STORE (RFC 3501 section 6.4.6, RFC 7162 section 3.2)
 

@@ -45,6 +45,15 @@ export function readBody(db: Db, hash: string): Buffer | undefined {
   return row?.content;
 }
 
+/**
+ * The first `length` octets of a stored body (a message's header block, FETCH BODY[HEADER...]):
+ * SQLite cuts them, so the rest of the body is never copied into the process.
+ */
+export function readBodyPrefix(db: Db, hash: string, length: number): Buffer | undefined {
+  const row = cachedStatement(db, 'SELECT substr(content, 1, ?) AS prefix FROM bodies WHERE hash = ?').get(length, hash) as { prefix: Buffer } | undefined;
+  return row?.prefix;
+}
+
 export interface NewMessage {
   mailboxId: number;
   bodyHash: string;

@@ -7,6 +7,7 @@ import {
   copyMessages,
   expungedSince,
   expungeMessages,
+  fetchMessageKeys,
   fetchMessages,
   flagNames,
   messageIndex,
@@ -353,4 +354,35 @@ t.test('messageIndex of a 100 000-message mailbox', async (t) => {
   t.same(index.keywords[1000], ['$Label1', 'Travail']);
   t.match(mailboxStatus(db, inbox), { messages: total, unseen: total / 2 });
   t.equal(fetchMessages(db, inbox, Array.from(index.uids.subarray(0, 5000))).length, 5000, 'FETCH of many UIDs at once');
+});
+
+t.test('fetchMessageKeys: the messages asked for, whether their UIDs are close together or far apart', async (t) => {
+  const { db, jean } = freshWorld(t);
+  const inbox = mailboxId(db, jean, 'INBOX');
+  const other = mailboxId(db, jean, 'Envoyés');
+  for (let i = 1; i <= 40; i++) appendToMailbox(db, inbox, rawMessage(`Message ${i}`), [], Date.UTC(2026, 0, 1) + i * 1000);
+  appendToMailbox(db, other, rawMessage('Ailleurs'), [], Date.UTC(2026, 0, 2));
+  expungeMessages(db, inbox, [5]);
+  const full = new Map(fetchMessages(db, inbox, Array.from({ length: 40 }, (_, i) => i + 1)).map((row) => [row.uid, row]));
+  const expected = (uids: number[]) =>
+    [...new Set(uids)]
+      .filter((uid) => full.has(uid))
+      .sort((a, b) => a - b)
+      .map((uid) => {
+        const row = full.get(uid)!;
+        return { uid, internalDate: row.internalDate, size: row.size, bodyHash: row.bodyHash };
+      });
+  const cases: Array<[string, number[]]> = [
+    ['a contiguous range', Array.from({ length: 20 }, (_, i) => i + 1)],
+    ['a range with an expunged UID in it', [3, 4, 5, 6, 7]],
+    ['close UIDs with gaps not asked for', [2, 4, 6, 8, 10, 12]],
+    ['out of order', [9, 7, 8, 1]],
+    ['far apart (the JSON list)', [1, 40]],
+    ['a UID past the last', [39, 40, 41, 42]],
+    ['one', [17]],
+    ['none', []],
+  ];
+  for (const [name, uids] of cases) t.same(fetchMessageKeys(db, inbox, uids), expected(uids), name);
+  t.same(fetchMessageKeys(db, inbox, [1]).map((row) => row.uid), [1], 'UID 1 of another mailbox is not taken');
+  t.same(fetchMessageKeys(db, other, [1, 2, 3]).map((row) => row.bodyHash), [fetchMessages(db, other, [1])[0].bodyHash]);
 });

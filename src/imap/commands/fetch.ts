@@ -17,13 +17,13 @@
 //   still answered; for anything else the message is left out and the command ends in
 //   NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
 import { messagePreview, type MimePart } from '../../mime';
-import type { Envelope } from '../../mime';
 import { setFlags } from '../../store/flags';
 import { commitWrite } from '../store-writes';
-import { fetchMessages, flagNames, type FetchedMessage } from '../../store/imap-messages';
-import { FLAG_BITS, readBody } from '../../store/messages';
-import { bodyStructure, envelope, internalDate, string } from '../protocol/encode';
-import { parseFetchArguments, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
+import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
+import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
+import { bodyStructureText, fillRendered, headerOctets, keepHeaderSection, keptHeaderSection, renderingOf, type Rendered } from '../fetch-cache';
+import { internalDate, string } from '../protocol/encode';
+import { parseFetchArguments, type BodySectionItem, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
 import { fetchBinary, fetchSection, type BinaryAnswer } from '../protocol/sections';
 import { vanishedEarlierLine, vanishedSince } from '../qresync';
@@ -110,6 +110,32 @@ async function markSeen(session: ImapSession, selected: SelectedMailbox, indexes
   return new Set(result.changed.map((state) => state.uid));
 }
 
+/**
+ * Whether every item that needs the message's octets is a section of the top-level header
+ * (BODY[HEADER], BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT (...)], RFC822.HEADER): then
+ * the header block alone is read (the structure says where it ends), never the whole body.
+ */
+function headerOnly(items: readonly FetchItem[]): boolean {
+  return items.every(
+    (item) =>
+      (item.type !== 'section' && item.type !== 'binary' && item.type !== 'PREVIEW') ||
+      (item.type === 'section' && item.section.part.length === 0 && item.section.text !== null && item.section.text.startsWith('HEADER')),
+  );
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A BODY[section] answer; in a header-only FETCH, kept for the next FETCH of the message. */
+function sectionAnswer(item: BodySectionItem, content: Buffer, structure: MimePart, onlyHeader: boolean, rendered: Rendered): Buffer {
+  if (!onlyHeader) return fetchSection(content, structure, item);
+  let answer = keptHeaderSection(rendered, item);
+  if (!answer) {
+    answer = fetchSection(content, structure, item);
+    keepHeaderSection(rendered, item, answer);
+  }
+  return answer;
+}
+
 async function fetchFromStore(
   session: ImapSession,
   selected: SelectedMailbox,
@@ -125,6 +151,10 @@ async function fetchFromStore(
   const needsRow = request.items.some((item) => !VIEW_ITEMS.has(item.type));
   const needsStructure = request.items.some((item) => item.type === 'BODY' || item.type === 'BODYSTRUCTURE' || item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
   const needsContent = request.items.some((item) => item.type === 'section' || item.type === 'binary' || item.type === 'PREVIEW');
+  const onlyHeader = needsContent && headerOnly(request.items);
+  const needsEnvelope = request.items.some((item) => item.type === 'ENVELOPE');
+  const hasBinary = request.items.some((item) => item.type === 'binary');
+  const wanted = { envelope: needsEnvelope, structure: needsStructure };
 
   const iterator = indexesOf(selected, ranges, request.changedSince);
   const batch: number[] = [];
@@ -142,33 +172,68 @@ async function fetchFromStore(
     if (!done) await new Promise<void>((resolve) => setImmediate(resolve)); // let other sessions run between batches
 
     const seenNow = setSeen ? await markSeen(session, selected, batch) : new Set<number>();
-    const rows = new Map<number, FetchedMessage>();
+    const rows = new Map<number, MessageKey>();
+    const renderings = new Map<number, Rendered>();
     if (needsRow) {
-      for (const row of fetchMessages(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
+      for (const row of fetchMessageKeys(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
+    }
+    if (needsEnvelope || needsStructure) {
+      // ENVELOPE and structure from the per-process cache (../fetch-cache.ts); the stored JSON
+      // is read only for the messages it does not hold yet
+      const misses: number[] = [];
+      for (const row of rows.values()) {
+        const rendered = renderingOf(selected.mailboxId, selected.uidValidity, row.uid, row.bodyHash);
+        renderings.set(row.uid, rendered);
+        if ((needsEnvelope && rendered.envelope === null) || (needsStructure && rendered.structure === null)) misses.push(row.uid);
+      }
+      if (misses.length > 0) {
+        const filled = new Set<number>();
+        for (const stored of fetchMessages(session.db, selected.mailboxId, misses)) {
+          const rendered = renderings.get(stored.uid);
+          if (!rendered || rendered.bodyHash !== stored.bodyHash) continue; // replaced meanwhile: treated as gone
+          fillRendered(rendered, wanted, stored);
+          filled.add(stored.uid);
+        }
+        for (const uid of misses) if (!filled.has(uid)) renderings.delete(uid); // expunged meanwhile
+      }
     }
 
     for (const index of batch) {
       const uid = selected.uids[index];
       const row = rows.get(uid);
-      if (needsRow && !row) {
+      const rendered = renderings.get(uid);
+      if (needsRow && (!row || ((needsEnvelope || needsStructure) && !rendered))) {
         outcome.missing = true;
         continue;
       }
-      const structure = needsStructure && row ? (JSON.parse(row.structureJson) as MimePart) : null;
-      const content = needsContent && row ? readBody(session.db, row.bodyHash) : undefined;
+      const structure = needsStructure && rendered?.structure ? rendered.structure.part : null;
+      let content: Buffer | undefined;
+      if (needsContent && row) {
+        const hash = row.bodyHash;
+        if (!onlyHeader) {
+          content = readBody(session.db, hash);
+        } else if (request.items.every((item) => item.type !== 'section' || keptHeaderSection(rendered as Rendered, item))) {
+          content = EMPTY; // every answer is kept: the octets are not needed
+        } else {
+          // the header block alone (the structure says where it ends), kept for the next FETCH
+          content = headerOctets(rendered as Rendered, (length) => readBodyPrefix(session.db, hash, length));
+        }
+      }
       if (needsContent && !content) {
         outcome.missing = true;
         continue;
       }
       // BINARY answers first: a part that cannot be decoded leaves the whole message out
       const binaries = new Map<FetchItem, BinaryAnswer>();
-      for (const item of request.items) {
-        if (item.type === 'binary') binaries.set(item, fetchBinary(content as Buffer, structure as MimePart, item));
-      }
-      const undecodable = [...binaries.values()].find((answer) => answer.kind === 'unknown-cte');
-      if (undecodable?.kind === 'unknown-cte') {
-        outcome.unknownCte = undecodable.encoding;
-        continue;
+      if (hasBinary) {
+        for (const item of request.items) {
+          if (item.type === 'binary') binaries.set(item, fetchBinary(content as Buffer, structure as MimePart, item));
+        }
+        const undecodable = [...binaries.values()].find((answer) => answer.kind === 'unknown-cte');
+        if (undecodable?.kind === 'unknown-cte') {
+          outcome.unknownCte = undecodable.encoding;
+          continue;
+        }
       }
       out.write(`* ${index + 1} FETCH (`);
       let first = true;
@@ -183,7 +248,7 @@ async function fetchFromStore(
           text(parts[0]);
           continue;
         }
-        const message = row as FetchedMessage;
+        const message = row as MessageKey;
         switch (item.type) {
           case 'INTERNALDATE':
             text(`INTERNALDATE ${internalDate(message.internalDate)}`);
@@ -192,20 +257,20 @@ async function fetchFromStore(
             text(`RFC822.SIZE ${message.size}`);
             break;
           case 'ENVELOPE':
-            text(`ENVELOPE ${envelope(JSON.parse(message.envelopeJson) as Envelope)}`);
+            text(`ENVELOPE ${(rendered as Rendered).envelope as string}`);
             break;
           case 'BODY':
-            text(`BODY ${bodyStructure(structure as MimePart, false)}`);
+            text(`BODY ${bodyStructureText(rendered as Rendered, false)}`);
             break;
           case 'BODYSTRUCTURE':
-            text(`BODYSTRUCTURE ${bodyStructure(structure as MimePart, true)}`);
+            text(`BODYSTRUCTURE ${bodyStructureText(rendered as Rendered, true)}`);
             break;
           case 'PREVIEW': // RFC 8970 section 3: UTF-8 text, a literal when not plain ASCII
             text(`PREVIEW ${string(messagePreview(content as Buffer, structure as MimePart))}`);
             break;
           case 'section':
             text(`${item.responseName} `);
-            out.literal(fetchSection(content as Buffer, structure as MimePart, item));
+            out.literal(sectionAnswer(item, content as Buffer, structure as MimePart, onlyHeader, rendered as Rendered));
             break;
           case 'binary': {
             const answer = binaries.get(item) as BinaryAnswer;

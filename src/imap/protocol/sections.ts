@@ -50,6 +50,17 @@ function selectFields(raw: Buffer, start: number, end: number, names: ReadonlySe
   return Buffer.concat(pieces);
 }
 
+/** The lower-case field names of a HEADER.FIELDS(.NOT) section, made once per command, not per message. */
+const fieldNameSets = new WeakMap<Section, ReadonlySet<string>>();
+function fieldNames(section: Section): ReadonlySet<string> {
+  let names = fieldNameSets.get(section);
+  if (!names) {
+    names = new Set(section.fields.map((name) => name.toLowerCase()));
+    fieldNameSets.set(section, names);
+  }
+  return names;
+}
+
 /**
  * The octets a section designates (RFC 3501 §6.4.5), before any partial range:
  * - [] the whole message; [HEADER] its header, empty line included; [TEXT] its body;
@@ -81,7 +92,7 @@ export function sectionContent(raw: Buffer, structure: MimePart, section: Sectio
         raw,
         message.headerStart,
         message.bodyStart,
-        new Set(section.fields.map((name) => name.toLowerCase())),
+        fieldNames(section),
         section.text === 'HEADER.FIELDS.NOT',
       );
   }

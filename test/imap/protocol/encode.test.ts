@@ -206,3 +206,34 @@ t.test('modified UTF-7 mailbox names (RFC 3501 §5.1.3)', async (t) => {
   ];
   for (const wire of invalid) t.equal(decodeMailboxName(wire), null, JSON.stringify(wire));
 });
+
+t.test('string(), quoted() and isQuotable() agree with the grammar, character class by character class (RFC 3501 §9 quoted, TEXT-CHAR)', async (t) => {
+  // The rules as RFC 3501 §9 writes them, as regular expressions: the reference the one-pass
+  // scanner of encode.ts must match on every string.
+  const quotable = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
+  const reference = (text: string): string =>
+    text.length <= 1024 && quotable.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : stringLiteral(text);
+  const alphabet = ['a', 'Z', ' ', '"', '\\', '\t', '\x01', '\x1f', '\x7f', '\x00', '\r', '\n', 'é', '\u2019', '\ud83d\ude00', '(', ')', '{', '%', '*'];
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const samples = ['', '"', '\\', '""', 'a"b\\c"', '\\\\"', 'x'.repeat(1024) + '"', '"'.repeat(1024)];
+  for (let i = 0; i < 2000; i++) {
+    let text = '';
+    const length = Math.floor(random() * 12);
+    for (let j = 0; j < length; j++) text += alphabet[Math.floor(random() * alphabet.length)];
+    samples.push(text);
+  }
+  let mismatches = 0;
+  for (const sample of samples) {
+    if (string(sample) !== reference(sample) || isQuotable(sample) !== quotable.test(sample)) mismatches++;
+    if (quotable.test(sample)) {
+      if (quoted(sample) !== `"${sample.replace(/["\\]/g, '\\$&')}"`) mismatches++;
+    } else if (!(() => { try { quoted(sample); return false; } catch { return true; } })()) {
+      mismatches++;
+    }
+  }
+  t.equal(mismatches, 0, `${samples.length} strings encoded as the grammar says`);
+  t.equal(string('a"b\\c'), '"a\\"b\\\\c"');
+  t.equal(string('x'.repeat(1023) + '"'), `"${'x'.repeat(1023)}\\""`, 'the length limit counts characters before escaping');
+  t.equal(string('x'.repeat(1024) + '"'), `{1025}\r\n${'x'.repeat(1024)}"`);
+});
