@@ -32,14 +32,20 @@ function holdFlushes(t: Parameters<typeof freshDb>[0]) {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-t.test('a committed job settles only after an fdatasync of the WAL file has returned', async (t) => {
+/** A store with a table to write to, and its group commit (closed at the end of the test). */
+function storeWithBatcher(t: Parameters<typeof freshDb>[0]) {
   const db = freshDb(t);
   db.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
-  const flushes = holdFlushes(t);
   const batcher = new CommitBatcher(db);
   t.teardown(() => batcher.close());
+  return { db, batcher, insert: (n: number) => batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (?)').run(n).changes) };
+}
+
+t.test('a committed job settles only after an fdatasync of the WAL file has returned', async (t) => {
+  const flushes = holdFlushes(t);
+  const { db, batcher, insert } = storeWithBatcher(t);
   let settled = false;
-  const job = batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes).then((changes) => {
+  const job = insert(1).then((changes) => {
     settled = true;
     return changes;
   });
@@ -56,12 +62,8 @@ t.test('a committed job settles only after an fdatasync of the WAL file has retu
 });
 
 t.test('commits made while a flush runs share the next one', async (t) => {
-  const db = freshDb(t);
-  db.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
   const flushes = holdFlushes(t);
-  const batcher = new CommitBatcher(db);
-  t.teardown(() => batcher.close());
-  const insert = (n: number) => batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (?)').run(n).changes);
+  const { insert } = storeWithBatcher(t);
   const first = insert(1);
   for (let i = 0; i < 3; i++) await tick();
   // two more turns, two more commits, while the first flush is still held
@@ -80,8 +82,6 @@ t.test('commits made while a flush runs share the next one', async (t) => {
 });
 
 t.test('a failed flush fails the jobs it was to acknowledge', async (t) => {
-  const db = freshDb(t);
-  db.exec('CREATE TABLE flush_test (n INTEGER PRIMARY KEY)');
   const original = fs.fdatasync;
   (fs as { fdatasync: Fdatasync }).fdatasync = ((_fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
     const err: NodeJS.ErrnoException = new Error('EIO: i/o error, fdatasync');
@@ -91,9 +91,8 @@ t.test('a failed flush fails the jobs it was to acknowledge', async (t) => {
   t.teardown(() => {
     (fs as { fdatasync: Fdatasync }).fdatasync = original;
   });
-  const batcher = new CommitBatcher(db);
-  t.teardown(() => batcher.close());
-  await t.rejects(batcher.run((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes), { code: 'EIO' });
+  const { batcher, insert } = storeWithBatcher(t);
+  await t.rejects(insert(1), { code: 'EIO' });
   t.equal(batcher.queued, 0);
 });
 
