@@ -28,6 +28,8 @@ const uncork = (socket: Socket) => socket.uncork();
 const MAX_BUFFERED = 1024 * 1024;
 /** Answers of pipelined commands held for one write (write()) are sent once they reach this size. */
 const MAX_HELD_OUTPUT = 64 * 1024;
+/** Answers held for a flush past which a command waits (waitForDrain) instead of producing more. */
+const MAX_HELD_FOR_FLUSH = 1024 * 1024;
 
 export interface ConnectionOptions {
   services: ImapServices;
@@ -49,6 +51,16 @@ export class ImapConnection implements SessionIo, Inactive {
   private busy = false;
   /** The socket stays corked for the answers of commands the client pipelined (write()). */
   private holdingOutput = false;
+  /** Commits whose flush has not returned yet: what is written meanwhile waits (holdOutputUntil). */
+  private flushesAwaited = 0;
+  private heldForFlush: Array<string | Buffer> = [];
+  private heldForFlushBytes = 0;
+  /** Commands waiting for the held answers to leave (waitForDrain past MAX_HELD_FOR_FLUSH). */
+  private flushWaiters: Array<() => void> = [];
+  /** close() came while answers were held: it runs once they are sent. */
+  private closeAfterFlush = false;
+  /** COMPRESS succeeded while answers were held: deflate starts once they are sent. */
+  private compressAfterFlush = false;
   private closed = false;
   /** close() was called: finish writing, read nothing more. */
   private closing = false;
@@ -279,7 +291,60 @@ export class ImapConnection implements SessionIo, Inactive {
     this.close();
   }
 
+  /**
+   * R14 for pipelined commands (src/imap/store-writes.ts): what is written from now on leaves
+   * only once `durable` resolved, and once every earlier such flush did (they return in order).
+   * A failed flush sends nothing of what was held: the client is told, and the connection ends.
+   */
+  holdOutputUntil(durable: Promise<void>): void {
+    this.flushesAwaited++;
+    durable.then(
+      () => {
+        if (--this.flushesAwaited === 0) this.sendHeldForFlush();
+      },
+      (err: unknown) => this.failHeldForFlush(err),
+    );
+  }
+
+  private sendHeldForFlush(): void {
+    const held = this.heldForFlush;
+    this.heldForFlush = [];
+    this.heldForFlushBytes = 0;
+    for (const data of held) this.writeNow(data);
+    for (const waiter of this.flushWaiters.splice(0)) waiter();
+    if (this.compressAfterFlush) {
+      this.compressAfterFlush = false;
+      this.startCompression();
+    }
+    if (this.closeAfterFlush) {
+      this.closeAfterFlush = false;
+      this.close();
+    }
+  }
+
+  private failHeldForFlush(err: unknown): void {
+    if (this.closed) return;
+    this.session.log.error({ imap: this.session.id, peer: this.peer, err }, 'a commit could not be flushed to disk; its answers were not sent');
+    this.flushesAwaited = 0;
+    this.heldForFlush = [];
+    this.heldForFlushBytes = 0;
+    this.closeAfterFlush = false;
+    this.writeNow('* BYE Server storage failure; your last changes may not be saved\r\n');
+    for (const waiter of this.flushWaiters.splice(0)) waiter();
+    this.close();
+  }
+
   write(data: string | Buffer): void {
+    if (this.closed || this.closing || this.socket.destroyed) return;
+    if (this.flushesAwaited > 0) {
+      this.heldForFlush.push(data);
+      this.heldForFlushBytes += data.length;
+      return;
+    }
+    this.writeNow(data);
+  }
+
+  private writeNow(data: string | Buffer): void {
     if (this.closed || this.closing || this.socket.destroyed) return;
     this.lastActivity = Date.now();
     if (this.compression) return this.compression.write(data);
@@ -310,6 +375,9 @@ export class ImapConnection implements SessionIo, Inactive {
   }
 
   waitForDrain(): Promise<boolean> {
+    if (this.flushesAwaited > 0 && this.heldForFlushBytes >= MAX_HELD_FOR_FLUSH && !this.closed) {
+      return new Promise<void>((resolve) => this.flushWaiters.push(resolve)).then(() => this.waitForDrain());
+    }
     this.releaseOutput();
     const socket = this.socket;
     if (this.closed || socket.destroyed) return Promise.resolve(false);
@@ -372,6 +440,10 @@ export class ImapConnection implements SessionIo, Inactive {
    */
   startCompression(): void {
     if (this.closed || this.closing || this.compression) return;
+    if (this.flushesAwaited > 0) {
+      this.compressAfterFlush = true; // COMPRESS's OK, held behind a flush, must leave uncompressed
+      return;
+    }
     this.reader = this.newReader();
     this.compression = new DeflateChannel(
       this.socket,
@@ -386,6 +458,10 @@ export class ImapConnection implements SessionIo, Inactive {
   /** Ends the connection once what was written has gone out (BYE lines must arrive). */
   close(): void {
     if (this.closed || this.closing) return;
+    if (this.flushesAwaited > 0) {
+      this.closeAfterFlush = true; // the held answers (a LOGOUT's BYE and OK among them) go first
+      return;
+    }
     this.closing = true;
     if (this.compression) this.compression.end(); // the final deflate block, then the socket
     else this.socket.end();

@@ -53,6 +53,12 @@ export interface SessionIo {
   startTls(): Promise<void>;
   /** COMPRESS=DEFLATE (RFC 4978): deflate both directions from now on; absent where unsupported. */
   startCompression?(): void;
+  /**
+   * Holds everything written from now on until `durable` resolves (R14: an answer may follow a
+   * commit only once it is on disk); if it rejects, nothing held is sent and the connection ends.
+   * Absent where unsupported: commits are then awaited until durable.
+   */
+  holdOutputUntil?(durable: Promise<void>): void;
   close(): void;
 }
 

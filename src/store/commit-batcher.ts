@@ -26,7 +26,18 @@ interface Job<T> {
   work: (db: Db) => T;
   resolve: (value: T) => void;
   reject: (err: unknown) => void;
+  /** runCommitted: settles at the commit, handing over the flush still under way. */
+  early?: (value: T, durable: Promise<void>) => void;
 }
+
+/** What runCommitted gives: the work's result, and when the commit holding it is on disk. */
+export interface Committed<T> {
+  result: T;
+  /** Resolves once the commit is durable; rejects if the flush failed (nothing may then be acknowledged). */
+  durable: Promise<void>;
+}
+
+const ALREADY_DURABLE = Promise.resolve();
 
 export class CommitBatcher {
   private pending: Array<Job<unknown>> = [];
@@ -50,6 +61,25 @@ export class CommitBatcher {
   run<T>(work: (db: Db) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, resolve, reject } as Job<unknown>);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Like run(), but resolves as soon as the transaction holding `work` is committed (visible to
+   * every connection), with the flush that makes it durable still under way: the caller may go on
+   * working from the committed state, and must not acknowledge anything before `durable`
+   * resolves (R14). IMAP uses it to run a client's next pipelined command meanwhile.
+   */
+  runCommitted<T>(work: (db: Db) => T): Promise<Committed<T>> {
+    return new Promise<Committed<T>>((resolve, reject) => {
+      const job: Job<T> = {
+        work,
+        resolve: (result) => resolve({ result, durable: ALREADY_DURABLE }),
+        reject,
+        early: (result, durable) => resolve({ result, durable }),
+      };
+      this.pending.push(job as Job<unknown>);
       this.schedule();
     });
   }
@@ -109,10 +139,14 @@ export class CommitBatcher {
       return;
     }
     this.flushing += batch.length;
-    this.flusher.flush().then(
-      () => batch.forEach((job, index) => job.resolve(results[index])),
-      (err: unknown) => batch.forEach((job) => job.reject(err)),
-    ).finally(() => (this.flushing -= batch.length));
+    const durable = this.flusher.flush();
+    durable
+      .then(
+        () => batch.forEach((job, index) => job.early || job.resolve(results[index])),
+        (err: unknown) => batch.forEach((job) => job.early || job.reject(err)),
+      )
+      .finally(() => (this.flushing -= batch.length));
+    batch.forEach((job, index) => job.early?.(results[index], durable));
   }
 
   /** Closes the WAL descriptor kept for flushing (before the database is closed). */
