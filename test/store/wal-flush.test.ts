@@ -1,34 +1,12 @@
 // The group commit answers only once the WAL is on disk (R14), without stopping the event loop
 // for the flush: the commit runs with synchronous=NORMAL, then an fdatasync of the WAL file on
-// libuv's thread pool settles the jobs. These tests watch node:fs's fdatasync to see that order.
-import fs from 'node:fs';
+// libuv's thread pool settles the jobs. These tests hold node:fs's fdatasync (test/helpers/flushes.ts) to see that order.
 import t from 'tap';
 import { CommitBatcher } from '../../src/store/commit-batcher';
 import type { Db } from '../../src/store/database';
 import { WalFlusher } from '../../src/store/wal-flush';
+import { failFlushes, holdFlushes } from '../helpers/flushes';
 import { freshDb } from '../jobs/fixtures';
-
-type Fdatasync = typeof fs.fdatasync;
-
-/** Replaces fs.fdatasync by one that waits for `release()`; counts the calls and their files. */
-function holdFlushes(t: Parameters<typeof freshDb>[0]) {
-  const original = fs.fdatasync;
-  const held: Array<() => void> = [];
-  const files: string[] = [];
-  (fs as { fdatasync: Fdatasync }).fdatasync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
-    files.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
-    held.push(() => original(fd, callback));
-  }) as Fdatasync;
-  t.teardown(() => {
-    (fs as { fdatasync: Fdatasync }).fdatasync = original;
-  });
-  return {
-    calls: () => files.length,
-    files,
-    /** Lets the oldest held flush run for real. */
-    release: () => held.shift()?.(),
-  };
-}
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -82,15 +60,7 @@ t.test('commits made while a flush runs share the next one', async (t) => {
 });
 
 t.test('a failed flush fails the jobs it was to acknowledge', async (t) => {
-  const original = fs.fdatasync;
-  (fs as { fdatasync: Fdatasync }).fdatasync = ((_fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
-    const err: NodeJS.ErrnoException = new Error('EIO: i/o error, fdatasync');
-    err.code = 'EIO';
-    process.nextTick(callback, err);
-  }) as Fdatasync;
-  t.teardown(() => {
-    (fs as { fdatasync: Fdatasync }).fdatasync = original;
-  });
+  failFlushes(t);
   const { batcher, insert } = storeWithBatcher(t);
   await t.rejects(insert(1), { code: 'EIO' });
   t.equal(batcher.queued, 0);
