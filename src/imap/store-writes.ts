@@ -6,14 +6,16 @@
 import type { Db } from '../store/database';
 import type { ImapSession } from './session';
 
-//
 // Pipelined commands (RFC 3501 section 5.5) need not wait for that flush: once the commit is
 // made, the connection holds every answer written from then on until the flush has returned
 // (SessionIo.holdOutputUntil), and the command's handler, then the client's next command, go on
 // from the committed state meanwhile. No OK reaches the client before its write is on disk; a
 // client's STORE, EXPUNGE and APPEND sent together share flushes instead of waiting for one each.
 
-/** Runs `work` in the next group commit; resolves (or rejects) once that commit is done. */
+/**
+ * Runs `work` in the next group commit; resolves once committed (the session's answers then wait
+ * for the flush), or once durable where the connection cannot hold its answers.
+ */
 export async function commitWrite<T>(session: ImapSession, work: (db: Db) => T): Promise<T> {
   const batcher = session.services.batcher;
   if (!batcher) return work(session.db);
