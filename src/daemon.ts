@@ -277,12 +277,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
           stoppingNow = true;
           systemd.stop();
           externalChanges.stop();
-          await searchIndexer.stop();
           // The relay takes no new work from now; its attempts under way share the grace period
           // with the sessions, and their bookkeeping is written before the store closes.
           // A running job stops at its next safe point (a purge between two batches) within the
           // same grace period.
+          // All at once: the IMAP workers must learn that the daemon is stopping before a SIGTERM
+          // sent to the whole process group (systemd) ends them, or they would be restarted.
           await Promise.all([
+            searchIndexer.stop(),
             ...smtpServers.map(closeSmtp),
             imapServers?.close(),
             imapWorkers?.stop(config.limits.shutdownGraceSeconds * 1000),

@@ -5,6 +5,7 @@
 // answered OK survives a SIGKILL of the daemon (R14).
 import t from 'tap';
 import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPer, makeEnv, startDaemon, TEST_PASSWORD } from '../helpers/daemon';
 import { deliver, peerOperator, RawImap, textMessage } from '../helpers/imap';
@@ -112,4 +113,25 @@ t.test('SIGKILL during APPENDs through the workers loses no acknowledged message
   const stored = new Set((db.prepare('SELECT message_id FROM messages WHERE message_id IS NOT NULL').pluck().all() as string[]).map((id) => id.replace(/^<|>$/g, '')));
   const missing = [...acknowledged].filter((id) => !stored.has(id));
   t.same(missing, [], `every acknowledged APPEND is in the store (${acknowledged.size} acknowledged)`);
+});
+
+t.test('SIGTERM to every process at once (systemd stops the whole control group): a clean stop, no worker restarted', async (t) => {
+  const env = await makeEnv({ imap: { workers: 2 } });
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop('SIGKILL'));
+  // the main process's children (Linux /proc): the IMAP workers and the search indexer process
+  const children = () => readFileSync(`/proc/${daemon.process.pid}/task/${daemon.process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  for (let i = 0; i < 100 && (children().length < 3 || !daemon.logs().some((line) => line.msg === 'search indexer started')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const group = [daemon.process.pid!, ...children()];
+  t.equal(group.length, 4, 'main process, two IMAP workers and the search indexer');
+  for (const pid of group) process.kill(pid, 'SIGTERM');
+  t.equal(await daemon.exited, 0, 'the daemon exits with 0');
+  t.ok(daemon.logs().some((line) => line.msg === 'mssd stopped'), 'after its orderly stop');
+  t.same(
+    daemon.logs().filter((line) => line.msg === 'imap worker died; starting another' || line.msg === 'search indexer process died; starting another'),
+    [],
+    'no worker or indexer taken for dead and started again',
+  );
 });
