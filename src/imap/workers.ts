@@ -48,11 +48,11 @@ type MetricName = 'imapConnection' | 'imapCommand' | 'connectionRefused';
 type ChangeEvent = [string, unknown[]];
 
 /**
- * Collects change events and hands them over once per turn of the event loop: one IPC message
- * for all the changes a turn's group commit made, instead of one per change.
+ * Collects items (change events, metric calls) and hands them over once per turn of the event
+ * loop: one IPC message for all a turn produced (a group commit's changes), instead of one each.
  */
-function perTurn(deliver: (list: ChangeEvent[]) => void): (event: ChangeEvent) => void {
-  let list: ChangeEvent[] = [];
+function perTurn<T>(deliver: (list: T[]) => void): (item: T) => void {
+  let list: T[] = [];
   return (event) => {
     if (list.length === 0) {
       setImmediate(() => {
@@ -139,7 +139,7 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
         if (worker === origin) continue;
         let queue = eventsFor.get(worker);
         if (!queue) {
-          queue = perTurn((list) => send(worker, { t: 'events', list }));
+          queue = perTurn<ChangeEvent>((list) => send(worker, { t: 'events', list }));
           eventsFor.set(worker, queue);
         }
         queue([name, args]);
@@ -312,7 +312,7 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
   // Changes committed here are announced locally and, through the main process, everywhere else.
   const changes = new MailboxChanges();
   const emitLocally = changes.emit.bind(changes);
-  const toOthers = perTurn((list) => toPrimary({ t: 'events', list }));
+  const toOthers = perTurn<ChangeEvent>((list) => toPrimary({ t: 'events', list }));
   changes.emit = (name: string | symbol, ...args: unknown[]) => {
     if (typeof name === 'string') toOthers([name, args]);
     return emitLocally(name, ...args);
@@ -354,16 +354,8 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
   };
 
   // IMAP counters go to the main process's /metrics, a batch per turn of the event loop.
-  let calls: Array<[MetricName, unknown[]]> = [];
-  const record = (name: MetricName) => (...args: unknown[]) => {
-    if (calls.length === 0) {
-      setImmediate(() => {
-        toPrimary({ t: 'metrics', calls });
-        calls = [];
-      });
-    }
-    calls.push([name, args]);
-  };
+  const toMetrics = perTurn<[MetricName, unknown[]]>((calls) => toPrimary({ t: 'metrics', calls }));
+  const record = (name: MetricName) => (...args: unknown[]) => toMetrics([name, args]);
   const nothing = () => undefined;
   const metrics: Metrics = {
     smtpMessage: nothing,
