@@ -13,7 +13,11 @@ const anyTag = (reply: string): string => reply.replace(/TAG "T\d+"/g, 'TAG "x"'
 function inboxWith(t: Parameters<typeof freshWorld>[0], count: number) {
   const world = freshWorld(t);
   const inbox = mailboxId(world.db, world.jean, 'INBOX');
-  for (let i = 1; i <= count; i++) appendToMailbox(world.db, inbox, Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+  // one minute apart: SORT (ARRIVAL) must not depend on how many fit in one millisecond
+  const first = Date.UTC(2026, 0, 5, 9, 0);
+  for (let i = 1; i <= count; i++) {
+    appendToMailbox(world.db, inbox, Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`), [], first + i * 60_000);
+  }
   const watchers = new IdleWatchers();
   const s = testSession(world.db, world.jean, undefined, undefined, watchers);
   s.select('INBOX');
