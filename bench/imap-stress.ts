@@ -9,10 +9,16 @@
 //
 //   IMAPTEST=/path/to/imaptest npm run bench:imap-stress
 //   BENCH_SECS=20 (seconds per run)  BENCH_ROUNDS=2 (A B pairs per mix)  BENCH_MIXES=cycles,commands
+//   BENCH_WARMUP_SECS=10 (an unmeasured run of each mix on each server first; 0: none)
 //   ANCHOR_ROOT=/tmp/mssd-anchors (where setup-anchors.sh keeps Dovecot's files)
 //   BENCH_PROFILE_DIR=/tmp/prof (a V8 CPU profile of every mssd process)
 //   BENCH_CREDENTIAL=device|password (how imaptest logs in to mssd; default device)
 //   BENCH_RAW_DIR=/tmp/raw (keeps imaptest's whole output of each run there: its per-second lines)
+//
+// Warm-up: before the measured rounds of a mix, each server runs that mix once, unmeasured. The
+// figures are of servers in their steady state, as operators run them for months: a Node process
+// spends its first seconds compiling its hot code (V8's optimising compiler), and the fresh store
+// starts with empty mailboxes, where Dovecot's anchor keeps its mailboxes between benchmarks.
 //
 // Credentials: mail programs log in to mssd with device passwords (R16, issue 11: a 120-bit
 // random secret, one SHA-256 to check), and that is what imaptest uses by default, from a
@@ -32,6 +38,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const anchors = path.resolve(repoRoot, '..', 'shared', 'anchors');
 const SECS = envNumber('BENCH_SECS', 20);
 const ROUNDS = envNumber('BENCH_ROUNDS', 2);
+const WARMUP_SECS = process.env.BENCH_WARMUP_SECS === '0' ? 0 : envNumber('BENCH_WARMUP_SECS', 10);
 const CLIENTS = 10;
 const USERS = 10;
 const DOVECOT_PORT = 11993;
@@ -89,15 +96,15 @@ export function parseTotals(output: string): Map<string, number> {
   throw new Error(`no counts under imaptest's "Totals:":\n${output.slice(-2000)}`);
 }
 
-function runImaptest(imaptest: string, target: string[], mbox: string, mix: Mix, label: string): Promise<RunResult> {
-  const args = [...target, `mbox=${mbox}`, `clients=${CLIENTS}`, `users=1-${USERS}`, `secs=${SECS},10`, ...mix.args];
+function runImaptest(imaptest: string, target: string[], mbox: string, mix: Mix, label: string, secs = SECS): Promise<RunResult> {
+  const args = [...target, `mbox=${mbox}`, `clients=${CLIENTS}`, `users=1-${USERS}`, `secs=${secs},10`, ...mix.args];
   return new Promise((resolve, reject) => {
     const child = spawn(imaptest, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     // imaptest stops by itself after secs + the logout wait; never let a stuck run hang the bench.
-    const timer = setTimeout(() => child.kill('SIGKILL'), (SECS + 60) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (secs + 60) * 1000);
     child.once('error', reject);
     child.once('exit', () => {
       clearTimeout(timer);
@@ -229,6 +236,12 @@ async function main(): Promise<void> {
     const output: string[] = [];
     for (const mix of mixes) {
       const runs = { dovecot: [] as RunResult[], mssd: [] as RunResult[] };
+      if (WARMUP_SECS > 0) {
+        for (const server of servers) {
+          const warmup = await runImaptest(imaptest, targets[server], mbox, mix, `${mix.name}-warmup-${server}`, WARMUP_SECS);
+          console.log(`  ${mix.name} warm-up ${server.padEnd(7)}: ${[...warmup.totals.values()].reduce((n, count) => n + count, 0)} commands (not counted)`);
+        }
+      }
       for (let round = 0; round < ROUNDS; round++) {
         for (const server of servers) {
           const result = await runImaptest(imaptest, targets[server], mbox, mix, `${mix.name}-${round + 1}-${server}`);
@@ -242,6 +255,7 @@ async function main(): Promise<void> {
     const loadAfter = os.loadavg();
     console.log('');
     console.log(`imaptest stress, clients=${CLIENTS} users=1-${USERS} secs=${SECS}, both over TLS, A B A B (A = Dovecot 127.0.0.1:${DOVECOT_PORT}, B = mssd)`);
+    console.log(WARMUP_SECS > 0 ? `each mix run unmeasured for ${WARMUP_SECS} s on each server first (warm-up)` : 'no warm-up run (BENCH_WARMUP_SECS=0)');
     console.log(`mssd logins: ${credential === 'device' ? 'device passwords (one SHA-256 per login)' : 'box passwords (one scrypt per login)'}; Dovecot: {PLAIN} passwords`);
     for (const line of output) console.log(line);
     console.log(`machine: ${machine()}`);
