@@ -11,7 +11,7 @@
 // The commit itself does not wait for the disk: it runs with synchronous=NORMAL and the WAL is
 // flushed afterwards on libuv's thread pool (src/store/wal-flush.ts), with the write lock already
 // released; the jobs' promises settle once that flush returned.
-import { BUSY_TIMEOUT_MS, type Db } from './database';
+import { BUSY_TIMEOUT_MS, immediateTransaction, type Db } from './database';
 import { WalFlusher } from './wal-flush';
 
 /** How long a batch may keep finding the write lock taken before its jobs fail. */
@@ -108,10 +108,10 @@ export class CommitBatcher {
       // exec, not pragma(): no statement object to build for these two settings at every batch
       this.db.exec(this.flusher ? 'PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL' : 'PRAGMA busy_timeout = 0');
       try {
-        this.db.transaction(() => {
+        immediateTransaction(this.db, () => {
           started = true;
           for (const job of batch) results.push(job.work(this.db));
-        }).immediate();
+        });
       } finally {
         this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}${this.flusher ? '; PRAGMA synchronous = FULL' : ''}`);
       }
@@ -126,7 +126,7 @@ export class CommitBatcher {
       // These commits run with synchronous=FULL: this path is rare and flushes on its own.
       for (const job of batch) {
         try {
-          job.resolve(this.db.transaction(() => job.work(this.db)).immediate());
+          job.resolve(immediateTransaction(this.db, () => job.work(this.db)));
         } catch (jobErr) {
           job.reject(jobErr);
         }

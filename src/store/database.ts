@@ -46,18 +46,45 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
  * later turn).
  */
 export function commitUnflushed<T>(db: Db, work: () => T, whenLocked: T, waitMs = 0): T {
-  if (db.inTransaction) return db.transaction(work)();
-  db.pragma('synchronous = NORMAL');
-  db.pragma(`busy_timeout = ${waitMs}`);
+  if (db.inTransaction) return immediateTransaction(db, work);
+  // exec, not pragma(): no statement object to build for these settings at every call
+  db.exec(`PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${waitMs}`);
   try {
-    return db.transaction(work).immediate();
+    return immediateTransaction(db, work);
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) return whenLocked;
     throw err;
   } finally {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('synchronous = FULL');
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA synchronous = FULL`);
   }
+}
+
+/**
+ * Runs `work` in a BEGIN IMMEDIATE transaction, or in a savepoint of the transaction already
+ * open: what better-sqlite3's `db.transaction(work).immediate()` does, without the four wrapper
+ * functions that call builds each time (7 µs a call, measured; the IMAP write path made three
+ * per STORE). A failure rolls back to where `work` started and is thrown again.
+ */
+export function immediateTransaction<T>(db: Db, work: () => T): T {
+  const nested = db.inTransaction;
+  cachedStatement(db, nested ? 'SAVEPOINT mssd_work' : 'BEGIN IMMEDIATE').run();
+  let result: T;
+  try {
+    result = work();
+  } catch (err) {
+    // SQLite may already have rolled the whole transaction back (e.g. SQLITE_FULL): nothing to undo then
+    if (db.inTransaction) {
+      if (nested) {
+        cachedStatement(db, 'ROLLBACK TO mssd_work').run();
+        cachedStatement(db, 'RELEASE mssd_work').run();
+      } else {
+        cachedStatement(db, 'ROLLBACK').run();
+      }
+    }
+    throw err;
+  }
+  cachedStatement(db, nested ? 'RELEASE mssd_work' : 'COMMIT').run();
+  return result;
 }
 
 export interface AppliedMigration {

@@ -5,7 +5,7 @@
 // sender's Sent copy and the opening notice. It returns what changed; the caller announces it
 // (wakes the IMAP sessions on those mailboxes and the notice sender) once the commit is done, as
 // the router announces its CommitEffects.
-import { cachedStatement, type Db } from './database';
+import { cachedStatement, immediateTransaction, type Db } from './database';
 import { storeFlags, type StoreMode, type StoreResult } from './imap-messages';
 import { applyOpening, recordOpening } from './openings';
 
@@ -51,19 +51,17 @@ export interface SetFlagsRequest {
  * savepoint of its own too, so that when it fails the opening itself is still recorded.
  */
 export function setFlags(db: Db, request: SetFlagsRequest): FlagChange {
-  return db
-    .transaction((): FlagChange => {
-      const { newlySeen, ...stored } = storeFlags(db, request.mailboxId, request.uids, request.mode, request.flags, request.unchangedSince);
-      const change: FlagChange = {
-        ...stored,
-        effects: { mailboxes: stored.changed.length > 0 ? [request.mailboxId] : [], notices: false },
-        openingFailures: [],
-      };
-      const opened = newlySeen.filter((message) => message.messageId !== null && message.messageId.trim() !== '');
-      if (opened.length > 0) recordOpenings(db, request.mailboxId, opened, request.now ?? Date.now(), change);
-      return change;
-    })
-    .immediate();
+  return immediateTransaction(db, (): FlagChange => {
+    const { newlySeen, ...stored } = storeFlags(db, request.mailboxId, request.uids, request.mode, request.flags, request.unchangedSince);
+    const change: FlagChange = {
+      ...stored,
+      effects: { mailboxes: stored.changed.length > 0 ? [request.mailboxId] : [], notices: false },
+      openingFailures: [],
+    };
+    const opened = newlySeen.filter((message) => message.messageId !== null && message.messageId.trim() !== '');
+    if (opened.length > 0) recordOpenings(db, request.mailboxId, opened, request.now ?? Date.now(), change);
+    return change;
+  });
 }
 
 function recordOpenings(

@@ -28,7 +28,7 @@
 //   to a name that does not exist is refused (section 6.3.6 allows it): a typo would otherwise
 //   leave a folder in the tree that cannot be opened. For ORG mailboxes, each member's choice is
 //   kept in shared_subscriptions (migration 002), subscribed unless they unsubscribed (R6).
-import { cachedStatement, type Db } from './database';
+import { cachedStatement, immediateTransaction, type Db } from './database';
 import { moveMessages, type MoveResult } from './imap-messages';
 import { nextMailboxIdentity } from './mailboxes';
 import { isNameSubscribed, subscribeName, unsubscribeName } from './subscriptions';
@@ -49,9 +49,6 @@ import {
 /** At most this many mailboxes in one box (personal or ORG). */
 export const MAX_MAILBOXES_PER_BOX = 1000;
 
-function immediate<T>(db: Db, work: () => T): T {
-  return db.transaction(work).immediate();
-}
 
 /**
  * Like locateMailboxName, but a name that cannot be located is refused with the reason. An ORG
@@ -150,7 +147,7 @@ export interface CreatedMailbox {
 }
 
 export function createUserMailbox(db: Db, userAccountId: number, name: string): CreatedMailbox {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const located = locateOrRefuse(db, userAccountId, withoutTrailingDelimiter(name));
     refuseLookalikeOfSharedRoot(located);
     if (findOwnedMailbox(db, located.ownerAccountId, located.ownerName)) {
@@ -173,7 +170,7 @@ export interface DeletedMailbox {
 }
 
 export function deleteUserMailbox(db: Db, userAccountId: number, name: string): DeletedMailbox {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const mailbox = resolveOrRefuse(db, userAccountId, name);
     if (mailbox.ownerName === 'INBOX') throw new MailboxError('CANNOT', 'INBOX cannot be deleted');
     if (mailbox.specialUse !== null) {
@@ -201,7 +198,7 @@ export interface RenamedMailbox {
 }
 
 export function renameUserMailbox(db: Db, userAccountId: number, from: string, to: string): RenamedMailbox {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const source = locateOrRefuse(db, userAccountId, from);
     const target = locateOrRefuse(db, userAccountId, withoutTrailingDelimiter(to));
     refuseLookalikeOfSharedRoot(target);
@@ -269,7 +266,7 @@ export function renameUserMailbox(db: Db, userAccountId: number, from: string, t
 // SUBSCRIBE / UNSUBSCRIBE (RFC 3501 sections 6.3.6, 6.3.7)
 
 export function setMailboxSubscribed(db: Db, userAccountId: number, name: string, subscribed: boolean): void {
-  immediate(db, () => {
+  immediateTransaction(db, () => {
     const located = locateOrRefuse(db, userAccountId, name);
     const row = findOwnedMailbox(db, located.ownerAccountId, located.ownerName);
     if (located.isShared) {

@@ -14,7 +14,7 @@
 // drop between the two trees (README "Client quirks"). Retention (R10) follows the message:
 // arrived_at is kept.
 import { analyzeMessage } from '../mime';
-import { cachedStatement, commitUnflushed, type Db } from './database';
+import { cachedStatement, commitUnflushed, immediateTransaction, type Db } from './database';
 import { MailboxError } from './mailbox-view';
 import { appendMessage, bodyHash, FLAG_BITS, releaseBody, retainBody } from './messages';
 
@@ -112,9 +112,6 @@ function uidList(uids: readonly number[]): string {
 }
 
 /** An IMMEDIATE transaction (a savepoint when already inside one). */
-function immediate<T>(db: Db, work: () => T): T {
-  return db.transaction(work).immediate();
-}
 
 interface MailboxHead {
   id: number;
@@ -416,7 +413,7 @@ export function storeFlags(
   unchangedSince?: number,
 ): StoreResult {
   const wanted = parseFlags(flags);
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const rows = cachedStatement(
       db,
       `SELECT id, uid, flags, keywords, modseq, message_id FROM messages
@@ -476,7 +473,7 @@ export function storeFlags(
  * Returns the UIDs removed, ascending; records them in `expunged` and releases their bodies.
  */
 export function expungeMessages(db: Db, mailboxId: number, uids?: readonly number[]): number[] {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const rows =
       uids === undefined
         ? (cachedStatement(
@@ -582,7 +579,7 @@ export function copyMessages(
   uids: readonly number[],
   destinationMailboxId: number,
 ): CopyResult {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const source = mailboxHead(db, sourceMailboxId);
     const destination = mailboxHead(db, destinationMailboxId);
     return copyRows(db, source, destination, selectForCopy(db, sourceMailboxId, uids));
@@ -596,7 +593,7 @@ export function moveMessages(
   uids: readonly number[] | 'all',
   destinationMailboxId: number,
 ): MoveResult {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const source = mailboxHead(db, sourceMailboxId);
     const destination = mailboxHead(db, destinationMailboxId);
     const rows = selectForCopy(db, sourceMailboxId, uids);
@@ -625,7 +622,7 @@ export interface AppendInput {
  * all of them or none. Returns their UIDs in order (consecutive: nothing else writes meanwhile).
  */
 export function appendManyToMailbox(db: Db, mailboxId: number, messages: readonly AppendInput[], now = Date.now()): AppendResult[] {
-  return immediate(db, () => messages.map((message) => appendToMailbox(db, mailboxId, message.raw, message.flags ?? [], message.internalDate, now)));
+  return immediateTransaction(db, () => messages.map((message) => appendToMailbox(db, mailboxId, message.raw, message.flags ?? [], message.internalDate, now)));
 }
 
 /**
@@ -649,7 +646,7 @@ export function appendToMailbox(
   const envelope = JSON.stringify(analysis.envelope);
   const structure = JSON.stringify(analysis.structure);
   const hash = bodyHash(raw);
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
     retainBody(db, hash, raw, 1, now, analysis.structure);
     const appended = appendMessage(db, {
@@ -684,7 +681,7 @@ export interface RestoredMessage {
  * or to INBOX when that mailbox no longer exists or the origin is unknown. One transaction.
  */
 export function restoreFromTrash(db: Db, accountId: number, uids: readonly number[]): RestoredMessage[] {
-  return immediate(db, () => {
+  return immediateTransaction(db, () => {
     const trash = cachedStatement(db, `SELECT id FROM mailboxes WHERE account_id = ? AND special_use = '${TRASH}'`).get(
       accountId,
     ) as { id: number } | undefined;

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate, openDatabase } from '../../src/store/database';
+import { immediateTransaction, migrate, openDatabase } from '../../src/store/database';
 
 function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -38,4 +38,26 @@ t.test('two migrations with the same number are refused', async (t) => {
   const db = openDatabase(tempDir('mssd-db-'));
   t.teardown(() => db.close());
   t.throws(() => migrate(db, dir), /two migrations share number 1/);
+});
+
+t.test('immediateTransaction: all or nothing, and a nested failure undoes only its own part', async (t) => {
+  const db = openDatabase(tempDir('mssd-tx-'));
+  t.teardown(() => db.close());
+  db.exec('CREATE TABLE notes (n INTEGER PRIMARY KEY)');
+  const add = (n: number) => db.prepare('INSERT INTO notes (n) VALUES (?)').run(n);
+  const stored = () => db.prepare('SELECT n FROM notes ORDER BY n').pluck().all();
+
+  t.equal(immediateTransaction(db, () => (add(1), 'done')), 'done', 'returns what the work returns');
+  t.throws(() => immediateTransaction(db, () => { add(2); throw new Error('refused'); }), /refused/, 'the failure reaches the caller');
+  t.same(stored(), [1], 'a failed transaction leaves nothing behind');
+  t.notOk(db.inTransaction, 'and is closed');
+
+  immediateTransaction(db, () => {
+    add(3);
+    t.throws(() => immediateTransaction(db, () => { add(4); throw new Error('inner'); }), /inner/);
+    immediateTransaction(db, () => add(5));
+  });
+  t.same(stored(), [1, 3, 5], 'the outer work and the nested work that succeeded are kept');
+  t.throws(() => immediateTransaction(db, () => { immediateTransaction(db, () => add(6)); throw new Error('outer'); }), /outer/);
+  t.same(stored(), [1, 3, 5], 'an outer failure undoes its nested work too');
 });

@@ -6,34 +6,20 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { CommitBatcher } from '../../../src/store/commit-batcher';
 import { MailboxChanges } from '../../../src/store/mailbox-changes';
-import type { Db } from '../../../src/store/database';
 import { testSession, type TestSession } from './harness';
 import { simple, world } from './messages-world';
+import { commitCounter } from '../../helpers/wal-commits';
 
 function setup(t: Parameters<typeof world>[0]) {
   const w = world(t);
-  // Count the commits: outermost transactions only (a write nested in the batch is a savepoint).
-  let transactions = 0;
-  const original = w.db.transaction.bind(w.db);
-  (w.db as { transaction: Db['transaction'] }).transaction = ((fn: (...args: unknown[]) => unknown) => {
-    const wrapped = original(fn);
-    const counted = <F extends (...args: unknown[]) => unknown>(run: F) =>
-      ((...args: unknown[]) => {
-        if (!w.db.inTransaction) transactions++;
-        return run(...args);
-      }) as F;
-    return Object.assign(counted(wrapped), {
-      deferred: counted(wrapped.deferred),
-      immediate: counted(wrapped.immediate),
-      exclusive: counted(wrapped.exclusive),
-    });
-  }) as Db['transaction'];
+  // Count the commits, as the file shows them (a write nested in the batch is no commit of its own).
+  const transactions = commitCounter(w.db);
   const batcher = new CommitBatcher(w.db);
   /** What another process reads from the file: only what was committed. */
   const reader = new Database(w.db.name, { readonly: true });
   t.teardown(() => reader.close());
   const changes = new MailboxChanges();
-  return { ...w, batcher, changes, reader, transactions: () => transactions };
+  return { ...w, batcher, changes, reader, transactions };
 }
 
 /** Records, when the tagged OK of `tag` is written, what `check` reads in another connection. */
