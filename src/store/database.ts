@@ -68,9 +68,11 @@ export function commitUnflushed<T>(db: Db, work: () => T, whenLocked: T, waitMs 
 export function immediateTransaction<T>(db: Db, work: () => T): T {
   const nested = db.inTransaction;
   cachedStatement(db, nested ? 'SAVEPOINT mssd_work' : 'BEGIN IMMEDIATE').run();
-  let result: T;
   try {
-    result = work();
+    const result = work();
+    // inside the try: a COMMIT that fails (a disk error) must not leave the transaction open
+    cachedStatement(db, nested ? 'RELEASE mssd_work' : 'COMMIT').run();
+    return result;
   } catch (err) {
     // SQLite may already have rolled the whole transaction back (e.g. SQLITE_FULL): nothing to undo then
     if (db.inTransaction) {
@@ -83,8 +85,6 @@ export function immediateTransaction<T>(db: Db, work: () => T): T {
     }
     throw err;
   }
-  cachedStatement(db, nested ? 'RELEASE mssd_work' : 'COMMIT').run();
-  return result;
 }
 
 export interface AppliedMigration {

@@ -49,7 +49,6 @@ import {
 /** At most this many mailboxes in one box (personal or ORG). */
 export const MAX_MAILBOXES_PER_BOX = 1000;
 
-
 /**
  * Like locateMailboxName, but a name that cannot be located is refused with the reason. An ORG
  * the person is not linked to gets the same answer whether it exists or not.

@@ -111,8 +111,6 @@ function uidList(uids: readonly number[]): string {
   return JSON.stringify(uids.filter((uid) => Number.isInteger(uid) && uid > 0 && uid <= 0xffffffff));
 }
 
-/** An IMMEDIATE transaction (a savepoint when already inside one). */
-
 interface MailboxHead {
   id: number;
   account_id: number;

@@ -60,4 +60,10 @@ t.test('immediateTransaction: all or nothing, and a nested failure undoes only i
   t.same(stored(), [1, 3, 5], 'the outer work and the nested work that succeeded are kept');
   t.throws(() => immediateTransaction(db, () => { immediateTransaction(db, () => add(6)); throw new Error('outer'); }), /outer/);
   t.same(stored(), [1, 3, 5], 'an outer failure undoes its nested work too');
+
+  // A deferred foreign key is checked at COMMIT, which then fails with the transaction still open.
+  db.exec('CREATE TABLE links (n INTEGER REFERENCES notes (n) DEFERRABLE INITIALLY DEFERRED)');
+  t.throws(() => immediateTransaction(db, () => { add(7); db.prepare('INSERT INTO links (n) VALUES (99)').run(); }), /FOREIGN KEY/);
+  t.notOk(db.inTransaction, 'a COMMIT that fails leaves no transaction open');
+  t.same(stored(), [1, 3, 5], 'and nothing of its work');
 });
