@@ -6,22 +6,16 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import Database from 'better-sqlite3';
-import pino from 'pino';
 import t from 'tap';
-import type { Authenticator } from '../../src/auth/authenticator';
-import { loadConfig } from '../../src/config/load';
 import { commandHandlers } from '../../src/imap/commands';
 import { ImapConnection } from '../../src/imap/connection';
-import { IdleWatchers } from '../../src/imap/idle-watchers';
 import { InactivitySweep } from '../../src/imap/inactivity';
 import { CommitBatcher } from '../../src/store/commit-batcher';
 import { appendToMailbox } from '../../src/store/imap-messages';
-import { MailboxChanges } from '../../src/store/mailbox-changes';
-import { ConnectionLimiter } from '../../src/util/connection-limits';
 import { failFlushes, holdFlushes } from '../helpers/flushes';
 import type { TapTest } from '../helpers/tap';
 import { mailboxId } from '../store/imap-fixtures';
-import { JEAN_PASSWORD, loginWorld } from './commands/messages-world';
+import { JEAN_PASSWORD, loginWorld, loopbackServices } from './commands/messages-world';
 
 /** Jean's INBOX with `count` messages, served over loopback with the group commit; a client logged in with INBOX selected. */
 async function selectedClient(t: TapTest, count: number) {
@@ -30,16 +24,7 @@ async function selectedClient(t: TapTest, count: number) {
   for (let i = 1; i <= count; i++) appendToMailbox(db, inbox, Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`));
   const batcher = new CommitBatcher(db);
   t.teardown(() => batcher.close());
-  const services = {
-    config: loadConfig(),
-    db,
-    log: pino({ level: 'silent' }),
-    authenticator: authenticator as Authenticator,
-    changes: new MailboxChanges(),
-    accountSessions: new ConnectionLimiter(100),
-    idleWatchers: new IdleWatchers(),
-    batcher,
-  };
+  const services = loopbackServices({ db, authenticator }, { batcher });
   // `secure: true` on a loopback socket: LOGIN is allowed as over TLS (the TLS layer is not what is tested)
   const server = net.createServer((socket) => {
     const options = { services, handlers: commandHandlers(), secureContext: tls.createSecureContext(), inactivity: new InactivitySweep(60_000), onClose: () => undefined };

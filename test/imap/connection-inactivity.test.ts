@@ -5,18 +5,13 @@
 // forward by hand, so nothing here depends on how fast the machine is.
 import net from 'node:net';
 import tls from 'node:tls';
-import pino from 'pino';
 import t from 'tap';
-import { Authenticator } from '../../src/auth/authenticator';
-import { loadConfig } from '../../src/config/load';
 import { commandHandlers } from '../../src/imap/commands';
 import { AUTHENTICATED_IDLE_MS, ImapConnection, UNAUTHENTICATED_IDLE_MS } from '../../src/imap/connection';
 import { IdleWatchers } from '../../src/imap/idle-watchers';
 import { InactivitySweep } from '../../src/imap/inactivity';
-import { MailboxChanges } from '../../src/store/mailbox-changes';
-import { ConnectionLimiter } from '../../src/util/connection-limits';
 import type { TapTest } from '../helpers/tap';
-import { JEAN_PASSWORD, loginWorld } from './commands/messages-world';
+import { JEAN_PASSWORD, loginWorld, loopbackServices } from './commands/messages-world';
 
 interface Client {
   socket: net.Socket;
@@ -33,15 +28,7 @@ async function setup(t: TapTest) {
   const whenEmpty: Array<() => void> = [];
   /** Resolves once the server side has closed every connection. */
   const allClosed = () => new Promise<void>((resolve) => (open.size === 0 ? resolve() : whenEmpty.push(resolve)));
-  const services = {
-    config: loadConfig(),
-    db,
-    log: pino({ level: 'silent' }),
-    authenticator: authenticator as Authenticator,
-    changes: new MailboxChanges(),
-    accountSessions: new ConnectionLimiter(100),
-    idleWatchers: watchers,
-  };
+  const services = loopbackServices({ db, authenticator }, { idleWatchers: watchers });
   const server = net.createServer((socket) => {
     // `secure: true` on a loopback socket: LOGIN is allowed as over TLS (the TLS layer is not what is tested)
     const connection = new ImapConnection(socket, true, {

@@ -3,6 +3,12 @@
 import pino from 'pino';
 import type { TapTest } from '../../helpers/tap';
 import { Authenticator } from '../../../src/auth/authenticator';
+import { loadConfig } from '../../../src/config/load';
+import { IdleWatchers } from '../../../src/imap/idle-watchers';
+import type { ImapServices } from '../../../src/imap/session';
+import type { Db } from '../../../src/store/database';
+import { MailboxChanges } from '../../../src/store/mailbox-changes';
+import { ConnectionLimiter } from '../../../src/util/connection-limits';
 import { hashPassword } from '../../../src/policy/password';
 import { updateAccountSettings } from '../../../src/store/accounts';
 import { appendToMailbox } from '../../../src/store/imap-messages';
@@ -70,4 +76,22 @@ export async function loginWorld(t: TapTest) {
   updateAccountSettings(w.db, 'jean.dupont@hopital.fr', { passwordHash: await hashPassword(JEAN_PASSWORD) });
   const authenticator = new Authenticator(w.db, pino({ level: 'silent' }));
   return { ...w, authenticator };
+}
+
+/**
+ * The services an ImapConnection gets from the daemon, real ones around a login world's store,
+ * for tests that serve it over loopback; `extra` adds or replaces some (a group commit, shared
+ * IDLE watchers).
+ */
+export function loopbackServices(world: { db: Db; authenticator: Authenticator }, extra: Partial<ImapServices> = {}): ImapServices {
+  return {
+    config: loadConfig(),
+    db: world.db,
+    log: pino({ level: 'silent' }),
+    authenticator: world.authenticator,
+    changes: new MailboxChanges(),
+    accountSessions: new ConnectionLimiter(100),
+    idleWatchers: new IdleWatchers(),
+    ...extra,
+  };
 }
