@@ -13,6 +13,7 @@
 //   ANCHOR_ROOT=/tmp/mssd-anchors (where setup-anchors.sh keeps Dovecot's files)
 //   BENCH_PROFILE_DIR=/tmp/prof (a V8 CPU profile of every mssd process)
 //   BENCH_CREDENTIAL=device|password (how imaptest logs in to mssd; default device)
+//   BENCH_IMAP_WORKERS=N (mssd's imap.workers; default: the config's default, one per core)
 //   BENCH_RAW_DIR=/tmp/raw (keeps imaptest's whole output of each run there: its per-second lines)
 //
 // Warm-up: before the measured rounds of a mix, each server runs that mix once, unmeasured. The
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
     bench = await prepare({
       log: { level: 'info' }, // the harness waits for the "mssd ready" info line
       limits: { maxConnectionsPerIp: 200, maxConnectionsPerAccount: 50 },
+      ...(process.env.BENCH_IMAP_WORKERS ? { imap: { workers: envNumber('BENCH_IMAP_WORKERS', 0) } } : {}),
     });
     const credential = process.env.BENCH_CREDENTIAL ?? 'device';
     if (credential !== 'device' && credential !== 'password') fail(`BENCH_CREDENTIAL must be device or password, got ${credential}`);

@@ -10,6 +10,13 @@
 import type { ImapSession } from './session';
 
 export class IdleWatchers {
+  /**
+   * `onWatching`, if given, hears when a mailbox gets its first idling session (true) and loses
+   * its last (false): IMAP workers tell the main process, so that other processes send them only
+   * the changes someone here waits for (src/imap/workers.ts).
+   */
+  constructor(private readonly onWatching?: (mailboxId: number, watching: boolean) => void) {}
+
   private readonly byMailbox = new Map<number, Set<ImapSession>>();
   /** Mailboxes changed since the last wake-up ran; `everything` after a change of unknown extent. */
   private readonly changed = new Set<number>();
@@ -19,7 +26,10 @@ export class IdleWatchers {
   /** From IDLE's continuation until DONE (or the connection's end). */
   add(mailboxId: number, session: ImapSession): void {
     let sessions = this.byMailbox.get(mailboxId);
-    if (!sessions) this.byMailbox.set(mailboxId, (sessions = new Set()));
+    if (!sessions) {
+      this.byMailbox.set(mailboxId, (sessions = new Set()));
+      this.onWatching?.(mailboxId, true);
+    }
     sessions.add(session);
   }
 
@@ -27,7 +37,10 @@ export class IdleWatchers {
     const sessions = this.byMailbox.get(mailboxId);
     if (!sessions) return;
     sessions.delete(session);
-    if (sessions.size === 0) this.byMailbox.delete(mailboxId);
+    if (sessions.size === 0) {
+      this.byMailbox.delete(mailboxId);
+      this.onWatching?.(mailboxId, false);
+    }
   }
 
   /**

@@ -36,14 +36,14 @@ export interface ImapServers {
 }
 
 export function createImapServers(
-  shared: Omit<ImapServices, 'accountSessions' | 'idleWatchers'> & Partial<Pick<ImapServices, 'accountSessions'>>,
+  shared: Omit<ImapServices, 'accountSessions' | 'idleWatchers'> & Partial<Pick<ImapServices, 'accountSessions' | 'idleWatchers'>>,
   material: ImapTls,
   sharedGate?: ConnectionGate,
 ): ImapServers {
   const services: ImapServices = {
     ...shared,
     accountSessions: shared.accountSessions ?? new ConnectionLimiter(shared.config.limits.maxConnectionsPerAccount),
-    idleWatchers: new IdleWatchers(),
+    idleWatchers: shared.idleWatchers ?? new IdleWatchers(),
   };
   const tlsOptions = { ...hardenedTlsOptions(), key: material.key, cert: material.cert };
   const secureContext = tls.createSecureContext(tlsOptions);

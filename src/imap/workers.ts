@@ -11,12 +11,17 @@
 // - connection limits (limits.maxConnections, maxConnectionsPerIp, maxConnectionsPerAccount):
 //   a worker asks before greeting and before entering the authenticated state, and says when a
 //   connection ends; a worker that dies gives its counts back;
-// - mailbox changes: a commit in any process is announced to every other one at once, so a
-//   session in IDLE on one worker wakes for a message delivered by SMTP or appended through
-//   another worker (PRAGMA data_version, src/store/external-changes.ts, stays the safety net
-//   for the CLI);
+// - mailbox changes: a commit in any process is announced at once to the workers with a session
+//   in IDLE on that mailbox, so it wakes for a message delivered by SMTP or appended through
+//   another worker. Only IDLE needs the news: any other session reads what changed from the store
+//   at its next command. Each worker says which mailboxes its sessions idle on, and the main
+//   process tells every worker which mailboxes are watched elsewhere, so a worker sends nothing
+//   for the others (imaptest's command mix: one IPC message per write cost a fifth of the CPU).
+//   PRAGMA data_version (src/store/external-changes.ts) stays the safety net for the CLI and for
+//   an IDLE that began while a change was on its way (woken within its 500 ms);
 // - revocations: a device revoked in the portal cuts the sessions in every worker;
-// - metrics: the workers' IMAP counters are added to the main process's /metrics.
+// - metrics: the workers' IMAP counters are added to the main process's /metrics, sent in
+//   batches every METRICS_BATCH_MS.
 // Messages are JSON over the cluster's IPC channel; none carries a password back.
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
@@ -34,6 +39,7 @@ import { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
 import { OperatorError } from '../util/operator-error';
+import { IdleWatchers } from './idle-watchers';
 import { createImapServers, type ConnectionGate } from './server';
 
 /** How many IMAP worker processes `imap.workers` asks for; 0 or 1 = none (IMAP in the main process). */
@@ -47,22 +53,32 @@ type MetricName = 'imapConnection' | 'imapCommand' | 'connectionRefused';
 /** A MailboxChanges event: its name and arguments. */
 type ChangeEvent = [string, unknown[]];
 
+/** How long a worker's metric calls wait to be sent in one batch (what /metrics may lag behind). */
+const METRICS_BATCH_MS = 100;
+
 /**
- * Collects items (change events, metric calls) and hands them over once per turn of the event
- * loop: one IPC message for all a turn produced (a group commit's changes), instead of one each.
+ * Collects items (change events, metric calls) and hands them over together: once per turn of
+ * the event loop (a group commit's changes), or after `delayMs`; one IPC message for all of them.
  */
-function perTurn<T>(deliver: (list: T[]) => void): (item: T) => void {
+function batched<T>(deliver: (list: T[]) => void, delayMs?: number): (item: T) => void {
   let list: T[] = [];
-  return (event) => {
-    if (list.length === 0) {
-      setImmediate(() => {
-        const due = list;
-        list = [];
-        deliver(due);
-      });
-    }
-    list.push(event);
+  const due = () => {
+    const items = list;
+    list = [];
+    deliver(items);
   };
+  return (item) => {
+    if (list.length === 0) {
+      if (delayMs === undefined) setImmediate(due);
+      else setTimeout(due, delayMs);
+    }
+    list.push(item);
+  };
+}
+
+/** The mailbox a 'mailbox-changed' event names; undefined for other events and for null (every mailbox). */
+function changedMailbox(name: string, args: unknown[]): number | undefined {
+  return name === 'mailbox-changed' && typeof args[0] === 'number' ? args[0] : undefined;
 }
 
 /** Worker -> main process. */
@@ -70,6 +86,8 @@ type WorkerMessage =
   | { t: 'ready'; listening: Record<string, string> }
   | { t: 'failed'; message: string }
   | { t: 'events'; list: ChangeEvent[] }
+  /** This worker's first session idling on a mailbox (true), or its last one left (false). */
+  | { t: 'watch'; mailboxId: number; watching: boolean }
   | { t: 'auth'; id: number; kind: 'password' | 'token'; args: [string | null, string, string] }
   | { t: 'admit'; id: number; address: string }
   | { t: 'leave'; address: string }
@@ -82,6 +100,8 @@ type PrimaryMessage =
   | { t: 'auth'; id: number; result?: AuthResult; slot?: boolean; error?: string }
   | { t: 'admit'; id: number; ok: boolean }
   | { t: 'recheck'; accountId?: number }
+  /** Whether a session of another worker idles on that mailbox now. */
+  | { t: 'watched'; mailboxId: number; elsewhere: boolean }
   | { t: 'stop' };
 
 export interface ImapWorkerPool {
@@ -103,6 +123,45 @@ interface PrimaryServices {
 interface WorkerCounts {
   addresses: Map<string, number>;
   accounts: Map<string, number>;
+}
+
+/**
+ * Which workers have a session in IDLE on which mailbox, and so which changes each must hear;
+ * tells each worker whether a mailbox is watched by another one, when that changes.
+ */
+export class IdleInterest {
+  private readonly watchers = new Map<number, Set<Worker>>();
+
+  constructor(private readonly tell: (worker: Worker, message: PrimaryMessage) => void) {}
+
+  /** The workers to send a change of `mailboxId` to. */
+  watching(mailboxId: number): ReadonlySet<Worker> | undefined {
+    return this.watchers.get(mailboxId);
+  }
+
+  set(worker: Worker, mailboxId: number, watching: boolean, workers: Iterable<Worker>): void {
+    const before = this.watchers.get(mailboxId) ?? new Set<Worker>();
+    const after = new Set(before);
+    if (watching) after.add(worker);
+    else after.delete(worker);
+    if (after.size > 0) this.watchers.set(mailboxId, after);
+    else this.watchers.delete(mailboxId);
+    for (const other of workers) {
+      if (other === worker) continue;
+      const elsewhere = [...after].some((w) => w !== other);
+      if ([...before].some((w) => w !== other) !== elsewhere) this.tell(other, { t: 'watched', mailboxId, elsewhere });
+    }
+  }
+
+  /** What a new worker must know: every mailbox watched by the others. */
+  introduce(worker: Worker): void {
+    for (const mailboxId of this.watchers.keys()) this.tell(worker, { t: 'watched', mailboxId, elsewhere: true });
+  }
+
+  /** A worker ended: its sessions watch nothing any more. */
+  forget(worker: Worker, workers: Iterable<Worker>): void {
+    for (const [mailboxId, set] of [...this.watchers]) if (set.has(worker)) this.set(worker, mailboxId, false, workers);
+  }
 }
 
 function bump(map: Map<string, number>, key: string, delta: number): void {
@@ -130,16 +189,20 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
   };
 
   // Every change committed here (SMTP delivery, portal, jobs) or re-emitted from a worker reaches
-  // the other workers' sessions, a batch per worker and turn.
+  // the other workers that have a session in IDLE on that mailbox (every worker for other events
+  // and for "look again at everything"), a batch per worker and turn.
+  const interest = new IdleInterest(send);
   const eventsFor = new Map<Worker, (event: ChangeEvent) => void>();
   const emit = changes.emit.bind(changes);
   changes.emit = (name: string | symbol, ...args: unknown[]) => {
     if (typeof name === 'string') {
-      for (const worker of counts.keys()) {
+      const mailboxId = changedMailbox(name, args);
+      const recipients = mailboxId === undefined ? counts.keys() : (interest.watching(mailboxId) ?? []);
+      for (const worker of recipients) {
         if (worker === origin) continue;
         let queue = eventsFor.get(worker);
         if (!queue) {
-          queue = perTurn<ChangeEvent>((list) => send(worker, { t: 'events', list }));
+          queue = batched<ChangeEvent>((list) => send(worker, { t: 'events', list }));
           eventsFor.set(worker, queue);
         }
         queue([name, args]);
@@ -166,6 +229,9 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
         } finally {
           origin = null;
         }
+        return;
+      case 'watch':
+        interest.set(worker, message.mailboxId, message.watching, counts.keys());
         return;
       case 'admit': {
         const ok = open < config.limits.maxConnections && perAddress.tryAcquire(message.address);
@@ -217,6 +283,7 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
 
   const giveBack = (worker: Worker) => {
     eventsFor.delete(worker);
+    interest.forget(worker, counts.keys());
     const mine = counts.get(worker);
     if (!mine) return;
     for (const [address, n] of mine.addresses) for (let i = 0; i < n; i++) perAddress.release(address);
@@ -236,6 +303,7 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
       worker.on('message', (message: WorkerMessage) => {
         if (message.t === 'ready') {
           ready = true;
+          interest.introduce(worker);
           resolve(message.listening);
         } else if (message.t === 'failed') {
           reject(new OperatorError(message.message));
@@ -309,14 +377,21 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
   const tls = serverTlsOptions(config); // the main process created the development certificates
   const batcher = new CommitBatcher(db);
 
-  // Changes committed here are announced locally and, through the main process, everywhere else.
+  // Changes committed here are announced locally and, through the main process, to the workers
+  // whose sessions idle on that mailbox (all of them for other events).
   const changes = new MailboxChanges();
   const emitLocally = changes.emit.bind(changes);
-  const toOthers = perTurn<ChangeEvent>((list) => toPrimary({ t: 'events', list }));
+  const toOthers = batched<ChangeEvent>((list) => toPrimary({ t: 'events', list }));
+  /** Mailboxes a session of another worker idles on (the main process keeps us told). */
+  const watchedElsewhere = new Set<number>();
   changes.emit = (name: string | symbol, ...args: unknown[]) => {
-    if (typeof name === 'string') toOthers([name, args]);
+    if (typeof name === 'string') {
+      const mailboxId = changedMailbox(name, args);
+      if (mailboxId === undefined || watchedElsewhere.has(mailboxId)) toOthers([name, args]);
+    }
     return emitLocally(name, ...args);
   };
+  const idleWatchers = new IdleWatchers((mailboxId, watching) => toPrimary({ t: 'watch', mailboxId, watching }));
 
   // Password and token checks run in the main process (one throttle, one audit trail); the
   // account's session slot is taken there at the same time.
@@ -353,8 +428,8 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
     leave: (address) => toPrimary({ t: 'leave', address }),
   };
 
-  // IMAP counters go to the main process's /metrics, a batch per turn of the event loop.
-  const toMetrics = perTurn<[MetricName, unknown[]]>((calls) => toPrimary({ t: 'metrics', calls }));
+  // IMAP counters go to the main process's /metrics, a batch every METRICS_BATCH_MS.
+  const toMetrics = batched<[MetricName, unknown[]]>((calls) => toPrimary({ t: 'metrics', calls }), METRICS_BATCH_MS);
   const record = (name: MetricName) => (...args: unknown[]) => toMetrics([name, args]);
   const nothing = () => undefined;
   const metrics: Metrics = {
@@ -366,7 +441,7 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
     connectionRefused: record('connectionRefused'),
   };
 
-  const servers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher, accountSessions }, tls, gate);
+  const servers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher, accountSessions, idleWatchers }, tls, gate);
   const listening: Record<string, string> = {};
   for (const key of ['imap', 'imaps'] as const) {
     const listener = config.listen[key];
@@ -415,6 +490,10 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
         return;
       case 'recheck':
         authenticator.recheckSessions(message.accountId);
+        return;
+      case 'watched':
+        if (message.elsewhere) watchedElsewhere.add(message.mailboxId);
+        else watchedElsewhere.delete(message.mailboxId);
         return;
       case 'stop':
         void stop();

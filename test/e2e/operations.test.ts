@@ -92,9 +92,10 @@ t.test('metrics move with real traffic: deliveries, refusals, logins, IMAP, the 
   submission.close();
 
   let after = '';
-  await waitFor('the queue gauge', async () => {
+  // IMAP workers send their counters in batches (every 100 ms): wait for the SELECT too.
+  await waitFor('the queue gauge and the IMAP counters', async () => {
     after = await metrics(env);
-    return sample(after, 'mssd_queue_messages') === 1;
+    return sample(after, 'mssd_queue_messages') === 1 && sample(after, 'mssd_imap_commands_total', { command: 'SELECT', status: 'OK' }) >= 1;
   });
   t.equal(sample(after, 'mssd_smtp_messages_total', { listener: 'mta', outcome: 'delivered' }), 3, 'three deliveries on the MTA');
   t.ok(sample(after, 'mssd_smtp_messages_total', { listener: 'mta', outcome: 'refused' }) >= 1, 'the unknown recipient counted as refused');
