@@ -298,12 +298,10 @@ export interface MailboxStatus {
   highestmodseq: number;
 }
 
-/** RFC 8438 STATUS SIZE: the total of the RFC822.SIZE of the mailbox's messages (covering index, migration 010). */
+/** RFC 8438 STATUS SIZE: the total of the RFC822.SIZE of the mailbox's messages (a counter of its row, migration 018). */
 export function mailboxSize(db: Db, mailboxId: number): number {
-  const row = cachedStatement(db, 'SELECT COALESCE(SUM(size), 0) AS size FROM messages INDEXED BY messages_size_by_mailbox WHERE mailbox_id = ?').get(mailboxId) as {
-    size: number;
-  };
-  return row.size;
+  const row = cachedStatement(db, 'SELECT message_octets FROM mailboxes WHERE id = ?').pluck().get(mailboxId) as number | undefined;
+  return row ?? 0;
 }
 
 /**

@@ -471,16 +471,18 @@ export function storeFlags(
  * Returns the UIDs removed, ascending; records them in `expunged` and releases their bodies.
  */
 export function expungeMessages(db: Db, mailboxId: number, uids?: readonly number[]): number[] {
+  // messages_deleted (migration 018) holds only the flagged messages; its condition is spelled
+  // the same way here, which is what lets SQLite use a partial index
   return immediateTransaction(db, () => {
     const rows =
       uids === undefined
         ? (cachedStatement(
             db,
-            `SELECT id, uid, body_hash FROM messages WHERE mailbox_id = ? AND flags & ${DELETED} <> 0 ORDER BY uid`,
+            `SELECT id, uid, body_hash FROM messages INDEXED BY messages_deleted WHERE mailbox_id = ? AND flags & ${DELETED} <> 0 ORDER BY uid`,
           ).all(mailboxId) as RemovableRow[])
         : (cachedStatement(
             db,
-            `SELECT id, uid, body_hash FROM messages
+            `SELECT id, uid, body_hash FROM messages INDEXED BY messages_deleted
              WHERE mailbox_id = ? AND flags & ${DELETED} <> 0 AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
           ).all(mailboxId, uidList(uids)) as RemovableRow[]);
     return removeMessages(db, mailboxId, rows);
@@ -770,7 +772,9 @@ export function claimRecent(db: Db, mailboxId: number, below = Infinity, waitMs 
 export function changesSince(db: Db, mailboxId: number, modseq: number): FlagState[] {
   const rows = cachedStatement(
     db,
-    'SELECT uid, flags, keywords, modseq FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
+    // the modseq index: left to itself the planner walks the whole mailbox in messages_flags_by_uid
+    // (covering, already in UID order), 1 ms and more per command in a mailbox of 20 000 messages
+    'SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
   ).all(mailboxId, modseq) as Array<{ uid: number; flags: number; keywords: string; modseq: number }>;
   return rows.map((row) => ({ uid: row.uid, flags: row.flags, keywords: splitKeywords(row.keywords), modseq: row.modseq }));
 }

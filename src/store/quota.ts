@@ -1,16 +1,14 @@
 // What a box uses against its QUOTA (RFC 9208): the octets and messages of all its folders,
-// read from the covering index of migration 010 (messages_size_by_mailbox).
+// from the counters its mailbox rows keep (migration 018).
 import type { QuotaUsage } from '../policy/quota';
 import { cachedStatement, type Db } from './database';
 
 export function boxUsage(db: Db, accountId: number): QuotaUsage {
-  const row = cachedStatement(
+  return cachedStatement(
     db,
-    `SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS messages
-     FROM messages INDEXED BY messages_size_by_mailbox
-     WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)`,
-  ).get(accountId) as { bytes: number; messages: number };
-  return row;
+    `SELECT COALESCE(SUM(message_octets), 0) AS bytes, COALESCE(SUM(message_count), 0) AS messages
+     FROM mailboxes WHERE account_id = ?`,
+  ).get(accountId) as QuotaUsage;
 }
 
 /** The box (account) a mailbox belongs to, or null when it is gone. */

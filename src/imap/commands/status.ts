@@ -3,8 +3,7 @@
 //
 // Decisions:
 // - Items: MESSAGES, RECENT, UIDNEXT, UIDVALIDITY, UNSEEN, HIGHESTMODSEQ, and SIZE (RFC 8438,
-//   STATUS=SIZE: the sum of RFC822.SIZE, read from its own covering index, migration 010, and
-//   only when asked for).
+//   STATUS=SIZE: the sum of RFC822.SIZE, a counter the mailbox row keeps, migration 018).
 // - STATUS HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 section 3.1).
 // - The mailbox name in the response is the name as the client sent it, so that it can match
 //   the answer to its question whatever case it used for INBOX.
