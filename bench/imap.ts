@@ -158,6 +158,14 @@ async function main(): Promise<void> {
   const bigSelect = await median(5, () => big.command('SELECT INBOX'));
   const bigFetch = await median(5, () => big.command('UID FETCH 1:* (FLAGS)'));
   if (bigFetch.last.untagged < BIG) throw new Error(`UID FETCH returned ${bigFetch.last.untagged} responses`);
+  // Writes whose cost must not grow with the mailbox (migration 018): APPEND checks the QUOTA,
+  // EXPUNGE looks for the messages flagged \Deleted, and the session's sync reads what changed.
+  const note = 'From: Dr Martin <martin@chu.mssante.fr>\r\nSubject: Compte rendu\r\n\r\nRAS.\r\n';
+  const bigAppend = await median(21, () => big.command(`APPEND INBOX {${Buffer.byteLength(note)}+}\r\n${note}`));
+  const bigExpunge = await median(21, async () => {
+    await big.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
+    return big.command('EXPUNGE');
+  });
   await big.command('LOGOUT', { strict: false });
   big.close();
   // full-text index, SORT and THREAD (bench/imap-search.ts)
@@ -251,6 +259,8 @@ async function main(): Promise<void> {
       messages: BIG,
       selectMs: { first: round(bigSelect.first), median: round(bigSelect.median) },
       uidFetchFlagsMs: { first: round(bigFetch.first), median: round(bigFetch.median), megabytes: round(bigFetch.last.bytes / 2 ** 20, 2) },
+      appendMs: { first: round(bigAppend.first, 2), median: round(bigAppend.median, 2) },
+      expungeOneMs: { first: round(bigExpunge.first, 2), median: round(bigExpunge.median, 2) },
       search: bigSearch,
     },
     idleExistsAfterSmtp250Ms: { samples: IDLE_SAMPLES, p50: round(percentile(idleLatencies, 50), 2), p99: round(percentile(idleLatencies, 99), 2), max: round(idleLatencies[idleLatencies.length - 1], 2) },
@@ -271,6 +281,7 @@ async function main(): Promise<void> {
   console.log(`  ${MESSAGES} messages: SEARCH TEXT ${result.box10k.searchTextMs.median} ms median (${matches} matches)`);
   console.log(`  ${BIG} messages: SELECT ${result.box100k.selectMs.first} ms first, ${result.box100k.selectMs.median} ms median (target <= 100 ms)`);
   console.log(`  ${BIG} messages: UID FETCH 1:* (FLAGS) ${result.box100k.uidFetchFlagsMs.median} ms median (target <= 500 ms)`);
+  console.log(`  ${BIG} messages: APPEND ${result.box100k.appendMs.median} ms median, EXPUNGE of one message (after its STORE) ${result.box100k.expungeOneMs.median} ms median`);
   for (const line of searchReport(bigSearch)) console.log(line);
   console.log(
     `  IDLE: SMTP 250 to untagged EXISTS p50 ${result.idleExistsAfterSmtp250Ms.p50} ms, p99 ${result.idleExistsAfterSmtp250Ms.p99} ms ` +

@@ -183,7 +183,9 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
   let origin: Worker | null = null;
 
   const send = (worker: Worker, message: PrimaryMessage) => {
-    if (worker.isConnected()) worker.send(message);
+    // A worker that ends while the message is on its way: EPIPE comes to the callback (its 'exit'
+    // handler does what is needed), not as an 'error' event that would crash the main process.
+    if (worker.isConnected()) worker.send(message, (err: Error | null) => err && log.debug({ err: err.message }, 'message to an IMAP worker that was ending'));
   };
   const broadcast = (message: PrimaryMessage, except: Worker | null = null) => {
     for (const worker of counts.keys()) if (worker !== except) send(worker, message);

@@ -78,7 +78,9 @@ export function forkSearchIndexer(log: Logger): SearchIndexerProcess {
       const worker = current;
       if (!worker || worker.isDead()) return;
       const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      if (worker.isConnected()) worker.send('stop');
+      // With a callback, a channel that closed meanwhile (the process got the same SIGTERM and is
+      // ending) reports EPIPE here instead of as an 'error' event that would crash this process.
+      if (worker.isConnected()) worker.send('stop', (err: Error | null) => err && worker.kill());
       else worker.kill();
       // one that started too recently to listen for 'stop' is ended by a signal
       const late = setTimeout(() => worker.kill(), STOP_WAIT_MS);

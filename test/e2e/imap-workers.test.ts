@@ -135,3 +135,20 @@ t.test('SIGTERM to every process at once (systemd stops the whole control group)
     'no worker or indexer taken for dead and started again',
   );
 });
+
+t.test('SIGTERM to the children just before the main process: the main process stops cleanly all the same', async (t) => {
+  // The order a control group's stop may take. The main process then asks children whose IPC
+  // channel is already closing to stop: a failed send must not crash it (EPIPE).
+  const env = await makeEnv({ imap: { workers: 2 } });
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop('SIGKILL'));
+  const children = () => readFileSync(`/proc/${daemon.process.pid}/task/${daemon.process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  for (let i = 0; i < 100 && (children().length < 3 || !daemon.logs().some((line) => line.msg === 'search indexer started')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (const pid of children()) process.kill(pid, 'SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  daemon.process.kill('SIGTERM');
+  t.equal(await daemon.exited, 0, 'the daemon exits with 0');
+  t.ok(daemon.logs().some((line) => line.msg === 'mssd stopped'), 'after its orderly stop');
+});
