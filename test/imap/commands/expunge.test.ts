@@ -1,7 +1,8 @@
 // EXPUNGE and UID EXPUNGE (RFC 3501 section 6.4.3, RFC 4315 section 2.1): the untagged EXPUNGE
 // responses a client renumbers by, and the read-only refusal.
 import t from 'tap';
-import { fetchMessages } from '../../../src/store/imap-messages';
+import { appendToMailbox, fetchMessages } from '../../../src/store/imap-messages';
+import { rawMessage } from '../../store/imap-fixtures';
 import { testSession } from './harness';
 import { world } from './messages-world';
 
@@ -30,4 +31,30 @@ t.test('EXPUNGE: read-only, state and syntax', async (t) => {
   t.equal(fetchMessages(db, inbox, [2]).length, 1);
   t.match(await rw.run('UID EXPUNGE'), /^TAG BAD /, 'UID EXPUNGE needs a set');
   t.match(await rw.run('EXPUNGE 1'), /^TAG BAD /, 'EXPUNGE takes no argument');
+});
+
+t.test('scattered expunges: numbers from the highest down, and every message keeps its own flags after', async (t) => {
+  const { db, jean, inbox } = world(t);
+  for (let i = 4; i <= 12; i++) appendToMailbox(db, inbox, rawMessage(`Message ${i}`), i % 3 === 0 ? ['\\Answered'] : []);
+  const a = testSession(db, jean);
+  const b = testSession(db, jean);
+  a.select('INBOX');
+  b.select('INBOX');
+  await a.run('STORE 1,4:5,9,12 +FLAGS.SILENT (\\Deleted)');
+  t.equal(
+    await a.run('EXPUNGE'),
+    '* 12 EXPUNGE\r\n* 9 EXPUNGE\r\n* 5 EXPUNGE\r\n* 4 EXPUNGE\r\n* 1 EXPUNGE\r\nTAG OK EXPUNGE completed\r\n',
+  );
+  const expected =
+    '* 1 FETCH (UID 2 FLAGS (\\Flagged))\r\n* 2 FETCH (UID 3 FLAGS (\\Seen $label1))\r\n* 3 FETCH (UID 6 FLAGS (\\Answered))\r\n' +
+    '* 4 FETCH (UID 7 FLAGS ())\r\n* 5 FETCH (UID 8 FLAGS ())\r\n* 6 FETCH (UID 10 FLAGS ())\r\n* 7 FETCH (UID 11 FLAGS ())\r\nTAG OK FETCH completed\r\n';
+  // the session that selected first sees the new messages as \Recent (RFC 3501 section 2.3.2)
+  t.equal((await a.run('FETCH 1:* (UID FLAGS)')).replace(/ ?\\Recent/g, ''), expected, 'the view of the session that expunged');
+  t.equal(
+    await b.run('NOOP'),
+    '* 12 EXPUNGE\r\n* 9 EXPUNGE\r\n* 5 EXPUNGE\r\n* 4 EXPUNGE\r\n* 1 EXPUNGE\r\nTAG OK NOOP completed\r\n',
+    'another session is told the same',
+  );
+  t.equal(await b.run('FETCH 1:* (UID FLAGS)'), expected, 'and its view holds the same messages');
+  t.equal(await b.run('FETCH 8 UID'), 'TAG BAD Invalid message sequence number\r\n', 'seven left');
 });
