@@ -4,7 +4,8 @@
 // transaction before it starts, then a minimal IMAP client over TLS measures:
 //   - a box of 10 000 messages: SELECT, FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE), FETCH BODY[]
 //     of 100 random messages, SEARCH TEXT;
-//   - a box of 100 000 messages: SELECT, UID FETCH 1:* (FLAGS), then bench/imap-search.ts: SEARCH
+//   - a box of 100 000 messages: SELECT, UID FETCH 1:* (FLAGS), APPEND, STORE \Deleted + EXPUNGE of
+//     one message, then bench/imap-search.ts: SEARCH
 //     TEXT (rare word, word in 1 %) / BODY / SUBJECT / FROM through the full-text index (issue 12:
 //     <= 100 ms), SORT and THREAD of the whole box, median and p95;
 //   - IDLE latency from the SMTP 250 (inbound MTA, STARTTLS) to the untagged EXISTS;
