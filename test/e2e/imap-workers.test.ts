@@ -4,6 +4,7 @@
 // other worker; the per-account session limit counts the sessions of all workers; an APPEND
 // answered OK survives a SIGKILL of the daemon (R14).
 import t from 'tap';
+import type { TapTest } from '../helpers/tap';
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -115,7 +116,8 @@ t.test('SIGKILL during APPENDs through the workers loses no acknowledged message
   t.same(missing, [], `every acknowledged APPEND is in the store (${acknowledged.size} acknowledged)`);
 });
 
-t.test('SIGTERM to every process at once (systemd stops the whole control group): a clean stop, no worker restarted', async (t) => {
+/** A daemon with two IMAP workers, once its children (the workers and the search indexer) are up. */
+async function daemonWithChildren(t: TapTest) {
   const env = await makeEnv({ imap: { workers: 2 } });
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop('SIGKILL'));
@@ -124,7 +126,12 @@ t.test('SIGTERM to every process at once (systemd stops the whole control group)
   for (let i = 0; i < 100 && (children().length < 3 || !daemon.logs().some((line) => line.msg === 'search indexer started')); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const group = [daemon.process.pid!, ...children()];
+  return { daemon, children: children() };
+}
+
+t.test('SIGTERM to every process at once (systemd stops the whole control group): a clean stop, no worker restarted', async (t) => {
+  const { daemon, children } = await daemonWithChildren(t);
+  const group = [daemon.process.pid!, ...children];
   t.equal(group.length, 4, 'main process, two IMAP workers and the search indexer');
   for (const pid of group) process.kill(pid, 'SIGTERM');
   t.equal(await daemon.exited, 0, 'the daemon exits with 0');
@@ -139,14 +146,8 @@ t.test('SIGTERM to every process at once (systemd stops the whole control group)
 t.test('SIGTERM to the children just before the main process: the main process stops cleanly all the same', async (t) => {
   // The order a control group's stop may take. The main process then asks children whose IPC
   // channel is already closing to stop: a failed send must not crash it (EPIPE).
-  const env = await makeEnv({ imap: { workers: 2 } });
-  const daemon = await startDaemon(env);
-  t.teardown(() => daemon.stop('SIGKILL'));
-  const children = () => readFileSync(`/proc/${daemon.process.pid}/task/${daemon.process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  for (let i = 0; i < 100 && (children().length < 3 || !daemon.logs().some((line) => line.msg === 'search indexer started')); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  for (const pid of children()) process.kill(pid, 'SIGTERM');
+  const { daemon, children } = await daemonWithChildren(t);
+  for (const pid of children) process.kill(pid, 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 2));
   daemon.process.kill('SIGTERM');
   t.equal(await daemon.exited, 0, 'the daemon exits with 0');

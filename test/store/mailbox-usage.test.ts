@@ -3,15 +3,13 @@
 // messages (APPEND, COPY, MOVE, EXPUNGE, the purge's plain DELETE, deleting a folder), the
 // counters must say exactly what a count of the rows says: a quota that drifts refuses mail
 // that fits, or lets a box grow past its limit.
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { migrate, migrationsDir, openDatabase, type Db } from '../../src/store/database';
+import { migrate, type Db } from '../../src/store/database';
 import { appendToMailbox, copyMessages, expungeMessages, moveMessages, storeFlags } from '../../src/store/imap-messages';
 import { createUserMailbox, deleteUserMailbox, mailboxSize } from '../../src/store/imap-mailboxes';
 import { boxUsage } from '../../src/store/quota';
 import { freshWorld, mailboxId, rawMessage } from './imap-fixtures';
+import { OLD_ACCOUNT, storeMigratedTo } from './migration-fixtures';
 
 /** What the rows say: the octets and count of every message of the account's mailboxes. */
 function counted(db: Db, accountId: number): { bytes: number; messages: number } {
@@ -73,24 +71,16 @@ t.test('UID EXPUNGE removes only the flagged messages of its set, through the in
 });
 
 t.test('the migration counts what a store already holds', async (t) => {
-  const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'mssd-migration-018-')));
-  t.teardown(() => db.close());
-  const before = mkdtempSync(path.join(os.tmpdir(), 'mssd-migrations-017-'));
-  for (const file of readdirSync(migrationsDir).filter((name) => /^0(0\d|1[0-7])_/.test(name))) {
-    copyFileSync(path.join(migrationsDir, file), path.join(before, file));
-  }
-  migrate(db, before);
+  const { db, inbox } = storeMigratedTo(t, 17);
   const now = Date.now();
-  db.prepare(`INSERT INTO accounts (id, type, status, login, created_at, updated_at) VALUES (7, 'PER', 'active', 'jean@x.mssante.fr', ?, ?)`).run(now, now);
-  const inbox = Number(db.prepare(`INSERT INTO mailboxes (account_id, name, uidvalidity, created_at) VALUES (7, 'INBOX', 1, ?)`).run(now).lastInsertRowid);
-  const sent = Number(db.prepare(`INSERT INTO mailboxes (account_id, name, uidvalidity, created_at) VALUES (7, 'Sent', 2, ?)`).run(now).lastInsertRowid);
+  const sent = Number(db.prepare(`INSERT INTO mailboxes (account_id, name, uidvalidity, created_at) VALUES (?, 'Sent', 2, ?)`).run(OLD_ACCOUNT, now).lastInsertRowid);
   for (let i = 0; i < 3; i++) appendToMailbox(db, inbox, rawMessage('Avant', 'y'.repeat(300 * i)));
   appendToMailbox(db, sent, rawMessage('Envoyé'));
 
   t.same(migrate(db).map((applied) => applied.version), [18]);
-  t.same(boxUsage(db, 7), counted(db, 7), 'the box as the rows say');
-  t.equal(boxUsage(db, 7).messages, 4);
+  t.same(boxUsage(db, OLD_ACCOUNT), counted(db, OLD_ACCOUNT), 'the box as the rows say');
+  t.equal(boxUsage(db, OLD_ACCOUNT).messages, 4);
   t.equal(mailboxSize(db, inbox), octetsOf(db, inbox));
   appendToMailbox(db, sent, rawMessage('Après'));
-  t.same(boxUsage(db, 7), counted(db, 7), 'and kept from then on');
+  t.same(boxUsage(db, OLD_ACCOUNT), counted(db, OLD_ACCOUNT), 'and kept from then on');
 });

@@ -1,27 +1,16 @@
 // Migration 017: the SEARCH index moves to a contentless FTS5 table (cheap deletes) and its folded
 // text to a plain table. What was indexed before the upgrade is still found after it, with the
 // same folded text for the exact check, and deleting such a body afterwards works the new way.
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { migrate, migrationsDir, openDatabase } from '../../src/store/database';
+import { migrate } from '../../src/store/database';
 import { parseStructure } from '../../src/mime';
 import { indexedTexts, indexPendingBodies, searchCandidates, searchDocument } from '../../src/store/search-index';
 import { appendToMailbox } from '../../src/store/imap-messages';
+import { storeMigratedTo } from './migration-fixtures';
 
 t.test('bodies indexed before the upgrade are found after it, and forgotten the new way', async (t) => {
-  const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'mssd-migration-017-')));
-  t.teardown(() => db.close());
   // The store as it was before this migration (001 to 014).
-  const before = mkdtempSync(path.join(os.tmpdir(), 'mssd-migrations-014-'));
-  for (const file of readdirSync(migrationsDir).filter((name) => /^0(0\d|1[0-4])_/.test(name))) {
-    copyFileSync(path.join(migrationsDir, file), path.join(before, file));
-  }
-  migrate(db, before);
-  const now = Date.now();
-  db.prepare(`INSERT INTO accounts (id, type, status, login, created_at, updated_at) VALUES (7, 'PER', 'active', 'jean@x.mssante.fr', ?, ?)`).run(now, now);
-  const inbox = Number(db.prepare(`INSERT INTO mailboxes (account_id, name, uidvalidity, created_at) VALUES (7, 'INBOX', 1, ?)`).run(now).lastInsertRowid);
+  const { db, inbox } = storeMigratedTo(t, 14);
   const raw = Buffer.from('From: a@b.example\r\nSubject: Bilan\r\n\r\nHyperglycémie à jeun\r\n');
   appendToMailbox(db, inbox, raw);
   // what the indexer of that version wrote: the keys, the folded text in body_search_text
