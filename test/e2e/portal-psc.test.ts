@@ -6,18 +6,29 @@ import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { issueCertificate } from '../../src/tls/certificates';
-import { createPer, freePort, makeEnv, readCa, startDaemon } from '../helpers/daemon';
+import { createPer, makeEnv, readCa, startDaemon } from '../helpers/daemon';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENS = process.env.MSSD_SCREENSHOTS;
 
 t.test('Pro Santé Connect login through oidc-provider', async (t) => {
-  const providerPort = await freePort();
-  const issuer = `https://127.0.0.1:${providerPort}`;
-  const envPorts = { https: await freePort() };
+  // The stand-in for PSC listens first, on a port the system picks and that it keeps: the issuer
+  // URL must name that port before the daemon starts, and a port chosen in advance could be
+  // taken meanwhile by another test running in parallel (EADDRINUSE). Its certificate and its
+  // handler come once the daemon's development CA exists.
+  let serveProvider = (_req: IncomingMessage, res: ServerResponse): void => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server = https.createServer({}, (req, res) => serveProvider(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const envPorts = { https: 0 };
   const env = await makeEnv({
     portal: { oidc: { issuer, clientId: 'mssd-portal', clientSecret: 'portal-secret-for-tests', caFile: '', identityClaim: 'SubjectNameID' } },
   });
@@ -57,9 +68,8 @@ t.test('Pro Santé Connect login through oidc-provider', async (t) => {
     },
   });
   const pki = issueCertificate(readCa(env), { subject: { CN: '127.0.0.1' }, usage: 'server', days: 2, altNames: ['127.0.0.1'] });
-  const server = https.createServer({ key: pki.keyPem, cert: pki.certPem }, provider.callback());
-  await new Promise<void>((resolve) => server.listen(providerPort, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  server.setSecureContext({ key: pki.keyPem, cert: pki.certPem });
+  serveProvider = provider.callback();
 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
   t.teardown(() => browser.close());
