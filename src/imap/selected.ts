@@ -55,6 +55,11 @@ export class SelectedMailbox {
   private keywordsGrew = false;
   /** UIDs this session shows with \Recent (RFC 3501 section 2.3.2). */
   readonly recent = new Set<number>();
+  /**
+   * UIDs this session claimed \Recent for in the commit that stored them (its own APPEND), not
+   * in the view yet: shown \Recent once sync() adds them.
+   */
+  private claimedAhead: readonly number[] = [];
   /** Expunged in the store, not yet announced to the client (kept in the sequence until then). */
   private readonly pendingExpunge = new Set<number>();
   /** The store's HIGHESTMODSEQ when this view was last brought up to date. */
@@ -180,7 +185,9 @@ export class SelectedMailbox {
     // EXAMINE shows \Recent without claiming it (RFC 3501 section 6.3.2: the state is left as is).
     const below = selected.count > 0 ? selected.uidBuffer[selected.count - 1] + 1 : 1; // what the view holds
     const claimWaitMs = 50; // another process's commit holds the lock for an fsync at most, as a rule
-    for (const uid of readOnly ? peekRecent(db, mailboxId, below) : claimRecent(db, mailboxId, below, claimWaitMs)) selected.recent.add(uid);
+    if (head.recent_floor < below) {
+      for (const uid of readOnly ? peekRecent(db, mailboxId, below) : claimRecent(db, mailboxId, below, claimWaitMs)) selected.recent.add(uid);
+    }
     return selected;
   }
 
@@ -223,6 +230,24 @@ export class SelectedMailbox {
       this.setKeywords(state.uid, state.keywords);
       this.setModseq(seq - 1, state.modseq);
     }
+  }
+
+  /**
+   * Whether any message of the view (of `uids` only, when given) carries \Deleted. Right after a
+   * sync, what the store holds: EXPUNGE then needs no write transaction when nothing is flagged.
+   */
+  hasDeleted(uids?: readonly number[]): boolean {
+    const deleted = FLAG_BITS['\\Deleted'];
+    if (uids === undefined) return this.flagBits.some((bits) => (bits & deleted) !== 0);
+    return uids.some((uid) => {
+      const seq = this.seqOf(uid);
+      return seq > 0 && (this.flagBits[seq - 1] & deleted) !== 0;
+    });
+  }
+
+  /** Records the UIDs this session claimed \Recent for inside its own write (see claimedAhead). */
+  noteClaimedRecent(uids: readonly number[]): void {
+    if (uids.length > 0) this.claimedAhead = [...this.claimedAhead, ...uids];
   }
 
   /** Marks UIDs this session itself expunged; the next sync() that may announce them does. */
@@ -296,10 +321,16 @@ export class SelectedMailbox {
       // a keyword new to the client is announced before the FETCH that carries it
       lines.unshift(...this.newKeywordLines());
       if (added.length > 0) {
+        for (const uid of this.claimedAhead) if (this.seqOf(uid) > 0) this.recent.add(uid);
         const below = this.uidBuffer[this.count - 1] + 1; // what the view holds (another process may add more)
-        for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId, below) : claimRecent(this.db, this.mailboxId, below)) this.recent.add(uid);
+        // The floor only rises: at or above `below` when head was read, nothing is left to
+        // claim, and no write transaction is taken for it (every session syncs after new mail).
+        if (head.recent_floor < below) {
+          for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId, below) : claimRecent(this.db, this.mailboxId, below)) this.recent.add(uid);
+        }
         lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
       }
+      this.claimedAhead = [];
       lines.push(...this.modseqAfterVanished(vanished, options));
       return { gone: false, lines };
     }

@@ -423,11 +423,13 @@ export interface MailboxCounters {
   uidvalidity: number;
   uidnext: number;
   highestmodseq: number;
+  /** UIDs from here up have not been shown as \Recent to any session yet (it only grows). */
+  recent_floor: number;
 }
 
-/** The UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of a mailbox; undefined once it no longer exists. */
+/** The UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and \Recent floor of a mailbox; undefined once it no longer exists. */
 export function mailboxCounters(db: Db, mailboxId: number): MailboxCounters | undefined {
-  return cachedStatement(db, 'SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?').get(mailboxId) as
+  return cachedStatement(db, 'SELECT uidvalidity, uidnext, highestmodseq, recent_floor FROM mailboxes WHERE id = ?').get(mailboxId) as
     | MailboxCounters
     | undefined;
 }

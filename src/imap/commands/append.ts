@@ -11,7 +11,8 @@
 // octets are stored base64-encoded (src/mime/binary.ts), so BODY[...] stays a valid literal and
 // BINARY[...] gives the original octets back.
 import { encodeBinaryParts } from '../../mime';
-import { appendManyToMailbox, type AppendInput } from '../../store/imap-messages';
+import { immediateTransaction } from '../../store/database';
+import { appendManyToMailbox, claimRecent, type AppendInput } from '../../store/imap-messages';
 import { commitWrite } from '../store-writes';
 import { parseDateTime } from '../protocol/dates';
 import { badSyntax, ImapError } from '../protocol/errors';
@@ -107,12 +108,25 @@ export const append: CommandHandler = {
       messages: messages.length,
     });
     if (overQuota) return overQuota;
+    // Appending to the mailbox it has selected, this session is the first one told of the new
+    // messages (RFC 3501 section 2.3.2): it claims their \Recent in the same commit, instead of a
+    // second write for that bookkeeping when it next synchronises.
+    const selected = session.selected;
+    const claimer = selected && !selected.readOnly && selected.mailboxId === destination.mailboxId ? selected : null;
+    let claimed: number[] = [];
     let appended;
     try {
-      appended = await commitWrite(session, (db) => appendManyToMailbox(db, destination.mailboxId, messages));
+      appended = await commitWrite(session, (db) =>
+        immediateTransaction(db, () => {
+          const stored = appendManyToMailbox(db, destination.mailboxId, messages);
+          if (claimer) claimed = claimRecent(db, destination.mailboxId);
+          return stored;
+        }),
+      );
     } catch (err) {
       return mailboxRefusal(err);
     }
+    claimer?.noteClaimedRecent(claimed);
     announceChange(session, destination.mailboxId);
     const uids = formatSequenceSet(appended.map((message) => message.uid));
     return ok('APPEND completed', `APPENDUID ${appended[0].uidValidity} ${uids}`);

@@ -22,6 +22,10 @@ export const expunge: CommandHandler = {
     }
     if (selected.readOnly) return no('The mailbox is open read-only (EXAMINE): nothing can be expunged', 'CANNOT');
     if (uids !== undefined && uids.length === 0) return ok('UID EXPUNGE completed (no messages)');
+    // currentMailbox has just synchronised the view with the store: with no \Deleted message
+    // there, this EXPUNGE takes place at that moment and removes nothing, without a write (nor
+    // a disk flush) of its own.
+    if (!selected.hasDeleted(uids)) return ok(`${command.uid ? 'UID ' : ''}EXPUNGE completed`);
     let removed: number[];
     try {
       removed = await commitWrite(session, (db) => expungeMessages(db, selected.mailboxId, uids));

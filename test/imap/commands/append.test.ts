@@ -1,5 +1,6 @@
 // APPEND (RFC 3501 section 6.3.11) with APPENDUID (RFC 4315), LITERAL+ (RFC 7888) and MULTIAPPEND (RFC 3502).
 import t from 'tap';
+import { cachedStatement, type Db } from '../../../src/store/database';
 import { fetchMessages } from '../../../src/store/imap-messages';
 import { testSession } from './harness';
 import { simple, world } from './messages-world';
@@ -75,4 +76,37 @@ t.test('MULTIAPPEND is all or nothing', async (t) => {
   const missing = await s.run(Buffer.concat([Buffer.from(`APPEND INBOX {${one.length}}\r\n`), one, Buffer.from(' (\\Seen)')]));
   t.match(missing, /^TAG BAD APPEND needs the message as a literal/);
   t.equal(fetchMessages(db, inbox, [1, 2]).length, before, 'nothing stored from a refused MULTIAPPEND');
+});
+
+/** Counts the write transactions `db` begins (the IMMEDIATE ones every write of the store takes). */
+function countWriteTransactions(db: Db): { count: number } {
+  const counter = { count: 0 };
+  const begin = cachedStatement(db, 'BEGIN IMMEDIATE');
+  const run = begin.run.bind(begin);
+  begin.run = (...params: unknown[]) => {
+    counter.count++;
+    return run(...params);
+  };
+  return counter;
+}
+
+t.test('APPEND into the selected mailbox: \\Recent for the appending session only, claimed in the one commit that stores it', async (t) => {
+  const { db, jean, inbox } = world(t);
+  const a = testSession(db, jean);
+  const b = testSession(db, jean);
+  a.select('INBOX'); // the first to see the three messages: its \Recent
+  b.select('INBOX');
+  const writes = countWriteTransactions(db);
+  const raw = simple('Résultats', 'Bilan sanguin', 'bilan.4@hopital.fr');
+  t.match(await a.run(Buffer.concat([Buffer.from(`APPEND INBOX {${raw.length}+}\r\n`), raw])), /^\* 4 EXISTS\r\n\* 4 RECENT\r\nTAG OK \[APPENDUID \d+ 4\] APPEND completed\r\n$/);
+  t.equal(writes.count, 1, 'one write transaction: the message and its \\Recent claim together');
+  t.equal((db.prepare('SELECT recent_floor FROM mailboxes WHERE id = ?').get(inbox) as { recent_floor: number }).recent_floor, 5);
+  t.equal(await a.run('FETCH 4 FLAGS'), '* 4 FETCH (FLAGS (\\Recent))\r\nTAG OK FETCH completed\r\n');
+  t.equal(await b.run('NOOP'), '* 4 EXISTS\r\n* 0 RECENT\r\nTAG OK NOOP completed\r\n', 'another session is told of it, not as \\Recent');
+  t.equal(await b.run('FETCH 4 FLAGS'), '* 4 FETCH (FLAGS ())\r\nTAG OK FETCH completed\r\n');
+  t.equal(writes.count, 1, 'nothing left to claim: the other session synchronises without a write');
+  // Appending elsewhere: the selected view is not touched, the other mailbox's floor stays for its first reader
+  t.match(await a.run(Buffer.concat([Buffer.from(`APPEND Brouillons {${raw.length}+}\r\n`), raw])), /^TAG OK \[APPENDUID \d+ 1\] APPEND completed\r\n$/);
+  const c = testSession(db, jean);
+  t.match(await c.run('SELECT Brouillons'), /\* 1 RECENT\r\n/, 'the first session to select Brouillons gets its \\Recent');
 });

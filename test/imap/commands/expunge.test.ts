@@ -1,6 +1,8 @@
 // EXPUNGE and UID EXPUNGE (RFC 3501 section 6.4.3, RFC 4315 section 2.1): the untagged EXPUNGE
 // responses a client renumbers by, and the read-only refusal.
 import t from 'tap';
+import Database from 'better-sqlite3';
+import { CommitBatcher } from '../../../src/store/commit-batcher';
 import { appendToMailbox, fetchMessages } from '../../../src/store/imap-messages';
 import { rawMessage } from '../../store/imap-fixtures';
 import { testSession } from './harness';
@@ -57,4 +59,23 @@ t.test('scattered expunges: numbers from the highest down, and every message kee
   );
   t.equal(await b.run('FETCH 1:* (UID FLAGS)'), expected, 'and its view holds the same messages');
   t.equal(await b.run('FETCH 8 UID'), 'TAG BAD Invalid message sequence number\r\n', 'seven left');
+});
+
+t.test('EXPUNGE with nothing flagged \\Deleted: no write, not even while another process holds the write lock', async (t) => {
+  const { db, jean, inbox } = world(t);
+  const a = testSession(db, jean, undefined, new CommitBatcher(db));
+  a.select('INBOX');
+  const other = new Database(db.name); // another process's connection, in the middle of a long write
+  t.teardown(() => other.close());
+  other.prepare('BEGIN IMMEDIATE').run();
+  t.equal(await a.run('EXPUNGE'), 'TAG OK EXPUNGE completed\r\n', 'answered at once: there was nothing to remove');
+  t.equal(await a.run('UID EXPUNGE 1:3'), 'TAG OK UID EXPUNGE completed\r\n');
+  other.prepare('ROLLBACK').run();
+  // flagged by another session since this one last synchronised: EXPUNGE sees it and removes it
+  const b = testSession(db, jean);
+  b.select('INBOX');
+  await b.run('STORE 2 +FLAGS.SILENT (\\Deleted)');
+  t.equal(await a.run('UID EXPUNGE 1'), '* 2 FETCH (UID 2 FLAGS (\\Flagged \\Deleted \\Recent))\r\nTAG OK UID EXPUNGE completed\r\n', 'outside the UID set: kept');
+  t.equal(await a.run('EXPUNGE'), '* 2 EXPUNGE\r\nTAG OK EXPUNGE completed\r\n');
+  t.equal(fetchMessages(db, inbox, [2]).length, 0);
 });
