@@ -74,21 +74,23 @@ function recordOpenings(
   const mailboxes = new Set(change.effects.mailboxes);
   let notices = false;
   try {
-    db.transaction(() => {
+    // savepoints of the flag change's transaction (immediateTransaction nests), not better-sqlite3's
+    // db.transaction(), which builds its wrapper functions at each call
+    immediateTransaction(db, () => {
       const owner = mailboxOwner(db, mailboxId);
       if (owner === undefined) return;
       for (const message of opened) {
         const messageId = message.messageId as string;
         if (!recordOpening(db, messageId, owner, now)) continue;
         try {
-          const effects = db.transaction(() => applyOpening(db, messageId, now))();
+          const effects = immediateTransaction(db, () => applyOpening(db, messageId, now));
           for (const id of effects.mailboxes) mailboxes.add(id);
           notices ||= effects.notices;
         } catch (error) {
           change.openingFailures.push({ stage: 'follow-up', messageId, error });
         }
       }
-    })();
+    });
   } catch (error) {
     change.openingFailures.push({ stage: 'record', messageId: null, error });
     return;

@@ -48,13 +48,11 @@ export function recordOpening(db: Db, messageId: string, accountId: number, at: 
   const [bare, bracketed] = spellings(messageId);
   if (bare === '') throw new Error('empty Message-ID');
   // An opening already stored under the bare spelling counts as the same one.
-  const existing = db
-    .prepare('SELECT 1 FROM openings WHERE message_id IN (?, ?) AND account_id = ?')
+  const existing = cachedStatement(db, 'SELECT 1 FROM openings WHERE message_id IN (?, ?) AND account_id = ?')
     .get(bare, bracketed, accountId);
   if (existing) return false;
   return (
-    db
-      .prepare('INSERT OR IGNORE INTO openings (message_id, account_id, opened_at) VALUES (?, ?, ?)')
+    cachedStatement(db, 'INSERT OR IGNORE INTO openings (message_id, account_id, opened_at) VALUES (?, ?, ?)')
       .run(bracketed, accountId, at).changes === 1
   );
 }

@@ -52,11 +52,22 @@ export function markForIndexing(db: Db, hash: string, now: number): void {
   cachedStatement(db, 'INSERT OR IGNORE INTO search_pending (hash, queued_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM body_search WHERE hash = ?)').run(hash, now, hash);
 }
 
-/** Indexes a body unless it already is (shared bodies are indexed once). Inside the caller's transaction. */
-export function indexBody(db: Db, hash: string, raw: Buffer, structure: MimePart): void {
-  if (cachedStatement(db, 'SELECT 1 FROM body_search WHERE hash = ?').get(hash)) return;
+/** What indexing one body writes, prepared before the write transaction (see indexPendingBodies). */
+interface PreparedEntry {
+  hash: string;
+  keys: SortKeys;
+  doc: IndexedText;
+}
+
+/** Decodes and folds a body for the index: the CPU-heavy part, which needs no lock. */
+function prepareEntry(hash: string, raw: Buffer, structure: MimePart): PreparedEntry {
   const fields = parseHeaderBlock(raw, 0, findHeaderEnd(raw, 0).bodyStart);
-  const keys = sortKeysOf(fields);
+  return { hash, keys: sortKeysOf(fields), doc: searchDocument(raw, structure, fields) };
+}
+
+/** Writes a prepared entry unless the body is indexed already (shared bodies are indexed once). Inside the caller's transaction. */
+function writeEntry(db: Db, { hash, keys, doc }: PreparedEntry): void {
+  if (cachedStatement(db, 'SELECT 1 FROM body_search WHERE hash = ?').get(hash)) return;
   const { id } = cachedStatement(
     db,
     `INSERT INTO body_search (hash, base_subject, reply_or_forward, sort_from, sort_to, sort_cc, display_from, display_to,
@@ -75,7 +86,6 @@ export function indexBody(db: Db, hash: string, raw: Buffer, structure: MimePart
     keys.messageId,
     keys.references.join(' '),
   ) as { id: number };
-  const doc = searchDocument(raw, structure, fields);
   cachedStatement(db, 'INSERT INTO body_search_folded (id, subject, headers, body) VALUES (?, ?, ?, ?)').run(id, doc.subject, doc.headers, doc.body);
   cachedStatement(db, 'INSERT INTO body_search_fts (rowid, subject, headers, body) VALUES (?, ?, ?, ?)').run(id, doc.subject, doc.headers, doc.body);
 }
@@ -134,44 +144,59 @@ const INDEX_BATCH = 32;
 const FORGET_BATCH = 64;
 
 /**
- * Removes the index entries of deleted bodies (search_forget), then
- * indexes pending bodies queued before `queuedBefore` (ms since the epoch; all by default),
- * oldest first, in one write transaction, until `budgetMs` has passed
- * (at least one body, so a big one cannot stall the indexer), and removes them from
- * search_pending. Returns null at once, without waiting, when another connection holds the write
- * lock (the caller tries again a moment later). The commit is not flushed to disk
- * (commitUnflushed): the index is derived data, and a power cut undoes the entry and the removal
- * of its pending row together, so the body is simply indexed again.
+ * Removes the index entries of deleted bodies (search_forget), then indexes pending bodies queued
+ * before `queuedBefore` (ms since the epoch; all by default), oldest first, and removes them from
+ * search_pending.
+ *
+ * The bodies are read, decoded and folded first, outside any write transaction (until `budgetMs`
+ * has passed; at least one body, so a big one cannot stall the indexer); the write transaction
+ * then only inserts what was prepared. The IMAP workers and the MTA wait for that lock: held for
+ * the decoding too, by a process at the lowest priority that the scheduler may pause at any
+ * moment on a busy machine, it made every session's writes fail to get the lock and try again.
+ * Inside the transaction each body is checked to be still pending (expunged meanwhile: skipped).
+ *
+ * Returns null at once, without waiting, when another connection holds the write lock (the caller
+ * tries again a moment later). The commit is not flushed to disk (commitUnflushed): the index is
+ * derived data, and a power cut undoes the entry and the removal of its pending row together, so
+ * the body is simply indexed again.
  */
 export function indexPendingBodies(db: Db, budgetMs: number, queuedBefore = Number.MAX_SAFE_INTEGER, clock: () => number = () => performance.now()): IndexerStep | null {
   const started = clock();
+  // Outside the write lock: a read snapshot of its own (WAL), no other connection waits for it.
+  const prepared: Array<{ hash: string; entry: PreparedEntry | null }> = [];
+  const hashes = cachedStatement(db, 'SELECT hash FROM search_pending WHERE queued_at < ? ORDER BY id LIMIT ?').pluck().all(queuedBefore, INDEX_BATCH) as string[];
+  for (const hash of hashes) {
+    const body = cachedStatement(
+      db,
+      `SELECT b.content, (SELECT structure FROM messages m INDEXED BY messages_body_hash WHERE m.body_hash = b.hash LIMIT 1) AS structure
+       FROM bodies b WHERE b.hash = ?`,
+    ).get(hash) as { content: Buffer; structure: string | null } | undefined;
+    // no mailbox message holds it any more (only a relay queue entry): nothing to search
+    prepared.push({ hash, entry: body?.structure ? prepareEntry(hash, body.content, JSON.parse(body.structure) as MimePart) : null });
+    if (clock() - started >= budgetMs) break;
+  }
   return commitUnflushed(
     db,
     () => {
       // The entries of deleted bodies go first: their body_search ids may be handed out again
       // to the bodies indexed below, whose new entries must not meet the old ones.
+      const locked = clock();
       const forgotten = cachedStatement(db, 'SELECT id FROM search_forget ORDER BY id LIMIT ?').pluck().all(FORGET_BATCH) as number[];
       for (const id of forgotten) {
         cachedStatement(db, 'DELETE FROM body_search_fts WHERE rowid = ?').run(id);
         cachedStatement(db, 'DELETE FROM search_forget WHERE id = ?').run(id);
-        if (clock() - started >= budgetMs) return { indexed: 0, more: true };
+        if (clock() - locked >= budgetMs) return { indexed: 0, more: true };
       }
       if (forgotten.length === FORGET_BATCH) return { indexed: 0, more: true };
-      const hashes = cachedStatement(db, 'SELECT hash FROM search_pending WHERE queued_at < ? ORDER BY id LIMIT ?').pluck().all(queuedBefore, INDEX_BATCH) as string[];
       let indexed = 0;
-      for (const hash of hashes) {
-        const body = cachedStatement(
-          db,
-          `SELECT b.content, (SELECT structure FROM messages m INDEXED BY messages_body_hash WHERE m.body_hash = b.hash LIMIT 1) AS structure
-           FROM bodies b WHERE b.hash = ?`,
-        ).get(hash) as { content: Buffer; structure: string | null } | undefined;
-        // no mailbox message holds it any more (only a relay queue entry): nothing to search
-        if (body?.structure) {
-          indexBody(db, hash, body.content, JSON.parse(body.structure) as MimePart);
+      for (const { hash, entry } of prepared) {
+        // removed meanwhile (its last message expunged), or indexed by another run: nothing to do
+        if (!cachedStatement(db, 'SELECT 1 FROM search_pending WHERE hash = ?').get(hash)) continue;
+        if (entry) {
+          writeEntry(db, entry);
           indexed++;
         }
         cachedStatement(db, 'DELETE FROM search_pending WHERE hash = ?').run(hash);
-        if (clock() - started >= budgetMs) break;
       }
       return { indexed, more: cachedStatement(db, 'SELECT 1 FROM search_pending WHERE queued_at < ? LIMIT 1').get(queuedBefore) !== undefined };
     },

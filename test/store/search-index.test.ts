@@ -120,6 +120,31 @@ t.test('the indexer does not wait for a write lock held elsewhere', async (t) =>
   t.same(indexPendingBodies(db, 1000), { indexed: 1, more: false });
 });
 
+t.test('the indexer decodes without the write lock; a body expunged meanwhile is left out', async (t) => {
+  const { db, jean } = freshWorld(t);
+  const inbox = mailboxId(db, jean, 'INBOX');
+  appendToMailbox(db, inbox, message('Bilan', 'Hyperglycémie'));
+  appendToMailbox(db, inbox, message('Planning', 'Garde du week-end'));
+  const other = new Database(db.name, { timeout: 0 }); // an IMAP worker: SQLITE_BUSY at once if the lock is taken
+  t.teardown(() => other.close());
+  let clockReads = 0;
+  const clock = () => {
+    // read after each body is decoded: the first time, another process expunges message 1 meanwhile
+    if (++clockReads === 2) {
+      other.exec('BEGIN IMMEDIATE');
+      other.prepare('UPDATE messages SET flags = flags | 8 WHERE mailbox_id = ? AND uid = 1').run(inbox);
+      expungeMessages(other, inbox, [1]);
+      other.exec('COMMIT');
+    }
+    return performance.now();
+  };
+  t.same(indexPendingBodies(db, 1000, undefined, clock), { indexed: 1, more: false }, 'the other process got the lock while the indexer decoded');
+  t.equal(count(db, 'SELECT COUNT(*) AS n FROM body_search'), 1, 'only the body still stored is indexed');
+  t.equal(pendingBodyCount(db), 0);
+  t.same([...searchCandidates(db, inbox, '"garde"')], [2]);
+  t.same([...searchCandidates(db, inbox, '"glycemie"')], [], 'nothing left of the expunged body');
+});
+
 t.test('the indexer leaves a body queued after its cutoff for a later run (bodies settle first)', async (t) => {
   const { db, jean } = freshWorld(t);
   const inbox = mailboxId(db, jean, 'INBOX');
