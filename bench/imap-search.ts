@@ -13,7 +13,7 @@ import path from 'node:path';
 import { findBox } from '../src/store/boxes';
 import { openDatabase, type Db } from '../src/store/database';
 import { indexPendingBodies } from '../src/store/search-index';
-import { appendManyToMailbox, type AppendInput } from '../src/store/imap-messages';
+import { appendManyToMailbox, prepareAppend, type AppendInput } from '../src/store/imap-messages';
 import { resolveMailbox } from '../src/store/mailbox-view';
 import { BenchImapClient, type CommandResult } from './lib/imap-client';
 import { BENCH_PASSWORD, envNumber, machine, percentile, prepare, provisionBoxes, startDaemon, stopDaemon, type BenchDaemon } from './lib/harness';
@@ -82,7 +82,7 @@ export function fillSearchBox(db: Db, address: string, count: number, seed = 2):
       const flags = i % 3 === 0 ? ['\\Seen'] : i % 17 === 0 ? ['\\Flagged', '$label1'] : [];
       batch.push({ raw: searchMessage(i, address, random), flags, internalDate: now - (count - i) * 60_000 });
     }
-    appendManyToMailbox(db, inbox.mailboxId, batch, now);
+    appendManyToMailbox(db, inbox.mailboxId, batch.map(prepareAppend), now);
   }
   // The daemon indexes bodies for SEARCH after the fact (src/jobs/search-indexer.ts); a store
   // that has been running holds them indexed, so the fill indexes them all before measuring.

@@ -13,7 +13,7 @@
 // refusing MOVE (or COPY towards the ORG) would protect nothing and would break Outlook's drag and
 // drop between the two trees (README "Client quirks"). Retention (R10) follows the message:
 // arrived_at is kept.
-import { analyzeMessage } from '../mime';
+import { analyzeMessage, type MimePart } from '../mime';
 import { cachedStatement, commitUnflushed, immediateTransaction, type Db } from './database';
 import { MailboxError } from './mailbox-view';
 import { appendMessage, bodyHash, FLAG_BITS, releaseBody, retainBody } from './messages';
@@ -618,11 +618,50 @@ export interface AppendInput {
 }
 
 /**
- * MULTIAPPEND (RFC 3502 section 6.3.11): several messages into one mailbox in one transaction,
- * all of them or none. Returns their UIDs in order (consecutive: nothing else writes meanwhile).
+ * A message to append, parsed: its flags, and analyzeMessage's envelope, structure and
+ * Message-ID, its body's SHA-256. Prepared before the write transaction (prepareAppend): the
+ * parsing and the hashing are most of an APPEND's CPU, and every other writer of the store (the
+ * other IMAP worker, the MTA) would wait for the lock meanwhile.
  */
-export function appendManyToMailbox(db: Db, mailboxId: number, messages: readonly AppendInput[], now = Date.now()): AppendResult[] {
-  return immediateTransaction(db, () => messages.map((message) => appendToMailbox(db, mailboxId, message.raw, message.flags ?? [], message.internalDate, now)));
+export interface PreparedAppend {
+  raw: Buffer;
+  bits: number;
+  keywords: string[];
+  internalDate?: number;
+  hash: string;
+  messageId: string | null;
+  envelopeJson: string;
+  structure: MimePart;
+  structureJson: string;
+}
+
+/** Parses a message to append; throws MailboxError LIMIT for too many keywords. */
+export function prepareAppend(message: AppendInput): PreparedAppend {
+  const { bits, keywords } = parseFlags(message.flags ?? []);
+  if (keywords.length > MAX_KEYWORDS_PER_MESSAGE) {
+    throw new MailboxError('LIMIT', `at most ${MAX_KEYWORDS_PER_MESSAGE} keywords per message`);
+  }
+  const analysis = analyzeMessage(message.raw);
+  return {
+    raw: message.raw,
+    bits,
+    keywords,
+    internalDate: message.internalDate,
+    hash: bodyHash(message.raw),
+    messageId: analysis.messageId,
+    envelopeJson: JSON.stringify(analysis.envelope),
+    structure: analysis.structure,
+    structureJson: JSON.stringify(analysis.structure),
+  };
+}
+
+/**
+ * MULTIAPPEND (RFC 3502 section 6.3.11): several prepared messages into one mailbox in one
+ * transaction, all of them or none. Returns their UIDs in order (consecutive: nothing else
+ * writes meanwhile).
+ */
+export function appendManyToMailbox(db: Db, mailboxId: number, messages: readonly PreparedAppend[], now = Date.now()): AppendResult[] {
+  return immediateTransaction(db, () => messages.map((message) => appendPrepared(db, mailboxId, message, now)));
 }
 
 /**
@@ -638,28 +677,24 @@ export function appendToMailbox(
   internalDate?: number,
   now = Date.now(),
 ): AppendResult {
-  const { bits, keywords } = parseFlags(flags);
-  if (keywords.length > MAX_KEYWORDS_PER_MESSAGE) {
-    throw new MailboxError('LIMIT', `at most ${MAX_KEYWORDS_PER_MESSAGE} keywords per message`);
-  }
-  const analysis = analyzeMessage(raw);
-  const envelope = JSON.stringify(analysis.envelope);
-  const structure = JSON.stringify(analysis.structure);
-  const hash = bodyHash(raw);
+  return appendPrepared(db, mailboxId, prepareAppend({ raw, flags, internalDate }), now);
+}
+
+function appendPrepared(db: Db, mailboxId: number, message: PreparedAppend, now: number): AppendResult {
   return immediateTransaction(db, () => {
     const mailbox = mailboxHead(db, mailboxId);
-    retainBody(db, hash, raw, 1, now, analysis.structure);
+    retainBody(db, message.hash, message.raw, 1, now, message.structure);
     const appended = appendMessage(db, {
       mailboxId,
-      bodyHash: hash,
-      size: raw.length,
-      internalDate: internalDate ?? now,
+      bodyHash: message.hash,
+      size: message.raw.length,
+      internalDate: message.internalDate ?? now,
       arrivedAt: now,
-      flags: bits,
-      keywords,
-      messageId: analysis.messageId,
-      envelope,
-      structure,
+      flags: message.bits,
+      keywords: message.keywords,
+      messageId: message.messageId,
+      envelope: message.envelopeJson,
+      structure: message.structureJson,
     });
     return { uid: appended.uid, uidValidity: mailbox.uidvalidity, modseq: appended.modseq };
   });

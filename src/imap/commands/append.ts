@@ -12,7 +12,7 @@
 // BINARY[...] gives the original octets back.
 import { encodeBinaryParts } from '../../mime';
 import { immediateTransaction } from '../../store/database';
-import { appendManyToMailbox, claimRecent, type AppendInput } from '../../store/imap-messages';
+import { appendManyToMailbox, claimRecent, prepareAppend, type AppendInput } from '../../store/imap-messages';
 import { commitWrite } from '../store-writes';
 import { parseDateTime } from '../protocol/dates';
 import { badSyntax, ImapError } from '../protocol/errors';
@@ -116,9 +116,10 @@ export const append: CommandHandler = {
     let claimed: number[] = [];
     let appended;
     try {
+      const prepared = messages.map(prepareAppend); // parsed before the write lock is taken
       appended = await commitWrite(session, (db) =>
         immediateTransaction(db, () => {
-          const stored = appendManyToMailbox(db, destination.mailboxId, messages);
+          const stored = appendManyToMailbox(db, destination.mailboxId, prepared);
           if (claimer) claimed = claimRecent(db, destination.mailboxId);
           return stored;
         }),

@@ -3,7 +3,7 @@
 // ORDEREDSUBJECT, over the messages the search keys select; errors.
 import t from 'tap';
 import type { TapTest } from '../../helpers/tap';
-import { appendManyToMailbox, appendToMailbox } from '../../../src/store/imap-messages';
+import { appendManyToMailbox, appendToMailbox, prepareAppend } from '../../../src/store/imap-messages';
 import { freshWorld, mailboxId } from '../../store/imap-fixtures';
 import { testSession } from './harness';
 import { indexPendingBodies } from '../../../src/store/search-index';
@@ -94,7 +94,7 @@ t.test('a reply chain too deep to walk is a NO [LIMIT], and the session goes on'
   appendManyToMailbox(
     world.db,
     inbox,
-    Array.from({ length: depth }, (_, i) => ({ raw: message(`n${i}`, 'Chaîne', 9, i > 0 ? [`In-Reply-To: <n${i - 1}@chu.fr>`] : []) })),
+    Array.from({ length: depth }, (_, i) => prepareAppend({ raw: message(`n${i}`, 'Chaîne', 9, i > 0 ? [`In-Reply-To: <n${i - 1}@chu.fr>`] : []) })),
   );
   const s = testSession(world.db, world.jean);
   s.select('INBOX');
