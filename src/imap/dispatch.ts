@@ -41,6 +41,8 @@ export async function runCommand(
       // A handler that answers synchronously is not awaited: its untagged lines and the tagged
       // completion then leave in one synchronous run, one TLS record (connection.ts write).
       const running = handler.run(session, command);
+      // the counters read before the command serve its synchronous part only (selected.ts primeHead)
+      session.selected?.dropPrimedHead();
       completion = running instanceof Promise ? await running : running;
     } catch (err) {
       if (err instanceof ImapError) {

@@ -245,6 +245,23 @@ export class SelectedMailbox {
     });
   }
 
+  /**
+   * The store's counters of this mailbox as read at the start of the current command (with the
+   * credential check, ImapSession.cutIfNoLongerAllowed), for the next sync() of that same
+   * synchronous run instead of a read of its own; null when none. See primeHead.
+   */
+  private primedHead: MailboxCounters | undefined | null = null;
+
+  /** Hands the next sync() the counters just read (undefined: the mailbox no longer exists). */
+  primeHead(head: MailboxCounters | undefined): void {
+    this.primedHead = head;
+  }
+
+  /** Forgets primed counters: once the command may have waited (an await), they can be stale. */
+  dropPrimedHead(): void {
+    this.primedHead = null;
+  }
+
   /** Records the UIDs this session claimed \Recent for inside its own write (see claimedAhead). */
   noteClaimedRecent(uids: readonly number[]): void {
     if (uids.length > 0) this.claimedAhead = [...this.claimedAhead, ...uids];
@@ -291,7 +308,8 @@ export class SelectedMailbox {
    * `gone` when the mailbox was deleted or replaced meanwhile.
    */
   sync(options: SyncOptions): SyncOutcome {
-    const head = mailboxCounters(this.db, this.mailboxId);
+    const head = this.primedHead !== null ? this.primedHead : mailboxCounters(this.db, this.mailboxId);
+    this.primedHead = null;
     if (!head || head.uidvalidity !== this.uidValidity) return { gone: true, lines: [] };
     const lines: string[] = [];
     if (head.highestmodseq !== this.knownModseq) {

@@ -7,7 +7,7 @@ import type { MailboxChanges } from '../store/mailbox-changes';
 import type { CommitBatcher } from '../store/commit-batcher';
 import type { Db } from '../store/database';
 import { credentialChanges } from '../store/devices';
-import { canAccessMailbox } from '../store/mailbox-view';
+import { canAccessMailbox, sessionCounters } from '../store/mailbox-view';
 import { mailboxOwner } from '../store/quota';
 import type { ConnectionLimiter } from '../util/connection-limits';
 import type { Logger } from '../util/log';
@@ -192,7 +192,16 @@ export class ImapSession {
   cutIfNoLongerAllowed(): boolean {
     const user = this.user;
     if (!user || this.state === 'logout') return false;
-    const counter = credentialChanges(this.db);
+    let counter: number;
+    const selected = this.selected;
+    if (selected) {
+      // the selected mailbox's counters in the same read, for the command's first sync
+      const read = sessionCounters(this.db, selected.mailboxId);
+      counter = read.credentials;
+      selected.primeHead(read.mailbox);
+    } else {
+      counter = credentialChanges(this.db);
+    }
     if (counter === this.credentialsHeldAt && user === this.credentialsHeldFor) return false;
     const reason = this.services.authenticator.stillValid(user);
     if (reason === null) {

@@ -352,6 +352,25 @@ export function listingChanges(db: Db): number {
   return cachedStatement(db, 'SELECT counter FROM listing_changes WHERE id = 1').pluck().get() as number;
 }
 
+/**
+ * What a session in the selected state reads before each command, in one statement: the
+ * credential_changes counter (store/devices.ts credentialChanges) and the selected mailbox's
+ * counters (mailboxCounters; undefined once it no longer exists). One read transaction instead of
+ * two: each one that starts after another process committed reloads the pages it reads.
+ */
+export function sessionCounters(db: Db, mailboxId: number): { credentials: number; mailbox: MailboxCounters | undefined } {
+  const row = cachedStatement(
+    db,
+    `SELECT (SELECT counter FROM credential_changes WHERE id = 1) AS credentials, m.uidvalidity, m.uidnext, m.highestmodseq, m.recent_floor
+     FROM (SELECT 1) LEFT JOIN mailboxes m ON m.id = ?`,
+  ).get(mailboxId) as { credentials: number } & { [K in keyof MailboxCounters]: number | null };
+  const mailbox =
+    row.uidvalidity === null
+      ? undefined
+      : { uidvalidity: row.uidvalidity, uidnext: row.uidnext!, highestmodseq: row.highestmodseq!, recent_floor: row.recent_floor! };
+  return { credentials: row.credentials, mailbox };
+}
+
 function compareViewNames(a: ListedMailbox, b: ListedMailbox): number {
   const rank = (entry: ListedMailbox) => (entry.isShared ? 2 : entry.name === 'INBOX' ? 0 : 1);
   return rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

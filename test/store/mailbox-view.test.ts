@@ -7,9 +7,13 @@ import {
   listMailboxes,
   listPatternMatcher,
   mailboxNameLevels,
+  mailboxCounters,
   resolveMailbox,
+  sessionCounters,
   SHARED_NAMESPACE_PREFIX,
 } from '../../src/store/mailbox-view';
+import { credentialChanges } from '../../src/store/devices';
+import { appendToMailbox } from '../../src/store/imap-messages';
 import { freshWorld, LAB, PHARMACY } from './imap-fixtures';
 
 t.test('own mailboxes resolve at the root; INBOX is case-insensitive', async (t) => {
@@ -194,4 +198,17 @@ t.test('LIST patterns (RFC 3501 section 6.3.8)', async (t) => {
   const hostile = listPatternMatcher('*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b');
   t.equal(hostile('a'.repeat(250)), false);
   t.equal(hostile('a'.repeat(30) + 'b'), true);
+});
+
+t.test('sessionCounters: the credential counter and the mailbox counters in one read', async (t) => {
+  const { db, jean } = freshWorld(t);
+  const patients = createUserMailbox(db, jean, 'Patients').mailboxId;
+  appendToMailbox(db, patients, Buffer.from('Subject: Bilan\r\n\r\nTexte\r\n'));
+  t.same(sessionCounters(db, patients), { credentials: credentialChanges(db), mailbox: mailboxCounters(db, patients) });
+  t.equal(sessionCounters(db, patients).mailbox?.uidnext, 2);
+  const before = sessionCounters(db, patients).credentials;
+  setAccountStatus(db, 'jean.dupont@hopital.fr', 'suspended');
+  t.ok(sessionCounters(db, patients).credentials > before, 'moves with a credential change');
+  deleteUserMailbox(db, jean, 'Patients');
+  t.same(sessionCounters(db, patients), { credentials: credentialChanges(db), mailbox: undefined }, 'a deleted mailbox: no counters, the credential counter still');
 });

@@ -42,3 +42,18 @@ t.test('DELETE of the selected mailbox: the selecting session hears [CLOSED]', a
   t.match(await b.run('NOOP'), /^\* OK \[CLOSED\] "Patients" is no longer available to you/);
   t.equal(b.session.state, 'authenticated');
 });
+
+t.test('DELETE of the selected mailbox: a FETCH next is refused, after [CLOSED]', async (t) => {
+  const { db, jean } = world(t);
+  const a = testSession(db, jean);
+  await a.run('CREATE Patients');
+  const b = testSession(db, jean);
+  b.select('Patients');
+  t.match(await b.run('NOOP'), /^TAG OK/); // b now knows the mailbox is its own: no access check before a command
+  t.match(await a.run('DELETE Patients'), /^TAG OK DELETE completed/);
+  t.equal(
+    await b.run('FETCH 1:* FLAGS'),
+    '* OK [CLOSED] "Patients" is no longer available to you; select another mailbox\r\nTAG NO The selected mailbox is no longer available; select another one\r\n',
+  );
+  t.equal(b.session.state, 'authenticated');
+});
