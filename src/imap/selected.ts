@@ -7,7 +7,6 @@ import {
   changesSince,
   claimRecent,
   peekRecent,
-  expungedSince,
   flagNames,
   messageIndex,
   type FlagState,
@@ -313,12 +312,13 @@ export class SelectedMailbox {
     if (!head || head.uidvalidity !== this.uidValidity) return { gone: true, lines: [] };
     const lines: string[] = [];
     if (head.highestmodseq !== this.knownModseq) {
-      for (const uid of expungedSince(this.db, this.mailboxId, this.knownModseq)) {
+      const { changed, expunged } = changesSince(this.db, this.mailboxId, this.knownModseq);
+      for (const uid of expunged) {
         if (this.seqOf(uid) > 0) this.pendingExpunge.add(uid);
       }
       const added: FlagState[] = [];
       const last = this.uids.length > 0 ? this.uids[this.uids.length - 1] : 0;
-      for (const change of changesSince(this.db, this.mailboxId, this.knownModseq)) {
+      for (const change of changed) {
         if (change.uid > last) {
           added.push(change);
           continue;

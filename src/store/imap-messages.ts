@@ -800,18 +800,36 @@ export function claimRecent(db: Db, mailboxId: number, below = Infinity, waitMs 
 // ---------------------------------------------------------------------------------------------
 // Resynchronisation (RFC 7162 sections 3.1.4, 3.2.10; what other sessions and the purge did)
 
+/** What changed in a mailbox above a MODSEQ: the messages changed or added, and the UIDs expunged. */
+export interface ChangesSince {
+  /** Messages whose MODSEQ is above it (flag changes, and messages added since), ascending by UID. */
+  changed: FlagState[];
+  /** UIDs expunged with a MODSEQ above it, ascending. */
+  expunged: number[];
+}
+
 /**
- * Messages whose MODSEQ is above `modseq` (flag changes, and messages added since), ascending
- * by UID.
+ * Both halves of a session's resynchronisation in one statement (one read transaction: under
+ * load, each one that starts after another process's commit reloads the pages it reads).
  */
-export function changesSince(db: Db, mailboxId: number, modseq: number): FlagState[] {
+export function changesSince(db: Db, mailboxId: number, modseq: number): ChangesSince {
   const rows = cachedStatement(
     db,
     // the modseq index: left to itself the planner walks the whole mailbox in messages_flags_by_uid
     // (covering, already in UID order), 1 ms and more per command in a mailbox of 20 000 messages
-    'SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
-  ).all(mailboxId, modseq) as Array<{ uid: number; flags: number; keywords: string; modseq: number }>;
-  return rows.map((row) => ({ uid: row.uid, flags: row.flags, keywords: splitKeywords(row.keywords), modseq: row.modseq }));
+    `SELECT 0 AS gone, uid, flags, keywords, modseq FROM messages INDEXED BY messages_modseq WHERE mailbox_id = @mailbox AND modseq > @modseq
+     UNION ALL
+     SELECT 1, uid, 0, '', modseq FROM expunged WHERE mailbox_id = @mailbox AND modseq > @modseq
+     ORDER BY 2`,
+  )
+    .raw(true)
+    .all({ mailbox: mailboxId, modseq }) as Array<[number, number, number, string, number]>;
+  const changes: ChangesSince = { changed: [], expunged: [] };
+  for (const [gone, uid, flags, keywords, rowModseq] of rows) {
+    if (gone) changes.expunged.push(uid);
+    else changes.changed.push({ uid, flags, keywords: splitKeywords(keywords), modseq: rowModseq });
+  }
+  return changes;
 }
 
 /** UIDs expunged with a MODSEQ above `modseq`, ascending. */

@@ -272,17 +272,18 @@ t.test('changesSince and expungedSince let a session resynchronise', async (t) =
   const inbox = mailboxId(db, jean, 'INBOX');
   for (let i = 0; i < 5; i++) appendToMailbox(db, inbox, rawMessage());
   const mark = mailboxStatus(db, inbox).highestmodseq;
-  t.same(changesSince(db, inbox, mark), []);
+  t.same(changesSince(db, inbox, mark), { changed: [], expunged: [] });
   storeFlags(db, inbox, [2, 4], 'add', ['\\Seen']);
   storeFlags(db, inbox, [5], 'add', ['\\Deleted']);
   expungeMessages(db, inbox);
   appendToMailbox(db, inbox, rawMessage());
-  const changes = changesSince(db, inbox, mark);
+  const { changed: changes, expunged } = changesSince(db, inbox, mark);
   t.same(changes.map((c) => [c.uid, c.flags]), [[2, SEEN], [4, SEEN], [6, 0]]);
+  t.same(expunged, [5]);
   t.same(expungedSince(db, inbox, mark), [5]);
   const now = mailboxStatus(db, inbox).highestmodseq;
   t.ok(changes.every((c) => c.modseq > mark && c.modseq <= now));
-  t.same(changesSince(db, inbox, now), []);
+  t.same(changesSince(db, inbox, now), { changed: [], expunged: [] });
   t.same(expungedSince(db, inbox, now), []);
 });
 
