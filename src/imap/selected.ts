@@ -181,13 +181,22 @@ export class SelectedMailbox {
     const head = mailboxCounters(db, mailboxId);
     if (!head) return null;
     const selected = new SelectedMailbox(mailboxId, name, head.uidvalidity, readOnly, head, db);
-    // EXAMINE shows \Recent without claiming it (RFC 3501 section 6.3.2: the state is left as is).
-    const below = selected.count > 0 ? selected.uidBuffer[selected.count - 1] + 1 : 1; // what the view holds
     const claimWaitMs = 50; // another process's commit holds the lock for an fsync at most, as a rule
-    if (head.recent_floor < below) {
-      for (const uid of readOnly ? peekRecent(db, mailboxId, below) : claimRecent(db, mailboxId, below, claimWaitMs)) selected.recent.add(uid);
-    }
+    selected.takeRecent(head, claimWaitMs);
     return selected;
+  }
+
+  /**
+   * Adds to `recent` the messages of the view no session was shown yet: claimed (RFC 3501 section
+   * 2.3.2), or only looked at under EXAMINE (section 6.3.2: the state is left as is). The floor
+   * only rises: when `head` (read earlier) already has it above the view's last UID, nothing is
+   * left to claim, and no write transaction is taken for it (every session syncs after new mail).
+   */
+  private takeRecent(head: MailboxCounters, claimWaitMs = 0): void {
+    const below = this.count > 0 ? this.uidBuffer[this.count - 1] + 1 : 1; // what the view holds (another process may add more)
+    if (head.recent_floor >= below) return;
+    const uids = this.readOnly ? peekRecent(this.db, this.mailboxId, below) : claimRecent(this.db, this.mailboxId, below, claimWaitMs);
+    for (const uid of uids) this.recent.add(uid);
   }
 
   get exists(): number {
@@ -340,12 +349,7 @@ export class SelectedMailbox {
       lines.unshift(...this.newKeywordLines());
       if (added.length > 0) {
         for (const uid of this.claimedAhead) if (this.seqOf(uid) > 0) this.recent.add(uid);
-        const below = this.uidBuffer[this.count - 1] + 1; // what the view holds (another process may add more)
-        // The floor only rises: at or above `below` when head was read, nothing is left to
-        // claim, and no write transaction is taken for it (every session syncs after new mail).
-        if (head.recent_floor < below) {
-          for (const uid of this.readOnly ? peekRecent(this.db, this.mailboxId, below) : claimRecent(this.db, this.mailboxId, below)) this.recent.add(uid);
-        }
+        this.takeRecent(head);
         lines.push(`* ${this.uids.length} EXISTS`, `* ${this.recent.size} RECENT`);
       }
       this.claimedAhead = [];
