@@ -3,7 +3,7 @@
 import type { Server } from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import { configFileFromEnv, loadConfig } from './config/load';
-import type { Config, Listener } from './config/schema';
+import type { Config } from './config/schema';
 import { OutboundWorker } from './delivery/outbound';
 import { NoticeSender } from './delivery/notices';
 import { Router } from './delivery/router';
@@ -36,7 +36,7 @@ import { notifySystemdReady } from './util/systemd';
 import { lastJobSuccesses } from './store/job-runs';
 import { PrometheusMetrics } from './web/admin/metrics';
 import { startAdminServer, storeWriteProblem, type AdminServer } from './web/admin/server';
-import { OperatorError } from './util/operator-error';
+import { listenOn } from './util/listen';
 
 export interface Daemon {
   config: Config;
@@ -58,26 +58,6 @@ export interface Daemon {
   /** Scheduled jobs (src/jobs/registry.ts); `scheduler.trigger(name)` runs one now. */
   scheduler: Scheduler;
   stop(): Promise<void>;
-}
-
-function listenOn(server: Server, key: string, listener: Listener): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      const reason =
-        err.code === 'EADDRINUSE'
-          ? 'address already in use'
-          : err.code === 'EACCES'
-            ? 'permission denied (ports below 1024 need privileges)'
-            : err.message;
-      reject(new OperatorError(`cannot listen on ${key} ${listener.host}:${listener.port}: ${reason}`));
-    };
-    server.once('error', onError);
-    server.listen(listener.port, listener.host, () => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address));
-    });
-  });
 }
 
 function closeSmtp(server: SMTPServer): Promise<void> {
@@ -191,6 +171,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     if (wantsImap && (options.imapWorkers ?? 0) > 1) {
       imapWorkers = await startImapWorkers({ config, log, authenticator, changes, metrics }, options.imapWorkers!);
       Object.assign(listening, imapWorkers.listening);
+      Object.assign(servers, imapWorkers.servers);
     } else if (wantsImap) {
       imapServers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher }, tls);
       if (config.listen.imap.port !== 0) {

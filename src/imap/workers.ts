@@ -1,9 +1,12 @@
 // The IMAP front end on every core (issue 12). One Node process runs JavaScript on one core; an
 // IMAP server under load spends its time in TLS, parsing and SQLite reads, all of it on that one
-// event loop. With `imap.workers` > 1 the main process forks that many IMAP worker processes
-// (node:cluster: the listening sockets are shared, the main process deals new connections out
-// round-robin), each with its own connection to the same WAL database, where readers never wait
-// for writers.
+// event loop. With `imap.workers` > 1 the main process forks that many IMAP worker processes,
+// each with its own connection to the same WAL database, where readers never wait for writers.
+//
+// The main process listens and hands each new connection, before a byte is read, to the worker
+// that has the fewest open connections (the socket travels over the IPC channel). node:cluster's
+// own round-robin dealing looks at no load: imaptest's 10 connections came out 7 and 3 on two
+// workers, the first worker saturated its core while the other idled a third of its time.
 //
 // The main process keeps SMTP, the portal, the jobs and everything that must be counted once:
 // - logins (throttling, audit rows, login metrics) are decided by its authenticator: a worker
@@ -25,6 +28,7 @@
 //   batches every METRICS_BATCH_MS.
 // Messages are JSON over the cluster's IPC channel; none carries a password back.
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import os from 'node:os';
 import type { AuthResult } from '../auth/authenticator';
 import { Authenticator } from '../auth/authenticator';
@@ -37,6 +41,7 @@ import { watchExternalChanges } from '../store/external-changes';
 import { MailboxChanges } from '../store/mailbox-changes';
 import { serverTlsOptions } from '../tls/server-options';
 import { ConnectionLimiter } from '../util/connection-limits';
+import { listenOn } from '../util/listen';
 import type { Logger } from '../util/log';
 import type { Metrics } from '../util/metrics';
 import { OperatorError } from '../util/operator-error';
@@ -84,8 +89,7 @@ function changedMailbox(name: string, args: unknown[]): number | undefined {
 
 /** Worker -> main process. */
 type WorkerMessage =
-  | { t: 'ready'; listening: Record<string, string> }
-  | { t: 'failed'; message: string }
+  | { t: 'ready' }
   | { t: 'events'; list: ChangeEvent[] }
   /** This worker's first session idling on a mailbox (true), or its last one left (false). */
   | { t: 'watch'; mailboxId: number; watching: boolean }
@@ -93,6 +97,8 @@ type WorkerMessage =
   | { t: 'admit'; id: number; address: string }
   | { t: 'leave'; address: string }
   | { t: 'release'; key: string }
+  /** A connection the main process handed over has closed. */
+  | { t: 'gone' }
   | { t: 'metrics'; calls: Array<[MetricName, unknown[]]> };
 
 /** Main process -> worker. */
@@ -103,11 +109,17 @@ type PrimaryMessage =
   | { t: 'recheck'; accountId?: number }
   /** Whether a session of another worker idles on that mailbox now. */
   | { t: 'watched'; mailboxId: number; elsewhere: boolean }
+  /** Comes with a client's socket, not read yet: serve it as `listener` does. */
+  | { t: 'connection'; listener: ImapListener }
   | { t: 'stop' };
+
+type ImapListener = 'imap' | 'imaps';
 
 export interface ImapWorkerPool {
   /** Bound addresses, as the in-process listeners report them. */
   listening: Record<string, string>;
+  /** The main process's listeners (GET /readyz checks each is listening). */
+  servers: Partial<Record<ImapListener, net.Server>>;
   /** Says BYE in every worker and waits for them to end. */
   stop(graceMs: number): Promise<void>;
 }
@@ -124,6 +136,10 @@ interface PrimaryServices {
 interface WorkerCounts {
   addresses: Map<string, number>;
   accounts: Map<string, number>;
+  /** Connections handed to it that have not closed yet (which worker gets the next one). */
+  connections: number;
+  /** It said it is ready (a worker still starting gets no connection). */
+  ready: boolean;
 }
 
 /**
@@ -256,6 +272,9 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
         perAccount.release(message.key);
         bump(mine.accounts, message.key, -1);
         return;
+      case 'gone':
+        if (mine.connections > 0) mine.connections--;
+        return;
       case 'auth': {
         const [login, secret, peer] = message.args;
         try {
@@ -298,25 +317,23 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
     counts.delete(worker);
   };
 
-  const fork = (): Promise<Record<string, string>> =>
+  const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = cluster.fork({ MSSD_IMAP_WORKER: '1' });
-      counts.set(worker, { addresses: new Map(), accounts: new Map() });
-      let ready = false;
+      const mine: WorkerCounts = { addresses: new Map(), accounts: new Map(), connections: 0, ready: false };
+      counts.set(worker, mine);
       worker.on('message', (message: WorkerMessage) => {
         if (message.t === 'ready') {
-          ready = true;
+          mine.ready = true;
           interest.introduce(worker);
-          resolve(message.listening);
-        } else if (message.t === 'failed') {
-          reject(new OperatorError(message.message));
+          resolve();
         } else {
           void onMessage(worker, message);
         }
       });
       worker.once('exit', (code, signal) => {
         giveBack(worker);
-        if (!ready) return reject(new OperatorError(`imap worker exited at start (${signal ?? code})`));
+        if (!mine.ready) return reject(new OperatorError(`imap worker exited at start (${signal ?? code})`));
         if (stopping) return;
         // A worker that died took its sessions with it; the others keep serving. Start another.
         log.error({ imapWorker: worker.id, code, signal }, 'imap worker died; starting another');
@@ -324,12 +341,47 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
       });
     });
 
-  let listening: Record<string, string>;
+  /** The ready worker with the fewest open connections (the first of them on a tie). */
+  const leastBusy = (): Worker | undefined => {
+    let best: Worker | undefined;
+    for (const [worker, mine] of counts) {
+      if (!mine.ready || !worker.isConnected()) continue;
+      if (!best || mine.connections < counts.get(best)!.connections) best = worker;
+    }
+    return best;
+  };
+  const handOff = (listener: ImapListener, socket: net.Socket) => {
+    const worker = leastBusy();
+    if (!worker || stopping) {
+      // every worker is being restarted: the client tries again
+      socket.destroy();
+      return;
+    }
+    const mine = counts.get(worker)!;
+    mine.connections++;
+    // The socket is closed here once sent; the worker reads it from the first byte.
+    worker.send({ t: 'connection', listener } satisfies PrimaryMessage, socket, (err: Error | null) => {
+      if (!err) return;
+      mine.connections--;
+      socket.destroy();
+      log.debug({ err: err.message, imapWorker: worker.id }, 'connection for an IMAP worker that was ending');
+    });
+  };
+
+  const listening: Record<string, string> = {};
+  const servers: Partial<Record<ImapListener, net.Server>> = {};
   try {
     // cluster.fork re-runs this program (bin/mssd serve --config ...) with MSSD_IMAP_WORKER set.
-    [listening] = await Promise.all(Array.from({ length: count }, fork));
+    await Promise.all(Array.from({ length: count }, fork));
+    for (const key of ['imap', 'imaps'] as const) {
+      if (config.listen[key].port === 0) continue;
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => handOff(key, socket));
+      servers[key] = server;
+      listening[key] = await listenOn(server, `listen.${key}`, config.listen[key]);
+    }
   } catch (err) {
     stopping = true;
+    for (const server of Object.values(servers)) server.close();
     for (const worker of counts.keys()) worker.kill();
     throw err;
   }
@@ -337,8 +389,10 @@ export async function startImapWorkers(services: PrimaryServices, count: number)
 
   return {
     listening,
+    servers,
     async stop(graceMs) {
       stopping = true;
+      for (const server of Object.values(servers)) server.close();
       const workers = [...counts.keys()];
       await Promise.all(
         workers.map(
@@ -444,29 +498,8 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
     connectionRefused: record('connectionRefused'),
   };
 
+  // These servers never listen: the main process hands them their connections ('connection').
   const servers = createImapServers({ config, db, log, authenticator, changes, metrics, batcher, accountSessions, idleWatchers }, tls, gate);
-  const listening: Record<string, string> = {};
-  for (const key of ['imap', 'imaps'] as const) {
-    const listener = config.listen[key];
-    if (listener.port === 0) continue;
-    const server = servers[key];
-    try {
-      listening[key] = await new Promise<string>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listener.port, listener.host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address));
-        });
-      });
-    } catch (err) {
-      // The same words as the main process's own listeners (src/daemon.ts listenOn).
-      const code = (err as NodeJS.ErrnoException).code;
-      const reason = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : (err as Error).message;
-      toPrimary({ t: 'failed', message: `cannot listen on listen.${key} ${listener.host}:${listener.port}: ${reason}` });
-      process.exit(1);
-    }
-  }
 
   // Another process (the CLI) committed: look again, and cut sessions whose device was revoked.
   const external = watchExternalChanges(db, () => {
@@ -486,8 +519,18 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
     db.close();
     process.exit(0);
   };
-  process.on('message', (message: PrimaryMessage) => {
+  process.on('message', (message: PrimaryMessage, handle?: net.Socket) => {
     switch (message.t) {
+      case 'connection':
+        if (!handle) return;
+        if (stopped) {
+          handle.destroy();
+          return;
+        }
+        handle.once('close', () => toPrimary({ t: 'gone' }));
+        // what the server's own listening socket would have done with it
+        servers[message.listener].emit('connection', handle);
+        return;
       case 'events':
         for (const [name, args] of message.list) emitLocally(name, ...args);
         return;
@@ -513,5 +556,5 @@ export async function serveImapWorker(config: Config, log: Logger): Promise<void
   process.on('SIGTERM', () => void stop());
   // The main process is gone (even killed with SIGKILL): nothing may keep serving without it.
   process.on('disconnect', () => void stop());
-  toPrimary({ t: 'ready', listening });
+  toPrimary({ t: 'ready' });
 }

@@ -22,7 +22,7 @@ t.test('two IMAP workers over one store', async (t) => {
   const workersOf = (login: string) => daemon.logs().filter((line) => line.msg === 'imap login' && line.login === login).map((line) => line.imapWorker);
 
   await t.test('an APPEND through one worker and an SMTP delivery wake IDLE sessions on both workers', async (t) => {
-    // Consecutive connections are dealt to the workers in turn: these two land on different ones.
+    // Each new connection goes to the worker with the fewest: these two land on different ones.
     const idlers = [await RawImap.connect(env, alice.login), await RawImap.connect(env, alice.login)];
     const appender = await RawImap.connect(env, alice.login);
     t.teardown(() => [...idlers, appender].forEach((client) => client.close()));
@@ -77,6 +77,37 @@ t.test('two IMAP workers over one store', async (t) => {
     }
     t.match(answer, /^\S+ OK /, 'after a LOGOUT the slot is free again');
   });
+});
+
+t.test('a new connection goes to the worker with the fewest open connections', async (t) => {
+  const env = await makeEnv({ imap: { workers: 2 }, limits: { maxConnectionsPerAccount: 10 } });
+  const dave = createPer(env, 'Dave', 'Leroy', '10000000004');
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  const workerOfLogin = () => daemon.logs().filter((line) => line.msg === 'imap login' && line.login === dave.login).map((line) => line.imapWorker as number);
+  const sessions: RawImap[] = [];
+  t.teardown(() => sessions.forEach((client) => client.close()));
+  /** Logs in one more session; resolves with the worker (pid) that logged its login. */
+  const connect = async (): Promise<number> => {
+    sessions.push(await RawImap.connect(env, dave.login));
+    // the log line comes through the daemon's output, a moment after the OK
+    for (let i = 0; i < 100 && workerOfLogin().length < sessions.length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return workerOfLogin()[sessions.length - 1];
+  };
+  const where: number[] = [];
+  for (let i = 0; i < 4; i++) where.push(await connect());
+  const [first, second] = [...new Set(where)];
+  t.equal(where.filter((pid) => pid === first).length, 2, 'four connections: two on each worker');
+  t.equal(where.filter((pid) => pid === second).length, 2, 'four connections: two on each worker');
+
+  // Both sessions of the first worker leave: it now has none, the other two.
+  for (const [i, pid] of where.entries()) {
+    if (pid !== first) continue;
+    await sessions[i].command('LOGOUT');
+    sessions[i].close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the worker tells the main process the sockets closed
+  t.same([await connect(), await connect()], [first, first], 'the next two connections both go to the worker that had none (round-robin would split them)');
 });
 
 t.test('SIGKILL during APPENDs through the workers loses no acknowledged message', async (t) => {
