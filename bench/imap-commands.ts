@@ -16,84 +16,15 @@
 import { readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { spawnSync } from 'node:child_process';
 import { envNumber, machine, prepare, runCli, startDaemon, stopDaemon, BENCH_PASSWORD } from './lib/harness';
+import { mboxMessages, PipelinedClient as Client } from './lib/pipelined-client';
 
 const COUNT = envNumber('BENCH_COUNT', 400);
 const MESSAGES = envNumber('BENCH_MESSAGES', 200);
 const PIPELINE = 8;
 const DOVECOT_PORT = 11993;
 const anchors = path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors');
-
-/** A minimal IMAP client: sends tagged commands, waits for their tagged replies (literals skipped). */
-class Client {
-  private buffer = Buffer.alloc(0);
-  private literal = 0;
-  private waiting = new Map<string, (line: string) => void>();
-  private greeted: Promise<void>;
-  private next = 1;
-
-  constructor(private readonly socket: tls.TLSSocket) {
-    let greet: () => void;
-    this.greeted = new Promise((resolve) => (greet = resolve));
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      for (;;) {
-        if (this.literal > 0) {
-          const take = Math.min(this.literal, this.buffer.length);
-          this.buffer = this.buffer.subarray(take);
-          this.literal -= take;
-          if (this.literal > 0) return;
-        }
-        const end = this.buffer.indexOf('\r\n');
-        if (end < 0) return;
-        const line = this.buffer.subarray(0, end).toString('latin1');
-        this.buffer = this.buffer.subarray(end + 2);
-        const literal = /\{(\d+)\}$/.exec(line);
-        if (literal) this.literal = Number(literal[1]);
-        if (line.startsWith('* OK') && greet) greet();
-        const tag = line.slice(0, line.indexOf(' '));
-        const done = this.waiting.get(tag);
-        if (done) {
-          this.waiting.delete(tag);
-          done(line);
-        }
-      }
-    });
-  }
-
-  static connect(port: number): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-        const client = new Client(socket);
-        void client.greeted.then(() => resolve(client));
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  /** Sends one command (an APPEND's message goes as a LITERAL+ literal) and resolves with its tagged reply. */
-  send(command: string, literal?: Buffer): Promise<string> {
-    const tag = `X${this.next++}`;
-    const reply = new Promise<string>((resolve) => this.waiting.set(tag, resolve));
-    if (literal) {
-      this.socket.write(Buffer.concat([Buffer.from(`${tag} ${command} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]));
-    } else {
-      this.socket.write(`${tag} ${command}\r\n`);
-    }
-    return reply;
-  }
-
-  async must(command: string, literal?: Buffer): Promise<void> {
-    const reply = await this.send(command, literal);
-    if (!/^X\d+ OK/.test(reply)) throw new Error(`${command.slice(0, 60)}: ${reply}`);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 /** CPU time (user + system, seconds) of the given processes, from /proc. */
 function cpuSeconds(pids: () => number[]): number {
@@ -122,12 +53,6 @@ function processesNamed(names: string[]): number[] {
     }
   }
   return pids;
-}
-
-function mboxMessages(file: string, count: number): Buffer[] {
-  const text = readFileSync(file, 'latin1');
-  const messages = text.split(/\n(?=From )/).slice(0, count);
-  return messages.map((message) => Buffer.from(message.replace(/^From [^\n]*\n/, '').replace(/\r?\n/g, '\r\n'), 'latin1'));
 }
 
 interface Kind {

@@ -34,6 +34,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { envNumber, machine, prepare, runCli, startDaemon, stopDaemon, BENCH_PASSWORD, type BenchDaemon } from './lib/harness';
+import { mboxMessages, PipelinedClient } from './lib/pipelined-client';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const anchors = path.resolve(repoRoot, '..', 'shared', 'anchors');
@@ -147,8 +148,15 @@ function stopAnchors(anchorRoot: string): void {
 }
 
 /** Creates testuser1..10 and returns imaptest's login arguments for the chosen credential. */
-function provisionTestUsers(bench: BenchDaemon, credential: 'device' | 'password'): string[] {
+/** imaptest's arguments for logging in to mssd, and each test user's login and secret. */
+interface TestUsers {
+  imaptestArgs: string[];
+  credentials: Array<{ login: string; secret: string }>;
+}
+
+function provisionTestUsers(bench: BenchDaemon, credential: 'device' | 'password'): TestUsers {
   const lines: string[] = [];
+  const credentials: TestUsers['credentials'] = [];
   for (let i = 1; i <= USERS; i++) {
     const login = `testuser${i}@${LOGIN_DOMAIN}`;
     runCli(
@@ -159,13 +167,42 @@ function provisionTestUsers(bench: BenchDaemon, credential: 'device' | 'password
     if (credential === 'device') {
       const device = JSON.parse(runCli(bench, ['device', 'add', login, '--name', 'imaptest', '--json'])) as { password: string };
       lines.push(`${login}:${device.password}`);
+      credentials.push({ login, secret: device.password });
+    } else {
+      credentials.push({ login, secret: BENCH_PASSWORD });
     }
   }
-  if (credential === 'password') return [`user=testuser%d@${LOGIN_DOMAIN}`, `pass=${BENCH_PASSWORD}`];
+  if (credential === 'password') return { imaptestArgs: [`user=testuser%d@${LOGIN_DOMAIN}`, `pass=${BENCH_PASSWORD}`], credentials };
   const userfile = path.join(bench.dir, 'imaptest-users');
   writeFileSync(userfile, lines.join('\n') + '\n', { mode: 0o600 });
   // imaptest insists on a user template; the userfile takes precedence when picking logins.
-  return [`userfile=${userfile}`, `user=testuser%d@${LOGIN_DOMAIN}`];
+  return { imaptestArgs: [`userfile=${userfile}`, `user=testuser%d@${LOGIN_DOMAIN}`], credentials };
+}
+
+/**
+ * Both servers start from mailboxes of the same size. The anchor's Dovecot keeps its test users'
+ * INBOXes between runs (about 34 messages each: where imaptest's appends and expunges level off);
+ * a fresh mssd store has them empty, and the warm-up fills only those of the users it happens to
+ * pick (imaptest skips the commands that need a message while a mailbox is empty). Each mssd
+ * INBOX gets as many messages of test.mbox as Dovecot's INBOX of the same user holds.
+ */
+async function fillLikeDovecot(mssdPort: number, users: TestUsers, mbox: string): Promise<number[]> {
+  const sizes: number[] = [];
+  const messages = mboxMessages(mbox, 300);
+  for (const [i, { login, secret }] of users.credentials.entries()) {
+    const dovecot = await PipelinedClient.connect(DOVECOT_PORT);
+    await dovecot.must(`LOGIN testuser${i + 1} pass`);
+    dovecot.untagged = [];
+    await dovecot.must('STATUS INBOX (MESSAGES)');
+    dovecot.close();
+    const count = Number(/MESSAGES (\d+)/.exec(dovecot.untagged.join(' '))?.[1] ?? 0);
+    const mssd = await PipelinedClient.connect(mssdPort);
+    await mssd.must(`LOGIN "${login}" "${secret}"`);
+    for (let n = 0; n < count; n++) await mssd.must('APPEND INBOX', messages[n % messages.length]);
+    mssd.close();
+    sizes.push(count);
+  }
+  return sizes;
 }
 
 function sumRuns(runs: RunResult[]): Map<string, number> {
@@ -228,11 +265,13 @@ async function main(): Promise<void> {
     });
     const credential = process.env.BENCH_CREDENTIAL ?? 'device';
     if (credential !== 'device' && credential !== 'password') fail(`BENCH_CREDENTIAL must be device or password, got ${credential}`);
-    const mssdLogin = provisionTestUsers(bench, credential);
+    const testUsers = provisionTestUsers(bench, credential);
     await startDaemon(bench);
+    const sizes = await fillLikeDovecot(bench.ports.imaps, testUsers, mbox);
+    console.log(`  INBOX of testuser1..${USERS} on both servers: ${sizes.join(' ')} messages`);
     const targets = {
       dovecot: ['host=127.0.0.1', `port=${DOVECOT_PORT}`, 'ssl=any-cert', 'user=testuser%d', 'pass=pass'],
-      mssd: ['host=127.0.0.1', `port=${bench.ports.imaps}`, 'ssl=any-cert', ...mssdLogin],
+      mssd: ['host=127.0.0.1', `port=${bench.ports.imaps}`, 'ssl=any-cert', ...testUsers.imaptestArgs],
     };
     const loadBefore = os.loadavg();
     const output: string[] = [];
