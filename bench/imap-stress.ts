@@ -192,10 +192,11 @@ async function fillLikeDovecot(mssdPort: number, users: TestUsers, mbox: string)
   for (const [i, { login, secret }] of users.credentials.entries()) {
     const dovecot = await PipelinedClient.connect(DOVECOT_PORT);
     await dovecot.must(`LOGIN testuser${i + 1} pass`);
-    dovecot.untagged = [];
+    const status: string[] = [];
+    dovecot.untagged = status;
     await dovecot.must('STATUS INBOX (MESSAGES)');
     dovecot.close();
-    const count = Number(/MESSAGES (\d+)/.exec(dovecot.untagged.join(' '))?.[1] ?? 0);
+    const count = Number(/MESSAGES (\d+)/.exec(status.join(' '))?.[1] ?? 0);
     const mssd = await PipelinedClient.connect(mssdPort);
     await mssd.must(`LOGIN "${login}" "${secret}"`);
     for (let n = 0; n < count; n++) await mssd.must('APPEND INBOX', messages[n % messages.length]);

@@ -10,8 +10,11 @@ export class PipelinedClient {
   private waiting = new Map<string, (line: string) => void>();
   private greeted: Promise<void>;
   private next = 1;
-  /** Every untagged line received (literal data left out), for the caller to read and clear. */
-  untagged: string[] = [];
+  /**
+   * The untagged lines received (literal data left out) once the caller set this to an array;
+   * null by default, so that a benchmark's thousands of FETCH lines are not kept.
+   */
+  untagged: string[] | null = null;
 
   constructor(private readonly socket: tls.TLSSocket) {
     let greet: () => void;
@@ -32,7 +35,7 @@ export class PipelinedClient {
         const literal = /\{(\d+)\}$/.exec(line);
         if (literal) this.literal = Number(literal[1]);
         if (line.startsWith('* OK') && greet) greet();
-        if (line.startsWith('* ')) this.untagged.push(line);
+        if (this.untagged && line.startsWith('* ')) this.untagged.push(line);
         const tag = line.slice(0, line.indexOf(' '));
         const done = this.waiting.get(tag);
         if (done) {
