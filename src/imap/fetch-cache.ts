@@ -10,7 +10,12 @@
 // match. A message's ENVELOPE, structure and octets are written once, when it is stored, and
 // never changed; header octets are named by the body hash (the body store is content-addressed).
 // The cache holds at most a budget of characters and octets; past it the oldest entries go.
+//
+// Because an entry stays true for good, it also answers for a message another session expunged
+// that this client has not been told of yet (RFC 2180 section 4.1.1: the server may still return
+// its data): see keptRendering.
 import type { Envelope, MimePart } from '../mime';
+import type { MessageKey } from '../store/imap-messages';
 import type { BodySectionItem } from './protocol/fetch-items';
 import { bodyStructure, envelope } from './protocol/encode';
 
@@ -24,7 +29,8 @@ export interface StructureEntry {
 /** What is kept of one message: each member filled the first time a FETCH needs it. */
 export interface Rendered {
   readonly uidValidity: number;
-  readonly bodyHash: string;
+  /** UID, INTERNALDATE, RFC822.SIZE and body hash of the message, as stored. */
+  readonly key: MessageKey;
   /** ENVELOPE text (RFC 3501 §7.4.2). */
   envelope: string | null;
   structure: StructureEntry | null;
@@ -50,12 +56,13 @@ export class RenderingCache {
   constructor(private readonly budget: number) {}
 
   /** The entry of a message, made empty when none is kept or the kept one is for another UIDVALIDITY or body. */
-  entryFor(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): Rendered {
+  entryFor(mailboxId: number, uidValidity: number, key: MessageKey): Rendered {
+    const uid = key.uid;
     let uids = this.byMailbox.get(mailboxId);
     const kept = uids?.get(uid);
-    if (kept && kept.uidValidity === uidValidity && kept.bodyHash === bodyHash) return kept;
+    if (kept && kept.uidValidity === uidValidity && kept.key.bodyHash === key.bodyHash) return kept;
     if (kept) this.used -= kept.cost;
-    const entry: Rendered = { uidValidity, bodyHash, envelope: null, structure: null, header: null, sections: null, cost: 0 };
+    const entry: Rendered = { uidValidity, key, envelope: null, structure: null, header: null, sections: null, cost: 0 };
     if (!uids) {
       uids = new Map();
       this.byMailbox.set(mailboxId, uids);
@@ -84,6 +91,12 @@ export class RenderingCache {
     }
   }
 
+  /** The entry kept for a message under this UIDVALIDITY, whatever its body; undefined if none. */
+  kept(mailboxId: number, uidValidity: number, uid: number): Rendered | undefined {
+    const entry = this.byMailbox.get(mailboxId)?.get(uid);
+    return entry?.uidValidity === uidValidity ? entry : undefined;
+  }
+
   /** Messages kept. */
   get size(): number {
     let count = 0;
@@ -103,8 +116,17 @@ export class RenderingCache {
 const cache = new RenderingCache(16 << 20);
 
 /** The entry of a message (RenderingCache.entryFor). */
-export function renderingOf(mailboxId: number, uidValidity: number, uid: number, bodyHash: string): Rendered {
-  return cache.entryFor(mailboxId, uidValidity, uid, bodyHash);
+export function renderingOf(mailboxId: number, uidValidity: number, key: MessageKey): Rendered {
+  return cache.entryFor(mailboxId, uidValidity, key);
+}
+
+/**
+ * What this process still knows of a message whose row is gone (expunged by another session, the
+ * client not told yet): its entry, if a FETCH made one before. The body itself may still be in the
+ * store (bodies are shared by content, fetch.ts reads it by hash), or gone with its last reference.
+ */
+export function keptRendering(mailboxId: number, uidValidity: number, uid: number): Rendered | undefined {
+  return cache.kept(mailboxId, uidValidity, uid);
 }
 
 /** Fills what `entry` lacks (and `wanted` asks for) from the message's stored JSON. */

@@ -14,14 +14,15 @@
 //   FLAGS (and MODSEQ with CONDSTORE) then go with the response (section 6.4.5).
 // - A non-UID FETCH never carries EXPUNGE responses (section 7.4.1, holdsExpunges). When it names
 //   a message another session expunged meanwhile, what the view holds (FLAGS, UID, MODSEQ) is
-//   still answered; for anything else the message is left out and the command ends in
-//   NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
+//   still answered, and so is what this process kept of the message (fetch-cache.ts, its body
+//   while the store still has it: RFC 2180 section 4.1.1); otherwise the message is left out and
+//   the command ends in NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
 import { messagePreview, type MimePart } from '../../mime';
 import { setFlags } from '../../store/flags';
 import { commitWrite } from '../store-writes';
 import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
 import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
-import { bodyStructureText, fillRendered, headerOctets, keepHeaderSection, keptHeaderSection, renderingOf, type Rendered } from '../fetch-cache';
+import { bodyStructureText, fillRendered, headerOctets, keepHeaderSection, keptHeaderSection, keptRendering, renderingOf, type Rendered } from '../fetch-cache';
 import { internalDate, string } from '../protocol/encode';
 import { parseFetchArguments, type BodySectionItem, type FetchItem, type FetchRequest } from '../protocol/fetch-items';
 import { expectSequenceSet, resolveRanges, type Ranges } from '../protocol/sequence';
@@ -125,6 +126,20 @@ function headerOnly(items: readonly FetchItem[]): boolean {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * RFC 2180 section 4.1.1: a message another session expunged, which this client still sees, is
+ * answered from what this process kept of it (fetch-cache.ts) rather than refused. Adds the keys of
+ * the batch's messages without a row that have a kept entry; the others stay missing (section 4.1.2).
+ */
+function addGhostKeys(selected: SelectedMailbox, batch: readonly number[], rows: Map<number, MessageKey>): void {
+  for (const index of batch) {
+    const uid = selected.uids[index];
+    if (rows.has(uid)) continue;
+    const kept = keptRendering(selected.mailboxId, selected.uidValidity, uid);
+    if (kept) rows.set(uid, kept.key);
+  }
+}
+
 /** A BODY[section] answer; in a header-only FETCH, kept for the next FETCH of the message. */
 function sectionAnswer(item: BodySectionItem, content: Buffer, structure: MimePart, onlyHeader: boolean, rendered: Rendered): Buffer {
   if (!onlyHeader) return fetchSection(content, structure, item);
@@ -176,13 +191,14 @@ async function fetchFromStore(
     const renderings = new Map<number, Rendered>();
     if (needsRow) {
       for (const row of fetchMessageKeys(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
+      if (rows.size < batch.length) addGhostKeys(selected, batch, rows);
     }
     if (needsEnvelope || needsStructure) {
       // ENVELOPE and structure from the per-process cache (../fetch-cache.ts); the stored JSON
       // is read only for the messages it does not hold yet
       const misses: number[] = [];
       for (const row of rows.values()) {
-        const rendered = renderingOf(selected.mailboxId, selected.uidValidity, row.uid, row.bodyHash);
+        const rendered = renderingOf(selected.mailboxId, selected.uidValidity, row);
         renderings.set(row.uid, rendered);
         if ((needsEnvelope && rendered.envelope === null) || (needsStructure && rendered.structure === null)) misses.push(row.uid);
       }
@@ -190,7 +206,7 @@ async function fetchFromStore(
         const filled = new Set<number>();
         for (const stored of fetchMessages(session.db, selected.mailboxId, misses)) {
           const rendered = renderings.get(stored.uid);
-          if (!rendered || rendered.bodyHash !== stored.bodyHash) continue; // replaced meanwhile: treated as gone
+          if (!rendered || rendered.key.bodyHash !== stored.bodyHash) continue; // replaced meanwhile: treated as gone
           fillRendered(rendered, wanted, stored);
           filled.add(stored.uid);
         }

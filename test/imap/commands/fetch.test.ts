@@ -1,6 +1,7 @@
 // FETCH and UID FETCH (RFC 3501 sections 6.4.5, 7.4.2; CONDSTORE RFC 7162 section 3.1.4) on the
 // real dispatch, store and selected-mailbox view, without sockets.
 import t from 'tap';
+import { clearFetchCaches } from '../../../src/imap/fetch-cache';
 import { appendToMailbox, fetchMessages } from '../../../src/store/imap-messages';
 import { testSession } from './harness';
 import { MULTIPART, simple, world } from './messages-world';
@@ -87,6 +88,30 @@ t.test('another session\'s changes arrive as FETCH and EXPUNGE, never an EXPUNGE
   await b.run('UID STORE 3 +FLAGS.SILENT (\\Deleted)');
   await b.run('UID EXPUNGE 3');
   t.equal(await a.run('UID FETCH 1:* UID'), '* 2 EXPUNGE\r\n* 1 FETCH (UID 1)\r\nTAG OK UID FETCH completed\r\n', 'a UID FETCH may carry them, first');
+});
+
+t.test('a message another session expunged is still answered from what was kept of it (RFC 2180 section 4.1.1)', async (t) => {
+  const { db, jean, inbox } = world(t);
+  clearFetchCaches();
+  const shared = simple('Partagé', 'Même corps', 'shared.1@hopital.fr');
+  appendToMailbox(db, inbox, shared); // UID 4
+  appendToMailbox(db, inbox, shared); // UID 5, the same body
+  const a = testSession(db, jean);
+  const b = testSession(db, jean, a.changes);
+  a.select('INBOX');
+  b.select('INBOX');
+  const before = await a.run('FETCH 2 (ENVELOPE INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])');
+  const beforeShared = await a.run('FETCH 4 (UID BODY.PEEK[])');
+  t.match(beforeShared, /^\* 4 FETCH \(UID 4 BODY\[\] \{\d+\}\r\n/);
+  await b.run('STORE 2,4 +FLAGS.SILENT (\\Deleted)');
+  await b.run('EXPUNGE');
+  t.equal(await a.run('FETCH 2 (ENVELOPE INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])'), before, 'the same answer as before the expunge');
+  t.equal(await a.run('FETCH 4 (UID BODY.PEEK[])'), beforeShared, 'its body, still held by another message, too');
+  t.equal(await a.run('FETCH 2 (BODY.PEEK[TEXT])'), 'TAG NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n', 'a body nothing holds any more: gone');
+  t.equal(await a.run('FETCH 1:2 (ENVELOPE)').then((reply) => reply.split('\r\n').at(-2)), 'TAG OK FETCH completed', 'what was kept answers for the expunged message');
+  clearFetchCaches();
+  t.equal(await a.run('FETCH 2 (ENVELOPE)'), 'TAG NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n', 'nothing kept: refused (section 4.1.2)');
+  t.equal(await a.run('NOOP'), '* 4 EXPUNGE\r\n* 2 EXPUNGE\r\nTAG OK NOOP completed\r\n', 'then the EXPUNGEs come');
 });
 
 t.test('long responses go out in chunks, each after the socket drained', async (t) => {
