@@ -1,8 +1,9 @@
 // IMAP writes share the daemon's group commit (src/store/commit-batcher.ts), as the MTA's do:
 // with synchronous=FULL each commit waits for the disk, and a commit of its own per STORE,
 // APPEND or EXPUNGE made every other session wait for that flush too. The writes of one turn of
-// the event loop now share one flush, and each command answers only once its own write is
-// durable (R14: an APPEND's OK means the message is on disk).
+// the event loop now share one flush. A command that stores messages (APPEND, COPY, MOVE)
+// answers only once its write is durable (R14: an APPEND's OK means the message is on disk); flag
+// changes and expunges answer at the commit (commitChange below).
 import type { Db } from '../store/database';
 import type { ImapSession } from './session';
 
@@ -23,4 +24,16 @@ export async function commitWrite<T>(session: ImapSession, work: (db: Db) => T):
   const { result, durable } = await batcher.runCommitted(work);
   session.io.holdOutputUntil(durable);
   return result;
+}
+
+/**
+ * Runs a change that brings no message in (flags, expunges) in the next group commit; resolves
+ * once committed, without waiting for the disk (CommitBatcher.runUnflushed: durable with the next
+ * flush, within a second; as Dovecot's mail_fsync=optimized). Messages themselves (APPEND, COPY,
+ * MOVE) go through commitWrite.
+ */
+export async function commitChange<T>(session: ImapSession, work: (db: Db) => T): Promise<T> {
+  const batcher = session.services.batcher;
+  if (!batcher) return work(session.db);
+  return batcher.runUnflushed(work);
 }

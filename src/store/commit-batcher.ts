@@ -11,11 +11,21 @@
 // The commit itself does not wait for the disk: it runs with synchronous=NORMAL and the WAL is
 // flushed afterwards on libuv's thread pool (src/store/wal-flush.ts), with the write lock already
 // released; the jobs' promises settle once that flush returned.
+//
+// Changes that bring no message in (IMAP flags, expunges: runUnflushed) settle at the commit and
+// do not ask for a flush of their own, as Dovecot's default mail_fsync=optimized: the WAL is
+// append-only, so the next flush (the next message stored, a checkpoint, or at the latest
+// UNFLUSHED_LIMIT_MS later) makes them durable with everything before them. A power cut in
+// between may undo the last second of such changes, never a message (R14), and never half of one
+// transaction.
 import { BUSY_TIMEOUT_MS, immediateTransaction, type Db } from './database';
 import { WalFlusher } from './wal-flush';
 
 /** How long a batch may keep finding the write lock taken before its jobs fail. */
 const LOCK_WAIT_LIMIT_MS = BUSY_TIMEOUT_MS;
+
+/** The longest an unflushed commit (runUnflushed) waits for the flush that makes it durable. */
+export const UNFLUSHED_LIMIT_MS = 1000;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -28,6 +38,8 @@ interface Job<T> {
   reject: (err: unknown) => void;
   /** runCommitted: settles at the commit, handing over the flush still under way. */
   early?: (value: T, durable: Promise<void>) => void;
+  /** runUnflushed: settles at the commit and needs no flush of its own. */
+  unflushed?: boolean;
 }
 
 /** What runCommitted gives: the work's result, and when the commit holding it is on disk. */
@@ -49,6 +61,8 @@ export class CommitBatcher {
   private flushing = 0;
   /** Flushes the WAL after each commit; null (not a WAL file) = the commit flushes by itself. */
   private readonly flusher: WalFlusher | null;
+  /** The flush that makes unflushed commits durable at the latest (runUnflushed). */
+  private unflushedTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Db,
@@ -80,6 +94,18 @@ export class CommitBatcher {
         early: (result, durable) => resolve({ result, durable }),
       };
       this.pending.push(job as Job<unknown>);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Runs `work` in the next group commit and resolves once committed, without waiting for the
+   * disk: for changes that bring no message in (see the top of this file). The flush follows with
+   * the next commit that needs one, or after UNFLUSHED_LIMIT_MS.
+   */
+  runUnflushed<T>(work: (db: Db) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve, reject, unflushed: true } as Job<unknown>);
       this.schedule();
     });
   }
@@ -138,20 +164,45 @@ export class CommitBatcher {
       batch.forEach((job, index) => job.resolve(results[index]));
       return;
     }
-    this.flushing += batch.length;
+    // changes that need no flush settle now; the others once the flush returned (or at once, early)
+    const waiting: Array<{ job: Job<unknown>; result: unknown }> = [];
+    batch.forEach((job, index) => (job.unflushed ? job.resolve(results[index]) : waiting.push({ job, result: results[index] })));
+    if (waiting.length === 0) {
+      this.flushUnflushedLater(this.flusher);
+      return;
+    }
+    this.clearUnflushedTimer(); // the flush below covers them
+    this.flushing += waiting.length;
     const durable = this.flusher.flush();
     durable
       .then(
-        () => batch.forEach((job, index) => job.early || job.resolve(results[index])),
-        (err: unknown) => batch.forEach((job) => job.early || job.reject(err)),
+        () => waiting.forEach(({ job, result }) => job.early || job.resolve(result)),
+        (err: unknown) => waiting.forEach(({ job }) => job.early || job.reject(err)),
       )
-      .finally(() => (this.flushing -= batch.length));
-    batch.forEach((job, index) => job.early?.(results[index], durable));
+      .finally(() => (this.flushing -= waiting.length));
+    waiting.forEach(({ job, result }) => job.early?.(result, durable));
   }
 
   /** Closes the WAL descriptor kept for flushing (before the database is closed). */
   close(): void {
+    this.clearUnflushedTimer();
     this.flusher?.close();
+  }
+
+  /** Makes the unflushed commits durable UNFLUSHED_LIMIT_MS from now, unless a flush comes first. */
+  private flushUnflushedLater(flusher: WalFlusher): void {
+    if (this.unflushedTimer) return;
+    this.unflushedTimer = setTimeout(() => {
+      this.unflushedTimer = null;
+      // Nothing acknowledged waits on this flush; a failing disk fails the next stored message's.
+      flusher.flush().catch(() => undefined);
+    }, UNFLUSHED_LIMIT_MS);
+    this.unflushedTimer.unref();
+  }
+
+  private clearUnflushedTimer(): void {
+    if (this.unflushedTimer) clearTimeout(this.unflushedTimer);
+    this.unflushedTimer = null;
   }
 
   /** Puts a batch that found the write lock taken back at the head of the queue; false once it waited too long. */

@@ -1,6 +1,7 @@
 // Pipelined writes on a real connection (src/imap/store-writes.ts, ImapConnection.holdOutputUntil):
-// once a write is committed, the client's next pipelined command runs at once, from the committed
-// state, but no answer leaves before the flush of the commits it follows has returned (R14).
+// once a message is committed, the client's next pipelined command runs at once, from the committed
+// state, but no answer leaves before the flush of the commits it follows has returned (R14). Flag
+// changes wait for no flush of their own.
 // fs.fdatasync is held by hand here (test/helpers/flushes.ts), so the order is seen without
 // timing anything.
 import net from 'node:net';
@@ -46,18 +47,24 @@ async function selectedClient(t: TapTest, count: number) {
   const reader = new Database(db.name, { readonly: true });
   t.teardown(() => reader.close());
   const flagsOf = (uid: number) => (reader.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid = ?').get(inbox, uid) as { flags: number }).flags;
-  return { socket, closed, flagsOf, received: () => received };
+  const messageCount = () => (reader.prepare('SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = ?').get(inbox) as { n: number }).n;
+  return { socket, closed, flagsOf, messageCount, received: () => received };
 }
 
-t.test('pipelined STOREs: both committed while the first flush runs, answered only after it, in order', async (t) => {
+/** An APPEND of a small message with a non-synchronising literal (RFC 7888), pipelined. */
+function append(tag: string, subject: string): string {
+  const message = `Subject: ${subject}\r\n\r\ncorps\r\n`;
+  return `${tag} APPEND INBOX {${Buffer.byteLength(message)}+}\r\n${message}\r\n`;
+}
+
+t.test('pipelined APPENDs: both committed while the first flush runs, answered only after it, in order', async (t) => {
   const client = await selectedClient(t, 2);
   const flushes = holdFlushes(t); // from here on, every flush waits until the test lets it go
   const before = client.received().length;
-  client.socket.write('c STORE 1 +FLAGS (\\Flagged)\r\nd STORE 2 +FLAGS (\\Answered)\r\ne NOOP\r\n');
+  client.socket.write(`${append('c', 'un')}${append('d', 'deux')}e NOOP\r\n`);
 
-  for (let i = 0; i < 400 && client.flagsOf(2) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  t.not(client.flagsOf(1), 0, 'the first STORE is committed');
-  t.not(client.flagsOf(2), 0, 'the second STORE, sent behind it, ran and committed while the first flush was held');
+  for (let i = 0; i < 400 && client.messageCount() < 4; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.equal(client.messageCount(), 4, 'the second APPEND, sent behind the first, ran and committed while the first flush was held');
   t.ok(flushes.waiting() >= 1, 'a flush is waiting');
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(client.received().slice(before), '', 'no answer left before the flush returned (R14)');
@@ -68,18 +75,41 @@ t.test('pipelined STOREs: both committed while the first flush runs, answered on
   }
   t.match(
     client.received().slice(before),
-    /^\* 1 FETCH \(FLAGS \([^)]*\\Flagged[^)]*\)\)\r\nc OK [^\r]*\r\n\* 2 FETCH \(FLAGS \([^)]*\\Answered[^)]*\)\)\r\nd OK [^\r]*\r\ne OK [^\r]*\r\n$/,
+    /^(?:\* [^\r]*\r\n)*c OK \[APPENDUID \d+ 3\][^\r]*\r\n(?:\* [^\r]*\r\n)*d OK \[APPENDUID \d+ 4\][^\r]*\r\n(?:\* [^\r]*\r\n)*e OK [^\r]*\r\n$/,
     'then every answer, in order',
   );
+});
+
+t.test('a STORE is answered at its commit, without a flush of its own; behind a held APPEND it waits its turn', async (t) => {
+  const client = await selectedClient(t, 2);
+  const flushes = holdFlushes(t);
+  let before = client.received().length;
+  client.socket.write('c STORE 1 +FLAGS (\\Flagged)\r\n');
+  for (let i = 0; i < 400 && !client.received().includes('c OK'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.match(client.received().slice(before), /^\* 1 FETCH \(FLAGS \([^)]*\\Flagged[^)]*\)\)\r\nc OK /, 'answered');
+  t.equal(flushes.calls(), 0, 'no flush waited for (flags are not messages: R14 holds for APPEND)');
+  t.not(client.flagsOf(1), 0, 'committed: other connections see it');
+
+  before = client.received().length;
+  client.socket.write(`${append('d', 'trois')}e STORE 2 +FLAGS (\\Answered)\r\n`);
+  for (let i = 0; i < 400 && client.flagsOf(2) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.not(client.flagsOf(2), 0, 'the STORE behind the APPEND ran meanwhile');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(client.received().slice(before), '', "but its answer does not overtake the APPEND's");
+  while (flushes.waiting() > 0 || !client.received().includes('e OK')) {
+    flushes.release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  t.match(client.received().slice(before), /^(?:\* [^\r]*\r\n)*d OK \[APPENDUID[^\r]*\r\n(?:\* [^\r]*\r\n)*e OK /, 'both, in order');
 });
 
 t.test('a failed flush: the held answers are never sent, the client is told and the connection ends', async (t) => {
   const client = await selectedClient(t, 1);
   failFlushes(t);
   const before = client.received().length;
-  client.socket.write('c STORE 1 +FLAGS (\\Flagged)\r\n');
+  client.socket.write(append('c', 'perdu'));
   await client.closed;
   const answer = client.received().slice(before);
-  t.notMatch(answer, /c OK/, 'the STORE is never acknowledged');
+  t.notMatch(answer, /c OK/, 'the APPEND is never acknowledged');
   t.match(answer, /^\* BYE Server storage failure/, 'the client is told why the connection ends');
 });

@@ -2,7 +2,7 @@
 // for the flush: the commit runs with synchronous=NORMAL, then an fdatasync of the WAL file on
 // libuv's thread pool settles the jobs. These tests hold node:fs's fdatasync (test/helpers/flushes.ts) to see that order.
 import t from 'tap';
-import { CommitBatcher } from '../../src/store/commit-batcher';
+import { CommitBatcher, UNFLUSHED_LIMIT_MS } from '../../src/store/commit-batcher';
 import type { Db } from '../../src/store/database';
 import { WalFlusher } from '../../src/store/wal-flush';
 import { failFlushes, holdFlushes } from '../helpers/flushes';
@@ -57,6 +57,46 @@ t.test('commits made while a flush runs share the next one', async (t) => {
   t.equal(flushes.calls(), 2, 'one flush for both commits made meanwhile');
   flushes.release();
   t.same(await Promise.all([second, third]), [1, 1]);
+});
+
+t.test('a change that brings no message in settles at the commit; the flush follows within the limit', async (t) => {
+  const flushes = holdFlushes(t);
+  const { db, batcher } = storeWithBatcher(t);
+  const change = (n: number) => batcher.runUnflushed((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (?)').run(n).changes);
+  t.equal(await change(1), 1, 'settled without any flush returning');
+  t.equal(await change(2), 1);
+  t.equal(flushes.calls(), 0, 'no flush asked for at the commit');
+  t.same(db.prepare('SELECT COUNT(*) AS n FROM flush_test').get(), { n: 2 });
+  await new Promise((resolve) => setTimeout(resolve, UNFLUSHED_LIMIT_MS + 200));
+  t.equal(flushes.calls(), 1, `one flush for both, ${UNFLUSHED_LIMIT_MS} ms after the first`);
+  flushes.release();
+});
+
+t.test('a stored message flushes the unflushed changes before it, with no extra flush later', async (t) => {
+  const flushes = holdFlushes(t);
+  const { batcher, insert } = storeWithBatcher(t);
+  await batcher.runUnflushed((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes);
+  const durable = insert(2);
+  for (let i = 0; i < 3; i++) await tick();
+  t.equal(flushes.calls(), 1, 'the durable job asks for its flush');
+  flushes.release();
+  t.equal(await durable, 1);
+  await new Promise((resolve) => setTimeout(resolve, UNFLUSHED_LIMIT_MS + 200));
+  t.equal(flushes.calls(), 1, 'the WAL is append-only: that flush covered the change before it');
+});
+
+t.test('in a commit holding a change and a message, only the message waits for the flush', async (t) => {
+  const flushes = holdFlushes(t);
+  const { batcher, insert } = storeWithBatcher(t);
+  let messageSettled = false;
+  const change = batcher.runUnflushed((db: Db) => db.prepare('INSERT INTO flush_test (n) VALUES (1)').run().changes);
+  const message = insert(2).then(() => (messageSettled = true));
+  t.equal(await change, 1, 'the change settles at the commit');
+  for (let i = 0; i < 5; i++) await tick();
+  t.equal(flushes.calls(), 1, 'the message asked for a flush');
+  t.equal(messageSettled, false, 'the message is not acknowledged before it returned');
+  flushes.release();
+  await message;
 });
 
 t.test('a failed flush fails the jobs it was to acknowledge', async (t) => {

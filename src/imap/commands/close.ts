@@ -3,7 +3,7 @@
 // untagged EXPUNGE (the client is leaving the mailbox); UNSELECT and a read-only CLOSE remove
 // nothing. An ORG mailbox whose access was withdrawn meanwhile (R6) is left without touching it.
 import { expungeMessages } from '../../store/imap-messages';
-import { commitWrite } from '../store-writes';
+import { commitChange } from '../store-writes';
 import { expectEnd } from '../protocol/tokens';
 import { ok, SELECTED, type CommandHandler } from './registry';
 
@@ -15,7 +15,7 @@ export const close: CommandHandler = {
     const selected = session.selected!;
     session.deselect();
     if (selected.readOnly || !session.canStillAccess(selected.mailboxId)) return ok('CLOSE completed');
-    const removed = await commitWrite(session, (db) => expungeMessages(db, selected.mailboxId));
+    const removed = await commitChange(session, (db) => expungeMessages(db, selected.mailboxId));
     if (removed.length > 0) session.services.changes.emit('mailbox-changed', selected.mailboxId);
     return ok(removed.length > 0 ? `CLOSE completed, ${removed.length} deleted message(s) removed` : 'CLOSE completed');
   },

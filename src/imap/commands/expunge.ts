@@ -3,7 +3,7 @@
 // the session right after the command (dispatch's flushUpdates), highest sequence number first,
 // together with any expunge another session made.
 import { expungeMessages } from '../../store/imap-messages';
-import { commitWrite } from '../store-writes';
+import { commitChange } from '../store-writes';
 import { expectEnd } from '../protocol/tokens';
 import { announceChange, currentMailbox, mailboxRefusal, targetRanges, uidsOf } from './message-common';
 import { no, ok, SELECTED, type CommandHandler } from './registry';
@@ -28,7 +28,7 @@ export const expunge: CommandHandler = {
     if (!selected.hasDeleted(uids)) return ok(`${command.uid ? 'UID ' : ''}EXPUNGE completed`);
     let removed: number[];
     try {
-      removed = await commitWrite(session, (db) => expungeMessages(db, selected.mailboxId, uids));
+      removed = await commitChange(session, (db) => expungeMessages(db, selected.mailboxId, uids));
     } catch (err) {
       return mailboxRefusal(err);
     }

@@ -19,7 +19,7 @@
 //   the command ends in NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
 import { messagePreview, type MimePart } from '../../mime';
 import { setFlags } from '../../store/flags';
-import { commitWrite } from '../store-writes';
+import { commitChange } from '../store-writes';
 import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
 import { FLAG_BITS, readBody, readBodyPrefix } from '../../store/messages';
 import { bodyStructureText, fillRendered, headerOctets, keepHeaderSection, keptHeaderSection, keptRendering, renderingOf, type Rendered } from '../fetch-cache';
@@ -105,7 +105,7 @@ async function markSeen(session: ImapSession, selected: SelectedMailbox, indexes
   }
   if (unseen.length === 0) return new Set();
   // the flags and the openings they record (R9) in one commit, announced once committed
-  const result = await commitWrite(session, (db) => setFlags(db, { mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen'] }));
+  const result = await commitChange(session, (db) => setFlags(db, { mailboxId: selected.mailboxId, uids: unseen, mode: 'add', flags: ['\\Seen'] }));
   selected.applyFlagStates(result.changed);
   announceFlagChange(session, result);
   return new Set(result.changed.map((state) => state.uid));

@@ -4,7 +4,7 @@
 // "Client quirks") are stored;
 // \Recent is the server's (parseFlag refuses it).
 import { setFlags } from '../../store/flags';
-import { commitWrite } from '../store-writes';
+import { commitChange } from '../store-writes';
 import type { FlagState } from '../../store/imap-messages';
 import { parseStoreArguments } from '../protocol/flags';
 import { formatSequenceSet, rangesSize } from '../protocol/sequence';
@@ -27,7 +27,7 @@ export const store: CommandHandler = {
     let result;
     try {
       // the flags and the openings they record (R9) in one commit
-      result = await commitWrite(session, (db) => setFlags(db, {
+      result = await commitChange(session, (db) => setFlags(db, {
         mailboxId: selected.mailboxId,
         uids,
         mode: request.operation === 'replace' ? 'set' : request.operation,
