@@ -6,9 +6,11 @@
 // - FLAGS, UID and MODSEQ alone (Thunderbird and Outlook resynchronising a folder, "UID FETCH 1:*
 //   (FLAGS)", README "Client quirks") come from the session's view of the mailbox, never from
 //   the database.
-// - Everything else is read in batches of rows (cached ENVELOPE and MIME structure, parsed at
-//   ingest), bodies one message at a time, and written in chunks of about 64 KB waiting for the
-//   socket to drain: memory stays bounded whatever the mailbox or message size.
+// - Everything else comes from what this process kept of the message (../fetch-cache.ts: its
+//   INTERNALDATE, size and body hash, rendered ENVELOPE and structure, header sections), or is read
+//   in batches of rows (cached ENVELOPE and MIME structure, parsed at ingest), bodies one message
+//   at a time, and written in chunks of about 64 KB waiting for the socket to drain: memory stays
+//   bounded whatever the mailbox or message size.
 // - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen in a read-write mailbox, through
 //   the same store entry point as STORE (store/flags.ts: the R9 openings commit with it); the new
 //   FLAGS (and MODSEQ with CONDSTORE) then go with the response (section 6.4.5).
@@ -127,17 +129,21 @@ function headerOnly(items: readonly FetchItem[]): boolean {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * RFC 2180 section 4.1.1: a message another session expunged, which this client still sees, is
- * answered from what this process kept of it (fetch-cache.ts) rather than refused. Adds the keys of
- * the batch's messages without a row that have a kept entry; the others stay missing (section 4.1.2).
+ * Adds the keys (INTERNALDATE, RFC822.SIZE, body hash) this process kept of the batch's messages
+ * (fetch-cache.ts: a message's identity binds them for good, so they need no read); returns the
+ * UIDs whose keys must be read from the store. A kept key also answers for a message another
+ * session expunged that this client still sees (RFC 2180 section 4.1.1); a message without one
+ * that the store no longer has stays missing (section 4.1.2).
  */
-function addGhostKeys(selected: SelectedMailbox, batch: readonly number[], rows: Map<number, MessageKey>): void {
+function addKeptKeys(selected: SelectedMailbox, batch: readonly number[], rows: Map<number, MessageKey>): number[] {
+  const unknown: number[] = [];
   for (const index of batch) {
     const uid = selected.uids[index];
-    if (rows.has(uid)) continue;
     const kept = keptRendering(selected.mailboxId, selected.uidValidity, uid);
     if (kept) rows.set(uid, kept.key);
+    else unknown.push(uid);
   }
+  return unknown;
 }
 
 /** A BODY[section] answer; in a header-only FETCH, kept for the next FETCH of the message. */
@@ -190,8 +196,8 @@ async function fetchFromStore(
     const rows = new Map<number, MessageKey>();
     const renderings = new Map<number, Rendered>();
     if (needsRow) {
-      for (const row of fetchMessageKeys(session.db, selected.mailboxId, batch.map((index) => selected.uids[index]))) rows.set(row.uid, row);
-      if (rows.size < batch.length) addGhostKeys(selected, batch, rows);
+      const unknown = addKeptKeys(selected, batch, rows);
+      if (unknown.length > 0) for (const row of fetchMessageKeys(session.db, selected.mailboxId, unknown)) rows.set(row.uid, row);
     }
     if (needsEnvelope || needsStructure) {
       // ENVELOPE and structure from the per-process cache (../fetch-cache.ts); the stored JSON

@@ -60,6 +60,12 @@ t.test('ENVELOPE, BODY, BODYSTRUCTURE and header sections: the same bytes cold, 
   clearFetchCaches();
   t.equal(await a.run('FETCH 1:3 (BODYSTRUCTURE UID ENVELOPE BODY.PEEK[HEADER.FIELDS (From Subject)] BODY)'), mixed, 'mixed items: kept and cold agree');
   t.match(mixed, /^\* 1 FETCH \(BODYSTRUCTURE \(\("TEXT" "PLAIN".* UID 1 ENVELOPE \("Mon, 1 Jun 2026.* BODY\[HEADER\.FIELDS \(From Subject\)\] \{\d+\}\r\nFrom: .* BODY \(\("TEXT"/s);
+  // INTERNALDATE and RFC822.SIZE come with what is kept: the same as read from the store
+  const keyed = 'FETCH 1:3 (ENVELOPE INTERNALDATE RFC822.SIZE)';
+  const kept = await a.run(keyed);
+  clearFetchCaches();
+  t.equal(await a.run(keyed), kept, 'INTERNALDATE and RFC822.SIZE: kept and cold agree');
+  t.match(kept, new RegExp(`^\\* 2 FETCH \\(ENVELOPE .* INTERNALDATE " 2-Jun-2026 09:00:00 \\+0000" RFC822\\.SIZE ${simple('Rendez-vous', 'Demain 10h', 'rdv.2@hopital.fr').length}\\)\r$`, 'm'));
   // a header section asked with a different field list or range is its own answer
   t.equal(
     await a.run('FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)])'),
