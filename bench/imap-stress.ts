@@ -187,21 +187,33 @@ function provisionTestUsers(bench: BenchDaemon, credential: 'device' | 'password
  * INBOX gets as many messages of test.mbox as Dovecot's INBOX of the same user holds.
  */
 async function fillLikeDovecot(mssdPort: number, users: TestUsers, mbox: string): Promise<number[]> {
-  const sizes: number[] = [];
+  const sizes = await inboxSizes(DOVECOT_PORT, dovecotCredentials(users));
   const messages = mboxMessages(mbox, 300);
   for (const [i, { login, secret }] of users.credentials.entries()) {
-    const dovecot = await PipelinedClient.connect(DOVECOT_PORT);
-    await dovecot.must(`LOGIN testuser${i + 1} pass`);
-    const status: string[] = [];
-    dovecot.untagged = status;
-    await dovecot.must('STATUS INBOX (MESSAGES)');
-    dovecot.close();
-    const count = Number(/MESSAGES (\d+)/.exec(status.join(' '))?.[1] ?? 0);
     const mssd = await PipelinedClient.connect(mssdPort);
     await mssd.must(`LOGIN "${login}" "${secret}"`);
-    for (let n = 0; n < count; n++) await mssd.must('APPEND INBOX', messages[n % messages.length]);
+    for (let n = 0; n < sizes[i]; n++) await mssd.must('APPEND INBOX', messages[n % messages.length]);
     mssd.close();
-    sizes.push(count);
+  }
+  return sizes;
+}
+
+/** Dovecot's logins for the same test users. */
+function dovecotCredentials(users: TestUsers): TestUsers['credentials'] {
+  return users.credentials.map((_, i) => ({ login: `testuser${i + 1}`, secret: 'pass' }));
+}
+
+/** How many messages each test user's INBOX holds on the server at `port` (STATUS). */
+async function inboxSizes(port: number, credentials: TestUsers['credentials']): Promise<number[]> {
+  const sizes: number[] = [];
+  for (const { login, secret } of credentials) {
+    const client = await PipelinedClient.connect(port);
+    await client.must(`LOGIN "${login}" "${secret}"`);
+    const status: string[] = [];
+    client.untagged = status;
+    await client.must('STATUS INBOX (MESSAGES)');
+    client.close();
+    sizes.push(Number(/MESSAGES (\d+)/.exec(status.join(' '))?.[1] ?? 0));
   }
   return sizes;
 }
@@ -278,6 +290,12 @@ async function main(): Promise<void> {
     const output: string[] = [];
     for (const mix of mixes) {
       const runs = { dovecot: [] as RunResult[], mssd: [] as RunResult[] };
+      // the mixes change the INBOXes: both servers' sizes before this one, to compare like with like
+      const before = { dovecot: dovecotCredentials(testUsers), mssd: testUsers.credentials };
+      for (const server of servers) {
+        const port = server === 'dovecot' ? DOVECOT_PORT : bench.ports.imaps;
+        console.log(`  ${mix.name}: INBOX sizes on ${server.padEnd(7)} before the mix: ${(await inboxSizes(port, before[server])).join(' ')}`);
+      }
       if (WARMUP_SECS > 0) {
         for (const server of servers) {
           const warmup = await runImaptest(imaptest, targets[server], mbox, mix, `${mix.name}-warmup-${server}`, WARMUP_SECS);
