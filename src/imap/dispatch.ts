@@ -41,8 +41,6 @@ export async function runCommand(
       // A handler that answers synchronously is not awaited: its untagged lines and the tagged
       // completion then leave in one synchronous run, one TLS record (connection.ts write).
       const running = handler.run(session, command);
-      // the counters read before the command serve its synchronous part only (selected.ts primeHead)
-      session.selected?.dropPrimedHead();
       completion = running instanceof Promise ? await running : running;
     } catch (err) {
       if (err instanceof ImapError) {
@@ -55,6 +53,7 @@ export async function runCommand(
   }
   if (session.state === 'selected') {
     session.flushUpdates(allowExpunge);
+    session.selected?.dropPrimedHead(); // read at this command's start (selected.ts primeHead)
     // RFC 5267 section 4.3: ADDTO / REMOVEFROM of live contexts; a failure there costs the
     // updates, never the command's answer (no await, hence no pause, without a live context)
     if (hasContexts(session)) await refreshContexts(session).catch((err: unknown) => session.log.warn({ imap: session.id, err }, 'search context update failed'));

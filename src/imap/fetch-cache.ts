@@ -3,18 +3,20 @@
 // kept per process in bounded caches so a repeated FETCH neither reads nor parses the stored
 // JSON, nor re-encodes it (RFC 3501 §7.4.2).
 //
-// Never stale, by construction: everything is kept by the message's IMAP identity, mailbox and
-// UID, which RFC 3501 §2.3.1.1 binds to one message for good while UIDVALIDITY holds (this store
-// gives a recreated mailbox, or one renamed over a retired name, a new UIDVALIDITY); each entry
-// also records the UIDVALIDITY and the body hash it was made for and is used only when both
-// match. A message's ENVELOPE, structure and octets are written once, when it is stored, and
-// never changed; header octets are named by the body hash (the body store is content-addressed).
+// Never stale, by construction: everything is kept by the message's IMAP identity, store,
+// mailbox and UID, which RFC 3501 §2.3.1.1 binds to one message for good while UIDVALIDITY holds
+// (this store never gives a mailbox id twice, and gives a recreated mailbox, or one renamed over a
+// retired name, a new UIDVALIDITY); each entry also records the UIDVALIDITY it was made for and is
+// used only when it matches. A message's INTERNALDATE, size, body hash, ENVELOPE, structure and
+// octets are written once, when it is stored, and never changed; header octets are named by the
+// body hash (the body store is content-addressed).
 // The cache holds at most a budget of characters and octets; past it the oldest entries go.
 //
 // Because an entry stays true for good, it also answers for a message another session expunged
 // that this client has not been told of yet (RFC 2180 section 4.1.1: the server may still return
 // its data): see keptRendering.
 import type { Envelope, MimePart } from '../mime';
+import type { Db } from '../store/database';
 import type { MessageKey } from '../store/imap-messages';
 import type { BodySectionItem } from './protocol/fetch-items';
 import { bodyStructure, envelope } from './protocol/encode';
@@ -115,9 +117,25 @@ export class RenderingCache {
 /** About 16 M characters and octets of renderings and headers (a few thousand messages per process). */
 const cache = new RenderingCache(16 << 20);
 
+/**
+ * A mailbox as the cache names it: its id within one store. The identity of a message is unique
+ * within a store (ids and UIDVALIDITY values are never given twice there), not across stores a
+ * process may open one after another (the tests do): each store gets a number of its own.
+ */
+const storeNumbers = new WeakMap<Db, number>();
+let storesSeen = 0;
+function mailboxKey(db: Db, mailboxId: number): number {
+  let store = storeNumbers.get(db);
+  if (store === undefined) {
+    store = storesSeen++;
+    storeNumbers.set(db, store);
+  }
+  return store * 2 ** 32 + mailboxId;
+}
+
 /** The entry of a message (RenderingCache.entryFor). */
-export function renderingOf(mailboxId: number, uidValidity: number, key: MessageKey): Rendered {
-  return cache.entryFor(mailboxId, uidValidity, key);
+export function renderingOf(db: Db, mailboxId: number, uidValidity: number, key: MessageKey): Rendered {
+  return cache.entryFor(mailboxKey(db, mailboxId), uidValidity, key);
 }
 
 /**
@@ -125,8 +143,8 @@ export function renderingOf(mailboxId: number, uidValidity: number, key: Message
  * client not told yet): its entry, if a FETCH made one before. The body itself may still be in the
  * store (bodies are shared by content, fetch.ts reads it by hash), or gone with its last reference.
  */
-export function keptRendering(mailboxId: number, uidValidity: number, uid: number): Rendered | undefined {
-  return cache.kept(mailboxId, uidValidity, uid);
+export function keptRendering(db: Db, mailboxId: number, uidValidity: number, uid: number): Rendered | undefined {
+  return cache.kept(mailboxKey(db, mailboxId), uidValidity, uid);
 }
 
 /** Fills what `entry` lacks (and `wanted` asks for) from the message's stored JSON. */

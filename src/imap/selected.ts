@@ -255,17 +255,20 @@ export class SelectedMailbox {
 
   /**
    * The store's counters of this mailbox as read at the start of the current command (with the
-   * credential check, ImapSession.cutIfNoLongerAllowed), for the next sync() of that same
-   * synchronous run instead of a read of its own; null when none. See primeHead.
+   * credential check, ImapSession.cutIfNoLongerAllowed), for the syncs of that command instead of
+   * reads of their own; null when none. Everything committed before the command started is in
+   * them; what other sessions commit while it runs is concurrent with it and reaches the client
+   * with the next command (RFC 3501 section 5.2 leaves that moment to the server). The session's
+   * own writes drop them (store-writes.ts): their EXISTS or EXPUNGE must go with the command.
    */
   private primedHead: MailboxCounters | undefined | null = null;
 
-  /** Hands the next sync() the counters just read (undefined: the mailbox no longer exists). */
+  /** Hands this command's syncs the counters just read (undefined: the mailbox no longer exists). */
   primeHead(head: MailboxCounters | undefined): void {
     this.primedHead = head;
   }
 
-  /** Forgets primed counters: once the command may have waited (an await), they can be stale. */
+  /** Forgets the primed counters: the session wrote, or the command is over. */
   dropPrimedHead(): void {
     this.primedHead = null;
   }
@@ -317,7 +320,6 @@ export class SelectedMailbox {
    */
   sync(options: SyncOptions): SyncOutcome {
     const head = this.primedHead !== null ? this.primedHead : mailboxCounters(this.db, this.mailboxId);
-    this.primedHead = null;
     if (!head || head.uidvalidity !== this.uidValidity) return { gone: true, lines: [] };
     const lines: string[] = [];
     if (head.highestmodseq !== this.knownModseq) {

@@ -216,6 +216,7 @@ export class ImapSession {
   /** IDLE began (RFC 2177): changes to the selected mailbox are pushed until stopIdling(). */
   startIdling(): void {
     if (!this.selected || this.idlingOn !== null) return;
+    this.selected.dropPrimedHead(); // IDLE waits for other sessions' changes: each push reads afresh
     this.idlingOn = this.selected.mailboxId;
     this.services.idleWatchers.add(this.idlingOn, this);
   }

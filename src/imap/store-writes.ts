@@ -18,6 +18,12 @@ import type { ImapSession } from './session';
  * for the flush), or once durable where the connection cannot hold its answers.
  */
 export async function commitWrite<T>(session: ImapSession, work: (db: Db) => T): Promise<T> {
+  const result = await committed(session, work);
+  session.selected?.dropPrimedHead(); // the command's own change goes with its answer
+  return result;
+}
+
+async function committed<T>(session: ImapSession, work: (db: Db) => T): Promise<T> {
   const batcher = session.services.batcher;
   if (!batcher) return work(session.db);
   if (!session.io.holdOutputUntil) return batcher.run(work);
@@ -34,6 +40,7 @@ export async function commitWrite<T>(session: ImapSession, work: (db: Db) => T):
  */
 export async function commitChange<T>(session: ImapSession, work: (db: Db) => T): Promise<T> {
   const batcher = session.services.batcher;
-  if (!batcher) return work(session.db);
-  return batcher.runUnflushed(work);
+  const result = batcher ? await batcher.runUnflushed(work) : work(session.db);
+  session.selected?.dropPrimedHead(); // the command's own change goes with its answer
+  return result;
 }

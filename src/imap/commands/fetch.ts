@@ -20,6 +20,7 @@
 //   while the store still has it: RFC 2180 section 4.1.1); otherwise the message is left out and
 //   the command ends in NO [EXPUNGEISSUED] (RFC 2180 section 4.1.2, RFC 5530).
 import { messagePreview, type MimePart } from '../../mime';
+import type { Db } from '../../store/database';
 import { setFlags } from '../../store/flags';
 import { commitChange } from '../store-writes';
 import { fetchMessageKeys, fetchMessages, flagNames, type MessageKey } from '../../store/imap-messages';
@@ -135,11 +136,11 @@ const EMPTY = Buffer.alloc(0);
  * session expunged that this client still sees (RFC 2180 section 4.1.1); a message without one
  * that the store no longer has stays missing (section 4.1.2).
  */
-function addKeptKeys(selected: SelectedMailbox, batch: readonly number[], rows: Map<number, MessageKey>): number[] {
+function addKeptKeys(db: Db, selected: SelectedMailbox, batch: readonly number[], rows: Map<number, MessageKey>): number[] {
   const unknown: number[] = [];
   for (const index of batch) {
     const uid = selected.uids[index];
-    const kept = keptRendering(selected.mailboxId, selected.uidValidity, uid);
+    const kept = keptRendering(db, selected.mailboxId, selected.uidValidity, uid);
     if (kept) rows.set(uid, kept.key);
     else unknown.push(uid);
   }
@@ -196,7 +197,7 @@ async function fetchFromStore(
     const rows = new Map<number, MessageKey>();
     const renderings = new Map<number, Rendered>();
     if (needsRow) {
-      const unknown = addKeptKeys(selected, batch, rows);
+      const unknown = addKeptKeys(session.db, selected, batch, rows);
       if (unknown.length > 0) for (const row of fetchMessageKeys(session.db, selected.mailboxId, unknown)) rows.set(row.uid, row);
     }
     if (needsEnvelope || needsStructure) {
@@ -204,7 +205,7 @@ async function fetchFromStore(
       // is read only for the messages it does not hold yet
       const misses: number[] = [];
       for (const row of rows.values()) {
-        const rendered = renderingOf(selected.mailboxId, selected.uidValidity, row);
+        const rendered = renderingOf(session.db, selected.mailboxId, selected.uidValidity, row);
         renderings.set(row.uid, rendered);
         if ((needsEnvelope && rendered.envelope === null) || (needsStructure && rendered.structure === null)) misses.push(row.uid);
       }
