@@ -130,19 +130,29 @@ function headerOnly(items: readonly FetchItem[]): boolean {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Adds the keys (INTERNALDATE, RFC822.SIZE, body hash) this process kept of the batch's messages
- * (fetch-cache.ts: a message's identity binds them for good, so they need no read); returns the
- * UIDs whose keys must be read from the store. A kept key also answers for a message another
- * session expunged that this client still sees (RFC 2180 section 4.1.1); a message without one
- * that the store no longer has stays missing (section 4.1.2).
+ * Adds what this process kept of the batch's messages (fetch-cache.ts): their keys (INTERNALDATE,
+ * RFC822.SIZE, body hash: a message's identity binds them for good, so they need no read) and
+ * their entries; returns the UIDs whose keys must be read from the store. A kept key also answers
+ * for a message another session expunged that this client still sees (RFC 2180 section 4.1.1); a
+ * message without one that the store no longer has stays missing (section 4.1.2).
  */
-function addKeptKeys(db: Db, selected: SelectedMailbox, batch: readonly number[], rows: Map<number, MessageKey>): number[] {
+function addKept(
+  db: Db,
+  selected: SelectedMailbox,
+  batch: readonly number[],
+  rows: Map<number, MessageKey>,
+  renderings: Map<number, Rendered>,
+): number[] {
   const unknown: number[] = [];
   for (const index of batch) {
     const uid = selected.uids[index];
     const kept = keptRendering(db, selected.mailboxId, selected.uidValidity, uid);
-    if (kept) rows.set(uid, kept.key);
-    else unknown.push(uid);
+    if (kept) {
+      rows.set(uid, kept.key);
+      renderings.set(uid, kept);
+    } else {
+      unknown.push(uid);
+    }
   }
   return unknown;
 }
@@ -197,7 +207,7 @@ async function fetchFromStore(
     const rows = new Map<number, MessageKey>();
     const renderings = new Map<number, Rendered>();
     if (needsRow) {
-      const unknown = addKeptKeys(session.db, selected, batch, rows);
+      const unknown = addKept(session.db, selected, batch, rows, renderings);
       if (unknown.length > 0) for (const row of fetchMessageKeys(session.db, selected.mailboxId, unknown)) rows.set(row.uid, row);
     }
     if (needsEnvelope || needsStructure) {
@@ -205,8 +215,11 @@ async function fetchFromStore(
       // is read only for the messages it does not hold yet
       const misses: number[] = [];
       for (const row of rows.values()) {
-        const rendered = renderingOf(session.db, selected.mailboxId, selected.uidValidity, row);
-        renderings.set(row.uid, rendered);
+        let rendered = renderings.get(row.uid); // kept: found by addKept
+        if (!rendered) {
+          rendered = renderingOf(session.db, selected.mailboxId, selected.uidValidity, row);
+          renderings.set(row.uid, rendered);
+        }
         if ((needsEnvelope && rendered.envelope === null) || (needsStructure && rendered.structure === null)) misses.push(row.uid);
       }
       if (misses.length > 0) {
